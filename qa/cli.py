@@ -1,0 +1,198 @@
+"""`qa`: a thin command line over the library (index, ask, eval, serve, reader training)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+USAGE, FAILURE = 2, 1
+
+
+def _seeds_option(f):
+    return click.option("--seeds", type=click.Path(path_type=Path), default=lambda: os.environ.get("QA_SEEDS", "seeds"),
+                        show_default="./seeds or $QA_SEEDS", help="Folder of documents.")(f)  # fmt: skip
+
+
+def _index_option(f):
+    return click.option("--index", "index_dir", type=click.Path(path_type=Path), default=lambda: os.environ.get("QA_INDEX", "index"),
+                        show_default="./index or $QA_INDEX", help="Where the index lives.")(f)  # fmt: skip
+
+
+class QAGroup(click.Group):
+    """Turns known failures into one-line messages and exit codes; --debug shows tracebacks."""
+
+    def invoke(self, ctx):
+        from qa.indexer import IndexBusy
+        from qa.pipeline import BadQuestion
+        from qa.store import IndexProblem
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except (BadQuestion, IndexProblem, FileNotFoundError, NotADirectoryError) as e:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: {e}", err=True)
+            ctx.exit(USAGE)
+        except IndexBusy as e:
+            click.echo(f"Error: {e}", err=True)
+            ctx.exit(FAILURE)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except Exception as e:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
+            ctx.exit(FAILURE)
+
+
+@click.group(cls=QAGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="qa-docs")
+@click.pass_context
+def cli(ctx, debug):
+    """Ask questions of your documents; answers are exact, cited spans."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@_seeds_option
+@_index_option
+@click.option("--full", is_flag=True, help="Re-embed everything instead of only what changed.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def index(seeds: Path, index_dir: Path, full: bool, quiet: bool):
+    """Build or refresh the index from the seeds folder."""
+    from qa.indexer import build_index
+
+    if not seeds.is_dir():
+        raise FileNotFoundError(f"seeds folder {seeds} does not exist (pass --seeds DIR or set QA_SEEDS)")
+    report = build_index(seeds, index_dir, full=full, show_progress_bar=not quiet and sys.stderr.isatty())
+    for s in report.skipped:
+        click.echo(f"skipped {s.path}: {s.reason}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(report.summary())
+
+
+def _rebuild_or_warn(pipeline, seeds: Path, index_dir: Path, rebuild: bool) -> list[str]:
+    changes = pipeline.stale()
+    if not changes.any:
+        return []
+    if rebuild:
+        from qa.indexer import build_index
+
+        report = build_index(seeds, index_dir)
+        click.echo(f"rebuilt index: {report.summary()}", err=True)
+        pipeline.reload()
+        return []
+    return [f"the index is out of date ({changes.summary()} since it was built); answers come from the indexed "
+            f"text. Run `qa index` or pass --rebuild."]  # fmt: skip
+
+
+@cli.command()
+@click.argument("question")
+@_seeds_option
+@_index_option
+@click.option("--top-k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to read.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--rebuild", is_flag=True, help="Refresh the index first if the seeds changed.")
+def ask(question: str, seeds: Path, index_dir: Path, top_k: int, as_json: bool, rebuild: bool):
+    """Answer QUESTION from the indexed documents."""
+    from qa.pipeline import QAPipeline, clean_question
+
+    clean_question(question)  # bad input fails before any model loads
+    pipeline = QAPipeline(index_dir, seeds)
+    pipeline.warm_up()
+    warnings = _rebuild_or_warn(pipeline, seeds, index_dir, rebuild)
+    result = pipeline(question, top_k=top_k)
+    result.warnings = warnings + result.warnings
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    if result.no_answer:
+        click.echo("The documents don't say.")
+        if result.answers:
+            a = result.answers[0]
+            click.echo(f"(closest guess, confidence {a.score:.2f}: {a.text!r} in {a.document}:{a.line})")
+        return
+    a = result.answers[0]
+    click.echo(click.style(a.text, bold=True) + f"  (confidence {a.score:.2f})")
+    click.echo(f"{a.document}:{a.line}  [characters {a.start}-{a.end}]")
+    rel_s, rel_e = a.start - a.passage_start, a.end - a.passage_start
+    marked = a.passage[:rel_s] + click.style("[[" + a.passage[rel_s:rel_e] + "]]", fg="yellow", bold=True) + a.passage[rel_e:]
+    click.echo("\n  " + marked.replace("\n", "\n  "))
+    for other in result.answers[1:]:
+        click.echo(f"\nalso: {other.text!r} ({other.score:.2f}) {other.document}:{other.line}")
+
+
+@cli.command(name="eval")
+@click.argument("squad_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reader-only", is_flag=True, help="Read each question against its own paragraph.")
+@click.option("--limit", type=int, default=0, help="Evaluate a fixed random sample of N questions.")
+@click.option("--top-k", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
+              help="Open mode: where to build/keep the index of the file's paragraphs (default: a cache folder).")  # fmt: skip
+@click.option("--reader", "reader_dir", type=click.Path(path_type=Path), default=None, help="Reader model folder.")
+@click.option("--json", "as_json", is_flag=True)
+def eval_cmd(squad_file, reader_only, limit, top_k, index_dir, reader_dir, as_json):
+    """Official SQuAD EM/F1 (v1.1 rules, or v2.0 when the file has is_impossible)."""
+    from qa.evaluate import evaluate_open, evaluate_reader
+
+    if reader_only:
+        report = evaluate_reader(squad_file, limit=limit, reader_dir=reader_dir, progress=not as_json)
+    else:
+        report = evaluate_open(
+            squad_file, limit=limit, top_k=top_k, index_dir=index_dir, reader_dir=reader_dir, progress=not as_json
+        )
+    if as_json:
+        click.echo(json.dumps(report, indent=1))
+    else:
+        for k, v in report.items():
+            click.echo(f"{k}: {json.dumps(v)}")
+
+
+@cli.command()
+@_seeds_option
+@_index_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=7860, show_default=True)
+@click.option("--share", is_flag=True, help="Ask Gradio for a public share link (off by default).")
+def serve(seeds: Path, index_dir: Path, host: str, port: int, share: bool):
+    """Open the browser chat."""
+    from ui.app import launch
+
+    launch(seeds=seeds, index_dir=index_dir, host=host, port=port, share=share)
+
+
+@cli.command(name="train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_reader(args):
+    """Fine-tune the reader on SQuAD (needs the `train` extra); see --help of qa.reader.train."""
+    from qa.reader.train import main
+
+    main(list(args))
+
+
+@cli.command(name="export-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def export_reader(args):
+    """Export a trained checkpoint to int8 ONNX and calibrate its no-answer threshold."""
+    from qa.reader.export import main
+
+    main(list(args))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

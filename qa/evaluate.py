@@ -1,0 +1,115 @@
+"""`qa eval`: SQuAD EM/F1 for the reader alone, or for the whole system end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+import statistics
+import time
+from pathlib import Path
+
+from qa.reader.extractive import ExtractiveReader, PassageInput
+from qa.reader.squad import SquadQuestion, load_squad, squad_metrics
+
+
+def sample(questions: list[SquadQuestion], limit: int, seed: int = 0) -> list[SquadQuestion]:
+    """A fixed random sample, so that runs with the same --limit compare."""
+    if not limit or limit >= len(questions):
+        return questions
+    return sorted(random.Random(seed).sample(questions, limit), key=lambda q: q.id)
+
+
+def _bar(items, progress: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, disable=not progress, unit="q")
+
+
+def predict(answer_score: float | None, text: str, threshold: float | None) -> str:
+    if answer_score is None or (threshold is not None and answer_score < threshold):
+        return ""
+    return text
+
+
+def evaluate_reader(path: Path, limit: int = 0, reader_dir: Path | None = None, progress: bool = False,
+                    reader: ExtractiveReader | None = None) -> dict:  # fmt: skip
+    data = load_squad(path)
+    qs = sample(data.questions, limit)
+    reader = reader or ExtractiveReader(reader_dir)
+    reader.warm_up()
+    threshold = reader.threshold if data.has_impossible else None
+    preds, scores, times = {}, {}, []
+    for q in _bar(qs, progress, "reading"):
+        t = time.perf_counter()
+        found = reader(q.question, [PassageInput(q.context)], top_n=1)
+        times.append(time.perf_counter() - t)
+        best = found[0] if found else None
+        scores[q.id] = best.score if best else 0.0
+        preds[q.id] = predict(best.score if best else None, best.text if best else "", threshold)
+    report = {"file": str(path), "mode": "reader-only", "questions": len(qs), **squad_metrics(qs, preds)}
+    report["latency_ms_p50"] = 1000 * statistics.median(times) if times else 0.0
+    report["no_answer_threshold"] = threshold
+    return report
+
+
+def corpus_dir(path: Path) -> Path:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qa" / "eval"
+    return base / f"{path.name.split('.')[0]}-{digest}"
+
+
+def write_corpus(data, seeds: Path) -> dict[str, str]:
+    """One text file per paragraph; returns paragraph id -> document id."""
+    seeds.mkdir(parents=True, exist_ok=True)
+    ids = {}
+    for pid, ctx in data.paragraphs.items():
+        title = re.sub(r"[^A-Za-z0-9_.-]+", "_", data.titles[pid])[:60]
+        doc_id = f"{title}/{pid}.txt"
+        f = seeds / doc_id
+        if not f.exists() or f.read_text(encoding="utf-8") != ctx:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(ctx, encoding="utf-8")
+        ids[pid] = doc_id
+    return ids
+
+
+def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | None = None,
+                  reader_dir: Path | None = None, progress: bool = False, ks=(1, 5, 20)) -> dict:  # fmt: skip
+    """Index every paragraph as a document, then answer each question end to end."""
+    from qa.indexer import build_index
+    from qa.pipeline import QAPipeline
+
+    data = load_squad(path)
+    work = corpus_dir(path)
+    index_dir = Path(index_dir) if index_dir else work / "index"
+    doc_of = write_corpus(data, work / "seeds")
+    t = time.perf_counter()
+    build = build_index(work / "seeds", index_dir, show_progress_bar=progress)
+    build_s = time.perf_counter() - t
+    qs = sample(data.questions, limit)
+    pipe = QAPipeline(index_dir, reader=ExtractiveReader(reader_dir))
+    pipe.warm_up()
+    retriever = pipe._retriever
+    threshold = pipe.reader.threshold if data.has_impossible else None
+    hits = {m: dict.fromkeys(ks, 0) for m in ("dense", "bm25", "hybrid")}
+    preds, times = {}, []
+    for q in _bar(qs, progress, "answering"):
+        gold = doc_of[q.paragraph_id]
+        for mode in hits:
+            docs = [p.document for p in retriever(q.question, top_k=max(ks), mode=mode)]
+            for k in ks:
+                hits[mode][k] += gold in docs[:k]
+        t = time.perf_counter()
+        res = pipe(q.question, top_k=top_k, max_answers=1)
+        times.append(time.perf_counter() - t)
+        best = res.answers[0] if res.answers else None
+        preds[q.id] = predict(best.score if best else None, best.text if best else "", threshold)
+    n = max(1, len(qs))
+    report = {"file": str(path), "mode": "open", "questions": len(qs), "documents": build.n_documents,
+              "chunks": build.n_chunks, "top_k": top_k, **squad_metrics(qs, preds)}  # fmt: skip
+    report["recall"] = {m: {f"@{k}": 100.0 * v / n for k, v in r.items()} for m, r in hits.items()}
+    report["latency_ms_p50"] = 1000 * statistics.median(times) if times else 0.0
+    report["index_build_s"] = build_s
+    return report

@@ -1,0 +1,47 @@
+"""Small helpers shared by the ONNX embedder and reader: sessions and tokenizers without torch."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+
+def session(model_path: Path, threads: int = 0):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    n = threads or int(os.environ.get("QA_THREADS", "0"))
+    if n:
+        opts.intra_op_num_threads = n
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+
+
+def export_onnx(model, path: Path, output_names: list[str], opset: int = 17) -> None:
+    """Export a BERT-style torch model taking ids/mask/type ids with dynamic batch and length."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    ids = torch.ones((2, 16), dtype=torch.long)
+    args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "seq"} for n in names + output_names}
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return tuple(out[k] for k in output_names)
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about constant shapes; the check after export is what counts
+        torch.onnx.export(
+            Wrapped(model), args, str(path), input_names=names, output_names=output_names,
+            dynamic_axes=axes, opset_version=opset, dynamo=False,
+        )  # fmt: skip

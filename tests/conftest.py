@@ -1,0 +1,84 @@
+"""Shared fixtures: real seed files, a real index on disk, the real shipped reader."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+SEED_ARTICLE = ROOT / "seeds" / "nato-russia-council.txt"
+SQUAD_DIR = Path(os.environ.get("QA_SQUAD_DIR", ROOT.parent / "shared" / "data" / "squad"))
+
+MD_DOC = """# Field notes – the “Aurora” station
+
+The *Aurora* research station was founded in 1987 by the glaciologist Ingrid Halvorsen.
+It sits on the Kvitøya ice cap — about 400 km north‑east of Longyearbyen.
+
+## Supplies
+Supplies arrive twice a year by the icebreaker “Polarstjerna”; the crew calls it ‘the red ship’.
+"""
+
+HTML_DOC = """<!doctype html><html><head><title>Harbour history</title>
+<style>p { color: red }</style><script>window.__pwned = 1; var secret = "zzyzx";</script></head>
+<body><h1>Harbour history</h1>
+<p>The lighthouse at Port Elwyn was built in <b>1874</b> by the engineer Thomas Quayle.</p>
+<p>Its lamp was converted to electricity in 1931 — the keeper’s “last flame” ceremony drew 300 people.</p>
+<p><a href="javascript:alert(1)">click</a> <img src=x onerror="window.__pwned=1"></p>
+</body></html>"""
+
+
+def write_seeds(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SEED_ARTICLE, folder / SEED_ARTICLE.name)
+    (folder / "notes").mkdir(exist_ok=True)
+    (folder / "notes" / "aurora station.md").write_text(MD_DOC, encoding="utf-8")
+    (folder / "harbour.html").write_text(HTML_DOC, encoding="utf-8")
+    (folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def seeds_dir(tmp_path_factory) -> Path:
+    """Read-only seeds shared by the session (copy it before changing anything)."""
+    return write_seeds(tmp_path_factory.mktemp("seeds"))
+
+
+@pytest.fixture(scope="session")
+def index_dir(seeds_dir, tmp_path_factory) -> Path:
+    """A real index built once from `seeds_dir` (read-only for tests)."""
+    from qa.indexer import build_index
+
+    d = tmp_path_factory.mktemp("index")
+    build_index(seeds_dir, d)
+    return d
+
+
+@pytest.fixture()
+def fresh(tmp_path, index_dir, seeds_dir):
+    """A private copy of seeds and index that a test may change."""
+    s, i = tmp_path / "seeds", tmp_path / "index"
+    shutil.copytree(seeds_dir, s, symlinks=True)
+    shutil.copytree(index_dir, i, symlinks=True)
+    return s, i
+
+
+@pytest.fixture(scope="session")
+def pipeline(index_dir, seeds_dir):
+    from qa.pipeline import QAPipeline
+
+    p = QAPipeline(index_dir, seeds_dir)
+    p.warm_up()
+    return p
+
+
+def run_qa(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The installed CLI in a subprocess, as a person would run it."""
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd or ROOT, timeout=timeout)  # fmt: skip

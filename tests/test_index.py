@@ -1,0 +1,161 @@
+"""The index on disk: incremental rebuilds, stale detection, atomic swaps, locking."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from qa import embedder
+from qa.indexer import IndexBusy, build_index, build_lock, detect_changes
+from qa.store import IndexProblem, IndexStore
+from tests.conftest import ROOT
+
+
+def _chunk_texts(store: IndexStore) -> dict[str, list[str]]:
+    out = {}
+    for doc_id, info in store.documents.items():
+        first, count = info["chunks"]
+        out[doc_id] = [c.text for c in store.chunks(list(range(first, first + count)))]
+    return out
+
+
+def test_index_on_disk_has_manifest_vectors_and_exact_chunks(index_dir, seeds_dir):
+    store = IndexStore.open(index_dir)
+    m = store.manifest
+    assert m["format_version"] == 1
+    assert m["settings"]["embedder"]["model"] == embedder.MODEL_NAME
+    assert m["settings"]["splitter"]["chunk_size"] > 0
+    assert set(m["documents"]) == {"harbour.html", "nato-russia-council.txt", "notes/aurora station.md"}
+    assert "image.png" in m["skipped"]
+    assert store.faiss.ntotal == store.n_chunks == sum(d["chunks"][1] for d in m["documents"].values())
+    for doc_id in m["documents"]:
+        text = store.document_text(doc_id)
+        first, count = m["documents"][doc_id]["chunks"]
+        for c in store.chunks(list(range(first, first + count))):
+            assert text[c.start : c.end] == c.text
+    # the stored vectors are the sentence-transformers embeddings, normalised
+    c0 = store.chunks([0])[0]
+    ref = embedder.DocumentEmbedder()([c0.text])[0]
+    assert abs(float(store.faiss.reconstruct(0) @ ref) - 1.0) < 1e-4
+
+
+def test_onnx_query_embedder_matches_sentence_transformers(index_dir):
+    meta = json.loads((index_dir / "models" / "minilm-embedder.json").read_text())
+    assert meta["min_cosine_vs_sentence_transformers"] >= 0.999
+    q = embedder.QueryEmbedder.from_dir(index_dir / "models")
+    sents = ["What did Sherman say?", "Wer hat den „Leuchtturm“ gebaut – und wann?"]
+    got, want = q(sents), embedder.DocumentEmbedder()(sents)
+    assert (got * want).sum(axis=1).min() >= 0.999
+
+
+def test_incremental_rebuild_adds_changes_and_removes_only_what_changed(fresh):
+    seeds, index = fresh
+    before = IndexStore.open(index)
+    n_before = before.n_chunks
+    (seeds / "new.txt").write_text("The tram line to Saltvik opened in 1912 and closed in 1958.", encoding="utf-8")
+    r = build_index(seeds, index)
+    assert (r.changes.added, r.changes.changed, r.changes.removed) == (["new.txt"], [], [])
+    assert r.chunks_embedded == 1 and r.chunks_reused == n_before and not r.full
+    assert r.summary().startswith(f"+1 added, 0 changed, 0 removed, {n_before} chunks reused")
+
+    md = seeds / "notes" / "aurora station.md"
+    md.write_text(md.read_text(encoding="utf-8") + "\nThe station closed in 2019.\n", encoding="utf-8")
+    (seeds / "harbour.html").unlink()
+    r = build_index(seeds, index)
+    assert (r.changes.added, r.changes.changed, r.changes.removed) == ([], ["notes/aurora station.md"], ["harbour.html"])
+    store = IndexStore.open(index)
+    assert set(store.documents) == {"nato-russia-council.txt", "notes/aurora station.md", "new.txt"}
+    assert any("closed in 2019" in t for t in _chunk_texts(store)["notes/aurora station.md"])
+    # reused vectors are still the right ones: every chunk is its own nearest neighbour
+    vecs = store.faiss.reconstruct_n(0, store.n_chunks)
+    fresh_vecs = embedder.DocumentEmbedder()([c.text for c in store.chunks(list(range(store.n_chunks)))])
+    assert ((vecs * fresh_vecs).sum(axis=1) > 0.9999).all()
+
+    r = build_index(seeds, index)
+    assert not r.changes.any and r.chunks_embedded == 0
+
+
+def test_touching_a_file_without_changing_it_reuses_everything(fresh):
+    seeds, index = fresh
+    os.utime(seeds / "nato-russia-council.txt", ns=(1, 1))
+    r = build_index(seeds, index)
+    assert not r.changes.any and r.chunks_embedded == 0
+
+
+def test_changed_model_or_splitter_forces_full_rebuild(fresh, monkeypatch):
+    seeds, index = fresh
+    n = IndexStore.open(index).n_chunks
+    monkeypatch.setattr(embedder, "model_fingerprint", lambda: "a-different-model")
+    r = build_index(seeds, index)
+    assert r.full and r.chunks_embedded == n and r.chunks_reused == 0
+
+
+def test_stale_index_is_detected(fresh):
+    seeds, index = fresh
+    store = IndexStore.open(index)
+    assert not detect_changes(store, seeds).any
+    (seeds / "nato-russia-council.txt").write_text("rewritten", encoding="utf-8")
+    (seeds / "extra.md").write_text("# extra", encoding="utf-8")
+    c = detect_changes(store, seeds)
+    assert (c.added, c.changed, c.removed) == (["extra.md"], ["nato-russia-council.txt"], [])
+
+
+def test_missing_or_corrupt_index_raises_clear_problem(fresh, tmp_path):
+    _, index = fresh
+    with pytest.raises(IndexProblem, match="qa index"):
+        IndexStore.open(tmp_path / "nothing-here")
+    store = IndexStore.open(index)
+    (store.dir / "vectors.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexProblem, match="corrupt"):
+        IndexStore.open(index)
+
+
+def test_newer_format_is_refused(fresh):
+    _, index = fresh
+    store = IndexStore.open(index)
+    m = json.loads((store.dir / "manifest.json").read_text())
+    m["format_version"] = 99
+    (store.dir / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexProblem, match="newer version"):
+        IndexStore.open(index)
+
+
+def test_killed_build_leaves_previous_index_usable_and_next_build_completes(fresh):
+    seeds, index = fresh
+    before = IndexStore.open(index)
+    old_version, n = before.dir.name, before.n_chunks
+    # enough new text that the build is still embedding when it is killed
+    (seeds / "big.txt").write_text("\n\n".join(f"Paragraph {i} about the harbour and its lighthouse keepers." * 6
+                                               for i in range(600)), encoding="utf-8")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "--seeds", str(seeds), "--index", str(index), "-q"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    time.sleep(9)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = IndexStore.open(index)
+    assert after.dir.name == old_version and after.n_chunks == n
+    r = build_index(seeds, index)
+    assert r.changes.added == ["big.txt"]
+    assert not list((index / "versions").glob(".building-*"))
+
+
+def test_second_builder_waits_for_the_lock_then_gives_up_clearly(fresh):
+    _, index = fresh
+    with build_lock(index, wait_s=1):
+        with pytest.raises(IndexBusy, match="another `qa index`"):
+            with build_lock(index, wait_s=0.5):
+                pass
+
+
+def test_removing_a_document_folder_entirely(fresh):
+    seeds, index = fresh
+    shutil.rmtree(seeds / "notes")
+    r = build_index(seeds, index)
+    assert r.changes.removed == ["notes/aurora station.md"]
