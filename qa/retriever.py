@@ -6,6 +6,7 @@ Reciprocal-rank fusion needs no score calibration between the two.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,10 +48,13 @@ class HybridRetriever:
         self.embed = query_embedder
         self.candidates = candidates
 
-    def dense(self, question: str, k: int) -> list[tuple[int, float]]:
+    def dense(self, question: str, k: int, timings: dict | None = None) -> list[tuple[int, float]]:
         if self.store.n_chunks == 0:
             return []
+        t = time.perf_counter()
         vec = self.embed([question])
+        if timings is not None:
+            timings["embed_s"] = time.perf_counter() - t
         hnsw = getattr(self.store.faiss, "hnsw", None)
         if hnsw is not None:
             hnsw.efSearch = max(64, k)
@@ -65,15 +69,21 @@ class HybridRetriever:
         res = bm25.retrieve(tokens, k=min(k, self.store.n_chunks), show_progress=False, n_threads=1)
         return [(int(i), float(s)) for i, s in zip(res.documents[0], res.scores[0]) if s > 0]
 
-    def __call__(self, question: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Passage]:
+    def __call__(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None) -> list[Passage]:
+        """Top passages; `timings` (if given) receives embed_s and search_s."""
+        t0 = time.perf_counter()
         n = max(self.candidates, top_k)
-        dense = self.dense(question, n) if mode in ("hybrid", "dense") else []
+        local: dict[str, float] = {"embed_s": 0.0}
+        dense = self.dense(question, n, local) if mode in ("hybrid", "dense") else []
         lexical = self.lexical(question, n) if mode in ("hybrid", "bm25") else []
         fused: dict[int, float] = {}
         for ranked in (dense, lexical):
             for rank, (cid, _) in enumerate(ranked, 1):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
         best = sorted(fused, key=lambda c: -fused[c])[:top_k]
+        if timings is not None:
+            timings["embed_s"] = local["embed_s"]
+            timings["search_s"] = time.perf_counter() - t0 - local["embed_s"]
         d_rank = {c: r for r, (c, _) in enumerate(dense, 1)}
         b_rank = {c: r for r, (c, _) in enumerate(lexical, 1)}
         return [
