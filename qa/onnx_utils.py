@@ -7,11 +7,21 @@ import warnings
 from pathlib import Path
 
 
-def session(model_path: Path, threads: int = 0):
+def session(model_path: Path, threads: int = 0, optimized_to: Path | None = None, preoptimized: bool = False):
+    """An ONNX Runtime CPU session.
+
+    `optimized_to` saves the graph after fusions, and `preoptimized` loads such a file without
+    optimizing again: about half the start-up time for the 90 MB embedder. The saved graph
+    is specific to this machine's ONNX Runtime, so it is only made on the machine that uses it.
+    """
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    level = ort.GraphOptimizationLevel
+    opts.graph_optimization_level = level.ORT_DISABLE_ALL if preoptimized else level.ORT_ENABLE_ALL
+    if optimized_to is not None:
+        opts.graph_optimization_level = level.ORT_ENABLE_EXTENDED
+        opts.optimized_model_filepath = str(optimized_to)
     n = threads or int(os.environ.get("QA_THREADS", "0"))
     if n:
         opts.intra_op_num_threads = n

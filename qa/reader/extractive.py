@@ -60,6 +60,7 @@ class ExtractiveReader:
         self.threads = threads
         self._session = None
         self._tokenizer = None
+        self._question_tokenizer = None
         cfg_path = self.model_dir / "reader.json"
         self.config = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
         self.threshold: float = float(self.config.get("no_answer_threshold", 0.5))
@@ -77,12 +78,16 @@ class ExtractiveReader:
             tok.no_padding()
             tok.enable_truncation(self.max_length, stride=self.stride, strategy="only_second")
             self._tokenizer = tok
+            # questions alone: no truncation, which refuses a single sequence longer than the window
+            self._question_tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            self._question_tokenizer.no_truncation()
+            self._question_tokenizer.no_padding()
             self._session = session(model, self.threads)
 
     def truncate_question(self, question: str) -> tuple[str, bool]:
         """Keep the first MAX_QUESTION_TOKENS word pieces (a question never fills the window)."""
         self.warm_up()
-        enc = self._tokenizer.encode(question, add_special_tokens=False)
+        enc = self._question_tokenizer.encode(question, add_special_tokens=False)
         if len(enc.ids) <= MAX_QUESTION_TOKENS:
             return question, False
         return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]], True

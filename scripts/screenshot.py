@@ -1,0 +1,67 @@
+"""Save docs/screenshot.png: the browser chat answering a question, its source marked and opened.
+
+    python scripts/screenshot.py [--seeds seeds] [--question "What did Sherman say?"] [--out docs/screenshot.png]
+
+Serves a temporary copy of the seeds (the index is built at start-up, the real one is untouched)
+and drives Debian's Chromium headless through Playwright (`apt-get install -y chromium`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=Path, default=ROOT / "seeds")
+    ap.add_argument("--question", default="What did Sherman say?")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    args = ap.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    from ui.app import launch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        seeds = Path(tmp) / "seeds"
+        shutil.copytree(args.seeds, seeds)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        demo, url = launch(seeds=seeds, index_dir=Path(tmp) / "index", port=port, block=False)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
+                page.goto(url)
+                page.wait_for_selector("#index-panel .qa-index")
+                page.fill("#question textarea", args.question)
+                page.press("#question textarea", "Enter")
+                page.wait_for_function("() => /confidence|documents don't say/.test(document.querySelector('#chat').innerText)",
+                                       timeout=120_000)  # fmt: skip
+                cite = page.locator("#sources .qa-cite").first
+                if cite.count():
+                    cite.click()
+                    page.wait_for_selector("#document #qa-doc-mark")
+                    page.wait_for_timeout(500)  # let the document scroll to the mark
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(args.out), full_page=True)
+                print(f"wrote {args.out}: {page.locator('#chat [data-testid=bot]').last.inner_text()!r}")
+                browser.close()
+        finally:
+            demo.close()
+
+
+if __name__ == "__main__":
+    main()

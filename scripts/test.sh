@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install test dependencies into .venv and run the whole suite (what CI runs, via .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -e '.[test]'
+if [ ! -x /usr/bin/chromium ]; then  # headless browser for the UI tests (Debian package; no browser download)
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi
+fi
+.venv/bin/ruff check .
+HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q "$@"

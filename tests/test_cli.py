@@ -1,0 +1,137 @@
+"""The `qa` command as people script it: JSON schema, human output, exit codes, eval."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.conftest import run_qa
+from tests.squad_fixture import write_tiny_squad
+
+
+def _ask(index, seeds, *extra):
+    return run_qa("ask", *extra, "--index", str(index), "--seeds", str(seeds))
+
+
+def test_ask_json_schema_and_exact_offsets(index_dir, seeds_dir, pipeline):
+    r = run_qa("ask", "Who is the NATO Secretary General?", "--json", "--index", str(index_dir), "--seeds", str(seeds_dir))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) == {"question", "no_answer", "answers"}
+    assert out["question"] == "Who is the NATO Secretary General?" and out["no_answer"] is False
+    assert out["answers"] and "Stoltenberg" in out["answers"][0]["text"]
+    for a in out["answers"]:
+        assert set(a) == {"text", "score", "document", "start", "end", "line", "passage", "passage_start"}
+        assert 0.0 <= a["score"] <= 1.0
+        doc = pipeline.store.document_text(a["document"])
+        assert doc[a["start"] : a["end"]] == a["text"]
+        assert doc[a["passage_start"] : a["passage_start"] + len(a["passage"])] == a["passage"]
+        assert a["line"] == doc.count("\n", 0, a["start"]) + 1
+    scores = [a["score"] for a in out["answers"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_ask_answers_from_html_and_markdown_with_offsets_into_extracted_text(pipeline):
+    for q, doc_id, expected in [
+        ("Who built the lighthouse at Port Elwyn?", "harbour.html", "Thomas Quayle"),
+        ("Who founded the Aurora research station?", "notes/aurora station.md", "Ingrid Halvorsen"),
+    ]:
+        res = pipeline(q)
+        a = res.answers[0]
+        assert not res.no_answer and a.document == doc_id and expected in a.text
+        assert pipeline.store.document_text(doc_id)[a.start : a.end] == a.text
+
+
+def test_ask_human_output_cites_document_and_line(index_dir, seeds_dir):
+    r = _ask(index_dir, seeds_dir, "When did the meeting begin?")
+    assert r.returncode == 0, r.stderr
+    assert "10:07" in r.stdout and "nato-russia-council.txt:" in r.stdout and "[[" in r.stdout
+
+
+def test_unanswerable_question_says_so_and_exits_zero(index_dir, seeds_dir):
+    r = _ask(index_dir, seeds_dir, "What is the boiling point of mercury?", "--json")
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["no_answer"] is True
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ask", "   "], "empty"),
+        (["ask", "?!?"], "no letters"),
+        (["ask", "hello", "--index", "/nonexistent/index"], "qa index"),
+        (["index", "--seeds", "/nonexistent/seeds", "--index", "/tmp/x"], "does not exist"),
+        (["ask", "hello", "--top-k", "0"], "top-k"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_message(args, message):
+    r = run_qa(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_qa_index_prints_changes_and_skips(tmp_path, seeds_dir):
+    import shutil
+
+    seeds = tmp_path / "s"
+    shutil.copytree(seeds_dir, seeds)
+    r = run_qa("index", "--seeds", str(seeds), "--index", str(tmp_path / "i"))
+    assert r.returncode == 0, r.stderr
+    assert "+3 added, 0 changed, 0 removed, 0 chunks reused" in r.stdout
+    assert "skipped image.png" in r.stderr
+    (seeds / "new.md").write_text("# New\n\nThe ferry leaves at 06:40 every weekday.", encoding="utf-8")
+    r = run_qa("index", "--seeds", str(seeds), "--index", str(tmp_path / "i"))
+    assert r.stdout.startswith("+1 added, 0 changed, 0 removed")
+
+
+def test_stale_index_is_reported_and_rebuild_flag_refreshes_it(fresh):
+    seeds, index = fresh
+    (seeds / "ferry.txt").write_text("The ferry to Holmvik leaves at 06:40 every weekday.", encoding="utf-8")
+    r = _ask(index, seeds, "When does the ferry to Holmvik leave?", "--json")
+    assert r.returncode == 0
+    assert "out of date" in r.stderr and "+1 added" in r.stderr
+    assert "out of date" in json.loads(r.stdout)["warnings"][0]
+    r = _ask(index, seeds, "When does the ferry to Holmvik leave?", "--json", "--rebuild")
+    out = json.loads(r.stdout)
+    assert "rebuilt index" in r.stderr and "warnings" not in out
+    assert out["answers"][0]["document"] == "ferry.txt" and "06:40" in out["answers"][0]["text"]
+
+
+def test_env_vars_set_default_folders(index_dir, seeds_dir, tmp_path):
+    r = run_qa("ask", "Who is the NATO Secretary General?", "--json", cwd=tmp_path,
+               env={"QA_INDEX": str(index_dir), "QA_SEEDS": str(seeds_dir)})  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["answers"]
+
+
+def test_ask_does_not_import_torch(index_dir, seeds_dir):
+    code = (
+        "import sys; from qa.cli import cli; sys.argv=['qa','ask','Who is the NATO Secretary General?','--index',"
+        f"{str(index_dir)!r},'--seeds',{str(seeds_dir)!r}]\n"
+        "try:\n    cli()\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]\n"
+        "print('IMPORTED', bad)"
+    )
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert "IMPORTED []" in r.stdout, r.stdout + r.stderr
+
+
+def test_eval_reader_only_and_open_mode(tmp_path):
+    v1 = write_tiny_squad(tmp_path / "tiny.json")
+    r = run_qa("eval", str(v1), "--reader-only", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["questions"] == 6 and rep["mode"] == "reader-only" and rep["f1"] >= 50
+    r = run_qa("eval", str(v1), "--json", "--index", str(tmp_path / "idx"), env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["mode"] == "open" and rep["documents"] == 4
+    assert set(rep["recall"]) == {"dense", "bm25", "hybrid"} and rep["recall"]["hybrid"]["@5"] == 100.0
+    v2 = write_tiny_squad(tmp_path / "tiny2.json", impossible=True)
+    rep = json.loads(run_qa("eval", str(v2), "--reader-only", "--json", "--limit", "8").stdout)
+    assert rep["questions"] == 8 and {"HasAns", "NoAns"} <= set(rep)

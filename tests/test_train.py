@@ -1,0 +1,53 @@
+"""The reader's training and export code still works: a few steps on a tiny file, end to end."""
+
+from __future__ import annotations
+
+import json
+
+from qa.reader.export import export_fp32, quantize, write_model_dir
+from qa.reader.extractive import ExtractiveReader, PassageInput
+from qa.reader.train import TrainConfig, build_examples, featurize, train
+from tests.squad_fixture import ARTICLES, write_tiny_squad
+
+
+def test_examples_include_unanswerable_pairs_from_the_same_article(tmp_path):
+    import random
+
+    from transformers import AutoTokenizer
+
+    from qa.reader.train import default_base_model
+
+    cfg = TrainConfig(train_file=str(write_tiny_squad(tmp_path / "t.json")), out_dir=str(tmp_path), neg_ratio=1.0)
+    ex = build_examples(cfg, random.Random(0))
+    negatives = [e for e in ex if e[2] < 0]
+    assert negatives and len(ex) - len(negatives) == sum(len(q) for ps in ARTICLES.values() for _, q in ps)
+    for question, ctx, _, _ in negatives:
+        assert question not in ctx
+    feats = featurize(ex, AutoTokenizer.from_pretrained(default_base_model()), cfg)
+    tok = AutoTokenizer.from_pretrained(default_base_model())
+    for (ids, s, e), (_, _, _, a_text) in zip(feats, ex, strict=True):
+        if s:  # answerable: the target tokens spell the answer
+            assert tok.decode(ids[s : e + 1]).replace(" ", "") == a_text.lower().replace(" ", "")
+
+
+def test_train_resume_export_quantize_and_read(tmp_path):
+    data = write_tiny_squad(tmp_path / "tiny.json")
+    out = tmp_path / "run"
+    cfg = TrainConfig(train_file=str(data), out_dir=str(out), max_steps=3, batch_size=4, save_every=2, lr=1e-4)
+    final = train(cfg)
+    log = (out / "train.log").read_text()
+    assert "step 3/3" in log and (final / "config.json").exists() and (out / "checkpoint.pt").exists()
+    # resuming a finished run does no more steps and still saves the model
+    train(cfg)
+    assert "resumed at step 3/3" in (out / "train.log").read_text()
+
+    fp32 = export_fp32(final, tmp_path / "export")
+    int8 = quantize(fp32, tmp_path / "export" / "reader-int8.onnx", per_channel=True, reduce_range=False)
+    assert int8.stat().st_size < fp32.stat().st_size / 2
+    model_dir = tmp_path / "model"
+    write_model_dir(model_dir, int8, final, {"max_length": 128, "stride": 32, "no_answer_threshold": 0.5})
+    assert json.loads((model_dir / "reader.json").read_text())["max_length"] == 128
+    reader = ExtractiveReader(model_dir)
+    ctx = ARTICLES["Lighthouse"][0][0]
+    found = reader("Who built the lighthouse?", [PassageInput(ctx, "d", 10)])
+    assert found and all(ctx[a.span.start - 10 : a.span.end - 10] == a.text for a in found)
