@@ -136,21 +136,33 @@ class ExtractiveReader:
             return []
         top_s = ctx_idx[np.argsort(-ls[ctx_idx])[:20]]
         top_e = ctx_idx[np.argsort(-le[ctx_idx])[:20]]
-        out = []
+        spans = []
         for s in top_s:
             for e in top_e:
                 if e < s or e - s + 1 > self.max_answer_tokens:
                     continue
                 c0, c1 = enc.offsets[s][0], enc.offsets[e][1]
-                if c1 <= c0:
-                    continue
-                out.append(
-                    ExtractedAnswer(
-                        text=passage.text[c0:c1], score=float(np.exp(ls[s] + le[e])), document=passage.document,
-                        span=Span(passage.start + c0, passage.start + c1), passage_index=p_i, no_answer_score=null,
-                    )
-                )  # fmt: skip
-        return out
+                c0, c1 = _trim_unbalanced_quotes(passage.text, c0, c1)
+                if c1 > c0:
+                    spans.append((float(np.exp(ls[s] + le[e])), c0, c1))
+        # Spans that overlap the best one are the same answer with other boundaries ("the
+        # crisis" / "this crisis."): their probability counts for it. Within one window the
+        # span probabilities sum to at most 1, so the score stays a probability.
+        groups: list[list] = []  # [score, c0, c1] of the best span, summed score
+        for p, c0, c1 in sorted(spans, reverse=True):
+            for g in groups:
+                if c0 < g[2] and g[1] < c1:
+                    g[0] += p
+                    break
+            else:
+                groups.append([p, c0, c1])
+        return [
+            ExtractedAnswer(
+                text=passage.text[c0:c1], score=min(1.0, p), document=passage.document,
+                span=Span(passage.start + c0, passage.start + c1), passage_index=p_i, no_answer_score=null,
+            )
+            for p, c0, c1 in groups
+        ]  # fmt: skip
 
 
 def merge_overlapping(answers: list[ExtractedAnswer], limit: int = 10) -> list[ExtractedAnswer]:
@@ -164,6 +176,21 @@ def merge_overlapping(answers: list[ExtractedAnswer], limit: int = 10) -> list[E
         if len(kept) == limit:
             break
     return kept
+
+
+_QUOTES = {"“": "”", "‘": "’", "«": "»", "„": "“", '"': '"', "'": "'"}
+
+
+def _trim_unbalanced_quotes(text: str, c0: int, c1: int) -> tuple[int, int]:
+    """Drop an opening quote whose closing one is outside the span, and the reverse."""
+    span = text[c0:c1]
+    if len(span) > 1 and span[0] in _QUOTES and _QUOTES[span[0]] not in span[1:]:
+        c0 += 1
+    span = text[c0:c1]
+    openers = [o for o, c in _QUOTES.items() if c == span[-1:]]
+    if len(span) > 1 and openers and not any(o in span[:-1] for o in openers):
+        c1 -= 1
+    return c0, c1
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
