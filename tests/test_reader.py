@@ -34,7 +34,8 @@ def test_shipped_model_is_package_data_and_small():
         ("When did the meeting begin?", "10:07"),
         ("Who was Russia's ambassador to NATO from 2011 to 2018?", "Grushko"),
         ("How many soldiers are in each multinational combat unit?", "1,000"),
-        ("What did Sherman say Russia is responsible for?", "crisis"),
+        ("What does Sherman hope Putin will opt for?", "peace and security"),
+        ("When are defense ministers due to discuss the eastern flank?", "February"),
     ],
 )
 def test_answers_questions_about_the_seed_article(reader, question, expected):

@@ -147,11 +147,12 @@ def train(cfg: TrainConfig) -> Path:
     say(f"config {json.dumps(asdict(cfg))}")
     say(f"{len(examples)} examples -> {len(feats)} features ({n_neg} no-answer)")
 
-    epochs = max(1, math.ceil(cfg.epochs))
+    per_epoch = math.ceil(len(feats) / cfg.batch_size)
+    epochs = max(1, math.ceil(cfg.epochs), math.ceil(cfg.max_steps / per_epoch))
     plan: list[list[int]] = []
     for _ in range(epochs):
         plan += bucketed_batches(feats, cfg.batch_size, rng)
-    total = cfg.max_steps or int(len(plan) * cfg.epochs / epochs)
+    total = cfg.max_steps or int(per_epoch * cfg.epochs)
     plan = plan[:total]
 
     model = AutoModelForQuestionAnswering.from_pretrained(base)
@@ -204,7 +205,7 @@ def train(cfg: TrainConfig) -> Path:
         opt.zero_grad(set_to_none=True)
         step += 1
         seen += len(idx)
-        loss_sum += float(res.loss)
+        loss_sum += res.loss.detach().item()
         if step % 20 == 0 or step == total:
             dt = time.time() - t0
             eta = (total - step) * dt / max(1, seen) * cfg.batch_size / 60
