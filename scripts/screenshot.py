@@ -1,6 +1,8 @@
 """Save docs/screenshot.png: the browser chat answering a question, its source marked and opened.
 
-    python scripts/screenshot.py [--seeds seeds] [--question "What did Sherman say?"] [--out docs/screenshot.png]
+    python scripts/screenshot.py [--seeds seeds] [--question Q ...] [--out docs/screenshot.png]
+
+By default it asks "Who is the NATO Secretary General?", then "What did Sherman say?".
 
 Serves a temporary copy of the seeds (the index is built at start-up, the real one is untouched)
 and drives Debian's Chromium headless through Playwright (`apt-get install -y chromium`).
@@ -24,10 +26,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=Path, default=ROOT / "seeds")
-    ap.add_argument("--question", default="What did Sherman say?")
+    ap.add_argument("--question", action="append", help="ask this (repeatable; the screenshot shows the last answer)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     args = ap.parse_args()
+    questions = args.question or ["Who is the NATO Secretary General?", "What did Sherman say?"]
 
     from playwright.sync_api import sync_playwright
 
@@ -45,11 +48,11 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
                 page.goto(url)
-                page.wait_for_selector("#index-panel .qa-index")
-                page.fill("#question textarea", args.question)
-                page.press("#question textarea", "Enter")
-                page.wait_for_function("() => /confidence|documents don't say/.test(document.querySelector('#chat').innerText)",
-                                       timeout=120_000)  # fmt: skip
+                page.wait_for_selector("#index-panel .qa-index", timeout=300_000)
+                for n, q in enumerate(questions, 1):
+                    page.fill("#question textarea", q)
+                    page.press("#question textarea", "Enter")
+                    page.wait_for_function("n => document.querySelectorAll('#chat [data-testid=bot]').length >= n", arg=n, timeout=300_000)
                 cite = page.locator("#sources .qa-cite").first
                 if cite.count():
                     cite.click()

@@ -1,0 +1,286 @@
+"""The browser chat as a person uses it: a real `qa serve` on a free local port, driven by headless
+Chromium (Debian's, through Playwright). Documents and questions are hostile where they can be."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_qa
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+RESULTS = ROOT / "bench" / "results"
+NO_ANSWER = "The documents don't say."
+
+# Markup and Markdown inside document *text*: must reach every view as inert characters.
+VAULT_MD = """# The vault
+
+The vault key is held by the warden Oswin Threlkeld. <img src=x onerror="window.__pwned=5"> <script>window.__pwned=6</script>
+[open the vault](javascript:window.__pwned=7) <a href="javascript:window.__pwned=8">details</a> **loud** ![pic](http://example.invalid/x.png)
+"""
+LOG_HTML = """<html><body><p>The harbour log of 1899 was signed by the clerk Aldous Penhallow.</p>
+<p>Margin note: &lt;img src=x onerror="window.__pwned=9"&gt;
+&lt;script&gt;window.__pwned=10&lt;/script&gt; [x](javascript:window.__pwned=11)</p>
+</body></html>"""
+NEW_DOC = "The Brackwater ferry was launched in 1911 by the shipwright Mirela Castagno, who named it after her mother.\n"
+HOSTILE_QUESTION = 'Who holds the vault key? <img src=x onerror="window.__pwned=12"> [x](javascript:window.__pwned=13) **bold**'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """`qa serve` in a subprocess; `launch_s` is the time from start to the page answering HTTP."""
+
+    def __init__(self, seeds: Path, index: Path, log: Path, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = log
+        t0 = time.perf_counter()
+        self.started = t0
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "qa.cli", "serve", "--seeds", str(seeds), "--index", str(index), "--port", str(self.port)],
+            stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        )  # fmt: skip
+        deadline = t0 + 300
+        while "ready at" not in log.read_text():
+            if self.proc.poll() is not None or time.perf_counter() > deadline:
+                self.stop()
+                raise RuntimeError(f"qa serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        self.launch_s = time.perf_counter() - t0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def write_result(name: str, data: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / name).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def ui(seeds_dir, tmp_path_factory):
+    """A server over a private copy of the seeds plus hostile files, started with no index (it builds one)."""
+    root = tmp_path_factory.mktemp("ui")
+    seeds = root / "seeds"
+    shutil.copytree(seeds_dir, seeds, symlinks=True)
+    (seeds / "vault.md").write_text(VAULT_MD, encoding="utf-8")
+    (seeds / "log.html").write_text(LOG_HTML, encoding="utf-8")
+    server = ServerProcess(seeds, root / "index", root / "server.log")
+    from gradio_client import Client
+
+    client = Client(server.url, verbose=False)
+    first = client.predict("Who is the NATO Secretary General?", 5, api_name="/ask")
+    server.first_answer_s = time.perf_counter() - server.started
+    server.seeds, server.index, server.client, server.first = seeds, root / "index", client, first
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(ui, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    outside: list[str] = []
+    pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((ui.url, "data:", "blob:")) else None)
+    pg.goto(ui.url)
+    pg.wait_for_selector("#question textarea")
+    pg.wait_for_selector("#index-panel .qa-index")
+    yield pg
+    assert pg.evaluate("typeof window.__pwned") == "undefined"
+    assert outside == [], f"the page reached outside the server: {outside}"
+    context.close()
+
+
+def bot_messages(pg) -> list[str]:
+    return pg.locator("#chat [data-testid='bot']").all_inner_texts()
+
+
+def ask(pg, question: str) -> tuple[str, float]:
+    """Type a question, press Enter, wait for the reply; returns (reply text, seconds)."""
+    n = len(bot_messages(pg))
+    pg.fill("#question textarea", question)
+    t0 = time.perf_counter()
+    pg.press("#question textarea", "Enter")
+    pg.wait_for_function(
+        """n => { const m = document.querySelectorAll('#chat [data-testid="bot"]');
+                 return m.length > n && /confidence|documents don't say|Cannot answer/.test(m[m.length - 1].innerText); }""",
+        arg=n, timeout=120_000,
+    )  # fmt: skip
+    return bot_messages(pg)[-1], time.perf_counter() - t0
+
+
+def test_answer_with_highlighted_source_and_citation(ui, page):
+    q = "Who is the NATO Secretary General?"
+    reply, first_s = ask(page, q)
+    api = ui.client.predict(q, 5, api_name="/ask")
+    assert not api["no_answer"] and "Stoltenberg" in api["answers"][0]["text"], api
+    top = api["answers"][0]
+    # the chat shows the span, a confidence and `document · line N`
+    assert " ".join(top["text"].split()) in reply and "confidence" in reply
+    assert f"{top['document']} · line {top['line']}" in reply
+    # the sources panel marks exactly that span
+    main_mark = page.locator("#sources mark:not(.alt)")
+    assert main_mark.count() == 1 and main_mark.inner_text() == top["text"]
+    assert f"characters {top['start']}–{top['end']}" in page.locator("#sources").inner_text()
+    # clicking the citation opens the full document with the span marked and scrolled into view
+    page.locator("#sources .qa-cite").first.click()
+    page.wait_for_selector("#document #qa-doc-mark")
+    assert page.locator("#document #qa-doc-mark").inner_text() == top["text"]
+    page.wait_for_function(
+        """() => { const m = document.querySelector('#qa-doc-mark'), c = m.closest('.qa-doc-text');
+                  const a = m.getBoundingClientRect(), b = c.getBoundingClientRect();
+                  return a.top >= b.top - 1 && a.bottom <= b.bottom + 1; }"""
+    )
+    doc_text = page.locator("#document .qa-doc-text").inner_text()
+    assert "Sherman" in doc_text and len(doc_text) > 3 * len(top["passage"])
+    # a follow-up (warm) keeps the history, and the page says what the API says
+    reply, warm_s = ask(page, "What did Sherman say?")
+    sherman = ui.client.predict("What did Sherman say?", 5, api_name="/ask")
+    if sherman["no_answer"]:
+        assert reply.startswith(NO_ANSWER) and page.locator("#sources mark:not(.alt)").count() == 0
+    else:
+        assert page.locator("#sources mark:not(.alt)").inner_text() == sherman["answers"][0]["text"]
+    if sherman["answers"]:  # the answer, or the closest guess, with its citation
+        a = sherman["answers"][0]
+        assert " ".join(a["text"].split()) in reply and f"{a['document']} · line {a['line']}" in reply
+    users = page.locator("#chat [data-testid='user']").all_inner_texts()
+    assert users == [q, "What did Sherman say?"]
+    assert len(bot_messages(page)) == 2
+    timings = {"launch_to_ready_s": round(ui.launch_s, 2), "launch_to_first_answer_s": round(ui.first_answer_s, 2),
+               "first_ui_answer_s": round(first_s, 2), "warm_ui_answer_s": round(warm_s, 2),
+               "note": "server started with no index: ready time includes building it"}  # fmt: skip
+    print("\nUI timings:", timings)
+    write_result("ui_timings.json", timings)
+
+
+def test_unanswerable_question_says_so_and_offers_passages(page):
+    reply, _ = ask(page, "What is the boiling point of mercury?")
+    assert reply.startswith(NO_ANSWER)
+    assert page.locator("#sources .qa-card").count() >= 1  # the closest passages, offered anyway
+    assert page.locator("#sources mark:not(.alt)").count() == 0  # nothing is presented as the answer
+
+
+def test_hostile_documents_and_questions_stay_inert(page):
+    ask(page, HOSTILE_QUESTION)
+    user = page.locator("#chat [data-testid='user']").last.inner_text()
+    assert '<img src=x onerror="window.__pwned=12">' in user and "[x](javascript:" in user and "**bold**" in user
+    reply, _ = ask(page, "Who holds the vault key?")
+    assert "Threlkeld" in reply and "vault.md" in reply
+    sources = page.locator("#sources").inner_text()
+    assert 'onerror="window.__pwned=5"' in sources and "[open the vault](javascript:" in sources
+    page.locator("#sources .qa-cite").first.click()
+    page.wait_for_selector("#document #qa-doc-mark")
+    assert "<script>window.__pwned=6</script>" in page.locator("#document").inner_text()
+    ask(page, "Who signed the harbour log of 1899?")
+    assert "Penhallow" in bot_messages(page)[-1]
+    page.locator("#sources .qa-cite").first.click()
+    page.wait_for_function("() => document.querySelector('#document').innerText.includes('__pwned=9')")
+    assert '<img src=x onerror="window.__pwned=9">' in page.locator("#document").inner_text()
+    # nothing from a document or a question became an element, a link or a script
+    for selector in ["#chat img", "#sources img", "#document img", "a[href^='javascript']", "#sources script", "#document script"]:
+        assert page.locator(selector).count() == 0, selector
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_examples_clear_and_chat_citation(page):
+    example = page.get_by_text("When did the meeting begin?", exact=True)
+    example.click()
+    page.wait_for_function("() => /confidence|documents don't say/.test(document.querySelector('#chat').innerText)", timeout=120_000)
+    assert len(bot_messages(page)) == 1
+    page.locator("#chat [data-testid='bot']").last.click()  # the chat message's citation opens the document too
+    page.wait_for_selector("#document #qa-doc-mark")
+    page.click("#clear")
+    page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0")
+    assert "appear here" in page.locator("#sources").inner_text()
+    assert page.get_by_text("When did the meeting begin?", exact=True).is_visible()  # examples are back
+
+
+def test_api_returns_the_cli_json(ui):
+    for q in ["What did Sherman say?", "What is the boiling point of mercury?"]:
+        api = ui.client.predict(q, 5, api_name="/ask")
+        r = run_qa("ask", q, "--json", "--seeds", str(ui.seeds), "--index", str(ui.index))
+        assert r.returncode == 0, r.stderr
+        assert api == json.loads(r.stdout)
+    assert ui.first["answers"] and "Stoltenberg" in ui.first["answers"][0]["text"]
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="no letters or digits"):
+        ui.client.predict("?!", 5, api_name="/ask")
+
+
+@pytest.mark.parametrize("path", [
+    "/file=../../etc/passwd", "/gradio_api/file=../../etc/passwd", "/gradio_api/file=../../../../../../etc/passwd",
+    "/gradio_api/file=%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/gradio_api/file=/etc/passwd", "/file=/etc/passwd",
+    "/gradio_api/file={seeds}/vault.md", "/gradio_api/file={root}/pyproject.toml", "/gradio_api/file={index}/CURRENT",
+    "/static/../../../../etc/passwd", "/assets/..%2f..%2f..%2f..%2fetc/passwd",
+])  # fmt: skip
+def test_server_refuses_paths_outside_what_it_serves(ui, path):
+    path = path.format(seeds=ui.seeds, root=ROOT, index=ui.index)
+    conn = http.client.HTTPConnection("127.0.0.1", ui.port, timeout=30)
+    conn.request("GET", path)  # sent as written: no client-side normalisation of ../
+    resp = conn.getresponse()
+    body = resp.read().decode("utf-8", "replace")
+    conn.close()
+    assert resp.status in (400, 403, 404), (resp.status, body[:200])
+    assert "root:" not in body and "Threlkeld" not in body and "[project]" not in body
+
+
+def test_rebuild_picks_up_a_new_document_without_restart(ui, page):
+    (ui.seeds / "notes" / "ferry.txt").write_text(NEW_DOC, encoding="utf-8")
+    page.reload()
+    page.wait_for_selector("#index-panel .qa-warn")  # the panel says the seeds changed
+    assert "1 added" in page.locator("#index-panel").inner_text()
+    page.click("#rebuild")
+    page.wait_for_function("() => document.querySelector('#rebuild-msg').innerText.includes('Rebuilt')", timeout=240_000)
+    assert "+1 added" in page.locator("#rebuild-msg").inner_text()
+    assert page.locator("#index-panel .qa-warn").count() == 0
+    reply, _ = ask(page, "Who launched the Brackwater ferry?")
+    assert "Castagno" in reply and "notes/ferry.txt · line 1" in reply  # the answer or, if unsure, the closest guess
+    assert page.locator("#sources .qa-cite").first.inner_text() == "notes/ferry.txt · line 1"
+
+
+def test_starts_without_index_and_says_how(tmp_path):
+    """No index and an empty seeds folder: the app still comes up and tells the person what to do."""
+    from ui.app import Server, build_app
+    from ui.render import index_html
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    server = Server(seeds, tmp_path / "index")
+    server.prepare()
+    panel = index_html(server.index_info())
+    assert "No index yet" in panel and "put .txt, .md or .html files in" in panel and str(seeds) in panel
+    assert build_app(server) is not None and server.examples() == []

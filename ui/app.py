@@ -1,0 +1,240 @@
+"""`qa serve`: the browser chat over the same `QAPipeline` the CLI uses.
+
+One pipeline (models loaded once, at launch) serves every visitor; a rebuild swaps the index in
+with `pipeline.reload()` while questions in flight finish on the old one. The queue caps how many
+questions run at once (`QA_UI_CONCURRENCY`); the rest wait their turn instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry or version check
+
+import gradio as gr  # noqa: E402
+
+from qa.documents import scan  # noqa: E402
+from qa.indexer import IndexBusy, build_index  # noqa: E402
+from qa.pipeline import BadQuestion, QAPipeline, Result  # noqa: E402
+from qa.store import IndexProblem  # noqa: E402
+from ui.render import Cite, answer_message, document_html, esc, index_html, md_text, sources_html  # noqa: E402
+
+CONCURRENCY = int(os.environ.get("QA_UI_CONCURRENCY", str(max(2, min(8, os.cpu_count() or 2)))))
+QUEUE_MAX = 1000
+# Example questions for documents we ship; shown on an empty chat when that document is indexed.
+EXAMPLES = {
+    "nato-russia-council.txt": ["What did Sherman say?", "Who is the NATO Secretary General?", "When did the meeting begin?"],
+}
+CSS = """
+.qa-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin-bottom: 8px; }
+.qa-card-head { display: flex; flex-wrap: wrap; gap: 8px; align-items: baseline; margin-bottom: 4px; }
+.qa-cite { font-weight: 600; text-decoration: underline; cursor: pointer; background: none; border: none; padding: 0;
+           color: var(--link-text-color); }
+.qa-meta { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.qa-passage, .qa-doc-text { white-space: pre-wrap; line-height: 1.5; }
+.qa-doc-text { max-height: 420px; overflow-y: auto; border: 1px solid var(--border-color-primary); padding: 8px; border-radius: 6px; }
+mark { background: #ffd54f; color: #000; padding: 0 2px; border-radius: 3px; cursor: pointer; }
+mark.alt { background: #fff3c4; }
+.qa-warn { color: #8a5300; background: #fff4e0; border-radius: 6px; padding: 4px 8px; margin-top: 4px; }
+.qa-empty { color: var(--body-text-color-subdued); }
+"""
+CITE_JS = (
+    "element.addEventListener('click', (e) => { const c = e.target.closest('[data-cite]');"
+    " if (c) trigger('click', {cite: Number(c.dataset.cite)}); });"
+)
+DOC_EMPTY = '<div class="qa-empty">Click a citation to read the whole document.</div>'
+SCROLL_JS = "watch('value', () => { const m = element.querySelector('#qa-doc-mark'); if (m) m.scrollIntoView({block: 'center'}); });"
+
+
+class Server:
+    """What every session shares: the one pipeline, the folders, and the rebuild."""
+
+    def __init__(self, seeds: Path, index_dir: Path, pipeline: QAPipeline | None = None):
+        self.seeds, self.index_dir = Path(seeds), Path(index_dir)
+        self.pipeline = pipeline or QAPipeline(self.index_dir, self.seeds)
+        self._rebuild_lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """Load the models; build the index first when there is none but the seeds have documents."""
+        self.pipeline.reader.warm_up()
+        try:
+            self.pipeline.warm_up()
+            return
+        except IndexProblem as e:
+            if not self._seed_files():
+                print(f"{e}; the app starts without one: {self._how_to_start()}", file=sys.stderr)
+                return
+        print(f"no index in {self.index_dir} yet: building it from {self.seeds}", file=sys.stderr)
+        report = build_index(self.seeds, self.index_dir, progress=lambda m, f: print(f"  {min(f, 1.0):4.0%} {m}", file=sys.stderr))
+        print(f"built: {report.summary()}", file=sys.stderr)
+        self.pipeline.warm_up()
+
+    def _seed_files(self) -> int:
+        return len(scan(self.seeds)[0]) if self.seeds.is_dir() else 0
+
+    def _how_to_start(self) -> str:
+        return (f"put .txt, .md or .html files in {self.seeds.resolve()} and click Rebuild index "
+                f"(or run `qa index --seeds {self.seeds} --index {self.index_dir}`)")  # fmt: skip
+
+    def index_info(self) -> dict:
+        try:
+            store = self.pipeline.store
+        except IndexProblem as e:
+            return {"problem": f"No index yet ({e}). To start, {self._how_to_start()}."}
+        stale = self.pipeline.stale()
+        return {"n_documents": len(store.documents), "n_chunks": store.n_chunks, "built_at": store.manifest.get("built_at", "?"),
+                "skipped": store.manifest.get("skipped", {}), "stale": stale.summary() if stale.any else ""}  # fmt: skip
+
+    def examples(self) -> list[dict]:
+        try:
+            docs = self.pipeline.store.documents
+        except IndexProblem:
+            return []
+        return [{"text": q} for doc, qs in EXAMPLES.items() if doc in docs for q in qs]
+
+    def ask(self, question: str, top_k: int = 5) -> dict:
+        """The `qa ask --json` object for a question (the API endpoint)."""
+        try:
+            return self.pipeline(question, top_k=max(1, min(100, int(top_k)))).to_json()
+        except (BadQuestion, IndexProblem) as e:
+            raise gr.Error(str(e)) from None
+
+    def rebuild(self, progress=None) -> str:
+        """Refresh the index from the seeds (incremental) and answer from it at once; returns a summary."""
+        progress = progress or (lambda f, desc=None: None)
+        if not self._rebuild_lock.acquire(blocking=False):
+            raise gr.Error("a rebuild is already running; it will be used as soon as it finishes")
+        try:
+            progress(0.0, desc="starting")
+            report = build_index(self.seeds, self.index_dir, progress=lambda m, f: progress(min(f, 1.0), desc=m))
+            self.pipeline.reload()
+        except (IndexBusy, FileNotFoundError, IndexProblem) as e:
+            raise gr.Error(str(e)) from None
+        finally:
+            self._rebuild_lock.release()
+        skipped = "".join(f"; skipped {s.path}: {s.reason}" for s in report.skipped)
+        return f"Rebuilt: {report.summary()}{skipped}"
+
+
+def build_app(server: Server) -> gr.Blocks:
+    """The page: chat on the left; index panel, sources and the cited document on the right."""
+    with gr.Blocks(title="Ask your documents", analytics_enabled=False) as demo:
+        cites = gr.State([])  # citations of the sources panel, by data-cite index
+        chat_cites = gr.State({})  # assistant message index -> its citation
+        pending = gr.State("")  # the raw question between "show it" and "answer it"
+        gr.Markdown("## Ask your documents\nAnswers are exact spans of your documents, with their source.")
+        with gr.Row():
+            with gr.Column(scale=5):
+                chatbot = gr.Chatbot(label="Chat", height=520, examples=server.examples() or None, latex_delimiters=[],
+                                     sanitize_html=True, placeholder="Ask a question about your documents.",
+                                     feedback_options=None, buttons=["copy", "copy_all"], elem_id="chat")  # fmt: skip
+                question = gr.Textbox(placeholder="Type a question and press Enter", show_label=False, elem_id="question", max_lines=3)
+                with gr.Row():
+                    ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
+                    clear_btn = gr.Button("Clear", elem_id="clear")
+                with gr.Accordion("Options", open=False):
+                    top_k = gr.Slider(1, 20, value=5, step=1, label="Passages to read (top k)")
+            with gr.Column(scale=4):
+                with gr.Accordion("Index", open=True):
+                    index_panel = gr.HTML(elem_id="index-panel", js_on_load=None)
+                    rebuild_btn = gr.Button("Rebuild index", size="sm", elem_id="rebuild")
+                    rebuild_msg = gr.Markdown(elem_id="rebuild-msg")
+                gr.Markdown("### Sources")
+                sources = gr.HTML(sources_html(None, None)[0], elem_id="sources", js_on_load=CITE_JS)
+                document = gr.HTML(DOC_EMPTY, elem_id="document", js_on_load=SCROLL_JS)
+
+        def show_question(q: str, history: list):
+            if not q.strip():
+                return gr.skip(), history, ""
+            return "", [*history, {"role": "user", "content": md_text(q)}], q
+
+        def answer(q: str, history: list, k: float, msg_cites: dict):
+            if not q:
+                return history, gr.skip(), gr.skip(), msg_cites
+            try:
+                result: Result = server.pipeline(q, top_k=int(k))
+            except (BadQuestion, IndexProblem) as e:
+                return [*history, {"role": "assistant", "content": md_text(f"Cannot answer: {e}")}], gr.skip(), gr.skip(), msg_cites
+            html, found = sources_html(result, server.pipeline.store.document_text)
+            history = [*history, {"role": "assistant", "content": answer_message(result)}]
+            msg_cites = {**msg_cites, len(history) - 1: found[0]} if found and not result.no_answer else msg_cites
+            return history, html, found, msg_cites
+
+        def open_cite(found: list[Cite], evt: gr.EventData):
+            i = (evt._data or {}).get("cite") if isinstance(evt._data, dict) else None
+            if not isinstance(i, int) or not 0 <= i < len(found):
+                return gr.skip()
+            return document_html(found[i], server.pipeline.store.document_text(found[i].document))
+
+        def open_chat_cite(msg_cites: dict, evt: gr.SelectData):
+            cite = msg_cites.get(evt.index if isinstance(evt.index, int) else -1)
+            return document_html(cite, server.pipeline.store.document_text(cite.document)) if cite else gr.skip()
+
+        def rebuild_clicked(progress=gr.Progress()):
+            msg = server.rebuild(progress)
+            return index_html(server.index_info()), md_text(msg)
+
+        private = {"api_visibility": "private"}
+        for trigger in (question.submit, ask_btn.click):
+            trigger(show_question, [question, chatbot], [question, chatbot, pending], queue=False, **private).then(
+                answer, [pending, chatbot, top_k, chat_cites], [chatbot, sources, cites, chat_cites], **private
+            ).then(lambda: index_html(server.index_info()), None, index_panel, queue=False, **private)
+
+        def pick_example(history: list, evt: gr.SelectData):
+            return show_question(evt.value["text"], history)[1:]
+
+        chatbot.example_select(pick_example, [chatbot], [chatbot, pending], **private).then(
+            answer, [pending, chatbot, top_k, chat_cites], [chatbot, sources, cites, chat_cites], **private
+        )
+        sources.click(open_cite, [cites], document, **private)
+        chatbot.select(open_chat_cite, [chat_cites], document, **private)
+
+        def clear():
+            return [], sources_html(None, None)[0], [], {}, DOC_EMPTY
+
+        clear_btn.click(clear, None, [chatbot, sources, cites, chat_cites, document], queue=False, **private)
+        chatbot.clear(clear, None, [chatbot, sources, cites, chat_cites, document], queue=False, **private)
+        rebuild_btn.click(rebuild_clicked, None, [index_panel, rebuild_msg], concurrency_limit=1, concurrency_id="rebuild", **private)
+        demo.load(lambda: index_html(server.index_info()), None, index_panel, **private)
+
+        def ask(question: str, top_k: int = 5) -> dict:
+            """Answer a question from the indexed documents: the same JSON object as `qa ask --json`."""
+            return server.ask(question, top_k)
+
+        def rebuild_index() -> str:
+            """Refresh the index from the seeds folder and answer from it at once; returns the build summary."""
+            return server.rebuild()
+
+        gr.api(ask, api_name="ask")
+        gr.api(rebuild_index, api_name="rebuild", concurrency_limit=1, concurrency_id="rebuild")
+    return demo
+
+
+def launch(seeds: Path, index_dir: Path, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
+    """Load the models once, then serve; `block=False` returns (demo, url) for tests and scripts."""
+    t0 = time.perf_counter()
+    server = Server(seeds, index_dir)
+    server.prepare()
+    demo = build_app(server)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
+    _, url, _ = demo.launch(
+        server_name=host, server_port=port, share=share, prevent_thread_lock=True, quiet=True, ssr_mode=False,
+        show_error=False, css=CSS, footer_links=["api"], blocked_paths=[str(Path(seeds).resolve()), str(Path(index_dir).resolve())],
+    )  # fmt: skip
+    print(f"qa serve: ready at {url} in {time.perf_counter() - t0:.1f}s (models loaded, concurrency {CONCURRENCY})", flush=True)
+    if not block:
+        return demo, url
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+    return demo, url
+
+
+__all__ = ["launch", "build_app", "Server", "esc"]

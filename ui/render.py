@@ -1,0 +1,135 @@
+"""HTML and Markdown for the browser chat. Documents and questions are untrusted: every piece of
+their text goes through `esc` (HTML panels) or `md_text` (chat messages) before it reaches a page."""
+
+from __future__ import annotations
+
+import html
+import string
+from dataclasses import dataclass
+
+from qa.documents import line_of
+
+NO_ANSWER = "The documents don't say."
+DOC_WINDOW = 20_000  # characters shown either side of a cited span (a 20 MB document would stall the browser)
+_MD_PUNCT = {ord(c): f"&#{ord(c)};" for c in string.punctuation}
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def md_text(text: str) -> str:
+    """Text that Markdown shows literally: every ASCII punctuation character becomes a numeric
+    character reference, which CommonMark treats as text, never as syntax (no links, images, HTML)."""
+    return " ".join(str(text).split()).translate(_MD_PUNCT)
+
+
+@dataclass
+class Cite:
+    """One clickable citation: a span of a document."""
+
+    document: str
+    start: int
+    end: int
+    line: int
+
+
+def answer_message(result) -> str:
+    """The chat message for a `qa.pipeline.Result`: the span, its confidence and `document · line N`."""
+    notes = "".join(f"\n\n*{md_text(w)}*" for w in result.warnings)
+    if result.no_answer:
+        guess = ""
+        if result.answers:
+            a = result.answers[0]
+            guess = f"\n\nClosest guess (confidence {a.score:.2f}): “{md_text(a.text)}” — {md_text(a.document)} · line {a.line}"
+        shown = "the closest passages are under Sources" if result.passages else "nothing in the index matched"
+        return f"{NO_ANSWER}\n\nNo passage answers this with enough confidence; {shown}.{guess}{notes}"
+    a = result.answers[0]
+    return f"**{md_text(a.text)}**\n\nconfidence {a.score:.2f} · {md_text(a.document)} · line {a.line}{notes}"
+
+
+def _marked(text: str, spans: list[tuple[int, int, str, int]]) -> str:
+    """`text` escaped, with non-overlapping (start, end, css class, cite index) spans wrapped in <mark>;
+    earlier spans in the list win an overlap."""
+    chosen: list[tuple[int, int, str, int]] = []
+    for s, e, cls, cite in spans:
+        s, e = max(0, s), min(len(text), e)
+        if s < e and all(e <= cs or s >= ce for cs, ce, _, _ in chosen):
+            chosen.append((s, e, cls, cite))
+    out, pos = [], 0
+    for s, e, cls, cite in sorted(chosen):
+        attr = f' class="{cls}"' if cls else ""
+        out.append(f'{esc(text[pos:s])}<mark{attr} data-cite="{cite}">{esc(text[s:e])}</mark>')
+        pos = e
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def sources_html(result, document_text) -> tuple[str, list[Cite]]:
+    """One card per passage that produced an answer (the closest passages when there is none), and the
+    citations the cards can open. `document_text(doc_id)` is `store.document_text` (for line numbers)."""
+    if result is None:
+        return '<div class="qa-empty">Sources for the latest answer appear here.</div>', []
+    cites = [Cite(a.document, a.start, a.end, a.line) for a in result.answers]
+    cards: dict[tuple[str, int], dict] = {}
+    for i, a in enumerate(result.answers):
+        card = cards.setdefault((a.document, a.passage_start), {"text": a.passage, "answers": []})
+        card["answers"].append(i)
+    if result.no_answer:  # offer the closest passages anyway, guesses marked lightly
+        for p in result.passages[:3]:
+            cards.setdefault((p.document, p.start), {"text": p.text, "answers": []})
+    parts = []
+    for (doc, p_start), card in cards.items():
+        idx = card["answers"]
+        spans = [(result.answers[i].start - p_start, result.answers[i].end - p_start,
+                  "" if i == 0 and not result.no_answer else "alt", i) for i in idx]  # fmt: skip
+        if idx:
+            a = result.answers[idx[0]]
+            cite_i, line, where = idx[0], a.line, f"characters {a.start}–{a.end}"
+            kind = "answer" if idx[0] == 0 and not result.no_answer else ("closest guess" if result.no_answer else "other candidate")
+            score = f"{kind} · score {a.score:.2f}"
+        else:
+            text = document_text(doc) or ""
+            line = line_of(text, p_start)
+            cites.append(Cite(doc, p_start, p_start + len(card["text"]), line))
+            cite_i, where, score = len(cites) - 1, f"characters {p_start}–{p_start + len(card['text'])}", "closest passage"
+        parts.append(
+            f'<div class="qa-card"><div class="qa-card-head">'
+            f'<button class="qa-cite" data-cite="{cite_i}" title="Open the document">{esc(doc)} · line {line}</button>'
+            f'<span class="qa-meta">{where} · {esc(score)}</span></div>'
+            f'<div class="qa-passage">{_marked(card["text"], spans)}</div></div>'
+        )
+    if not parts:
+        return '<div class="qa-empty">No passage was retrieved.</div>', cites
+    return '<div class="qa-sources">' + "".join(parts) + "</div>", cites
+
+
+def document_html(cite: Cite, text: str | None) -> str:
+    """The cited document with the span marked (`#qa-doc-mark`), cut to a window around it when long."""
+    if text is None:
+        return f'<div class="qa-empty">{esc(cite.document)} is no longer in the index.</div>'
+    lo, hi = max(0, cite.start - DOC_WINDOW), min(len(text), cite.end + DOC_WINDOW)
+    shown = f"characters {lo}–{hi} of {len(text)}" if (lo, hi) != (0, len(text)) else f"{len(text)} characters"
+    s, e = cite.start - lo, cite.end - lo
+    window = text[lo:hi]
+    body = f'{esc(window[:s])}<mark id="qa-doc-mark">{esc(window[s:e])}</mark>{esc(window[e:])}'
+    return (
+        f'<div class="qa-doc"><div class="qa-doc-head"><b>{esc(cite.document)}</b> · line {cite.line} · '
+        f'characters {cite.start}–{cite.end} <span class="qa-meta">(showing {shown})</span></div>'
+        f'<div class="qa-doc-text">{body}</div></div>'
+    )
+
+
+def index_html(info: dict) -> str:
+    """The index panel: size, build time, skipped files, and whether the seeds changed since."""
+    if info.get("problem"):
+        return f'<div class="qa-index qa-warn">{esc(info["problem"])}</div>'
+    rows = [f"<b>{info['n_documents']}</b> documents · <b>{info['n_chunks']}</b> chunks · built {esc(info['built_at'])}"]
+    if info.get("skipped"):
+        items = "".join(f"<li>{esc(p)}: {esc(r)}</li>" for p, r in sorted(info["skipped"].items()))
+        n = len(info["skipped"])
+        rows.append(f"<details><summary>{n} file{'s' if n != 1 else ''} skipped</summary><ul>{items}</ul></details>")
+    if info.get("stale"):
+        rows.append(f'<div class="qa-warn">The seeds folder changed since this index was built ({esc(info["stale"])}); '
+                    "answers come from the indexed text. Click <i>Rebuild index</i>.</div>")  # fmt: skip
+    return '<div class="qa-index">' + "".join(f"<div>{r}</div>" for r in rows) + "</div>"
