@@ -48,7 +48,8 @@ class QAGroup(click.Group):
         except Exception as e:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"Error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
+            first_line = (str(e).strip().splitlines() or [""])[0]  # native libraries raise pages of text
+            click.echo(f"Error: {type(e).__name__}: {first_line} (run with --debug for details)", err=True)
             ctx.exit(FAILURE)
 
 
@@ -115,7 +116,7 @@ def ask(question: str, seeds: Path, index_dir: Path, top_k: int, as_json: bool, 
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        click.echo(json.dumps(result.to_json(), ensure_ascii=not _unicode_stdout()))
         return
     if result.no_answer:
         click.echo("The documents don't say.")
@@ -190,7 +191,16 @@ def export_reader(args):
     main(list(args))
 
 
+def _unicode_stdout() -> bool:
+    return (sys.stdout.encoding or "").lower().replace("-", "").replace("_", "") in ("utf8", "utf16", "utf32")
+
+
 def main() -> None:
+    # A terminal that cannot show some character (PYTHONIOENCODING=ascii, an old locale) gets an
+    # escape instead of a crash halfway through an answer.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     cli()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,34 +59,53 @@ def scan(seeds: Path) -> tuple[list[FileState], list[Skipped]]:
     seeds = Path(seeds)
     found: list[FileState] = []
     skipped: list[Skipped] = []
-    for root, dirs, files in os.walk(seeds, followlinks=False, onerror=None):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+
+    def unlistable(e: OSError) -> None:
+        skipped.append(Skipped(printable_path(Path(e.filename), seeds), f"cannot list folder: {e.strerror or e}"))
+
+    for root, dirs, files in os.walk(seeds, followlinks=False, onerror=unlistable):
+        for d in sorted(dirs):
+            if not d.startswith(".") and os.path.islink(os.path.join(root, d)):  # may loop back on itself
+                skipped.append(Skipped(printable_path(Path(root) / d, seeds), "symlinked folder not followed"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(root, d)))
         for name in sorted(files):
             if name.startswith("."):
                 continue
             path = Path(root) / name
-            rel = path.relative_to(seeds).as_posix()
+            rel = printable_path(path, seeds)
             if path.suffix.lower() not in SUPPORTED:
                 skipped.append(Skipped(rel, f"unsupported type '{path.suffix or 'no extension'}'"))
+                continue
+            if rel != path.relative_to(seeds).as_posix():
+                skipped.append(Skipped(rel, "file name is not valid UTF-8; rename it"))
                 continue
             try:
                 st = path.stat()  # follows a file symlink; a loop or dangling link raises
             except OSError as e:
                 skipped.append(Skipped(rel, f"cannot read: {e.strerror or e}"))
                 continue
-            if not path.is_file():
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
                 skipped.append(Skipped(rel, "not a regular file"))
                 continue
             found.append(FileState(rel, path, st.st_size, st.st_mtime_ns))
     return found, skipped
 
 
+def printable_path(path: Path, seeds: Path) -> str:
+    """The path relative to the seeds, safe to store and print: bytes that are not UTF-8 become U+FFFD."""
+    rel = path.relative_to(seeds).as_posix() if path != seeds else "."
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def decode(raw: bytes) -> tuple[str, str | None]:
     """Bytes to text; returns (text, note). Raises ValueError for binary data."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "decoded as UTF-16 (byte-order mark)"
+    try:
+        if raw.startswith(b"\xef\xbb\xbf"):
+            return raw[3:].decode("utf-8", errors="strict"), None
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return raw.decode("utf-16"), "decoded as UTF-16 (byte-order mark)"
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not text: starts with a {e.encoding.upper()} byte-order mark but is invalid at byte {e.start}") from None
     if b"\x00" in raw[:8192]:
         raise ValueError("binary file (contains NUL bytes)")
     try:
@@ -103,20 +123,42 @@ def html_to_text(html: str) -> str:
 
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup.find_all(_INVISIBLE_TAGS):
-        tag.decompose()
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_after("\n")
-    lines = (re.sub(r"[ \t\r\f\v\u00a0]+", " ", line).strip() for line in soup.get_text().split("\n"))
+    lines = (re.sub(r"[ \t\r\f\v\u00a0]+", " ", line).strip() for line in _visible_strings(soup).split("\n"))
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return f"{title}\n\n{body}" if title and not body.startswith(title) else body
+
+
+def _visible_strings(soup) -> str:
+    """The page's text with a newline after each block element, in one pass over the tree.
+
+    Walks with an explicit stack: deeply nested or unclosed tags (thousands of `<p>`
+    without `</p>`) must cost linear time, not recursion or quadratic tree edits.
+    """
+    from bs4 import CData, NavigableString
+
+    types = soup.interesting_string_types or {NavigableString, CData}
+    invisible, block = set(_INVISIBLE_TAGS), set(_BLOCK_TAGS)
+    out: list[str] = []
+    stack: list = [soup]
+    while stack:
+        node = stack.pop()
+        if node is None:  # end of a block element
+            out.append("\n")
+        elif isinstance(node, NavigableString):
+            if type(node) in types:
+                out.append(str(node))
+        elif node.name not in invisible or node is soup:
+            if node.name in block:
+                stack.append(None)
+            stack.extend(reversed(node.contents))
+    return "".join(out)
 
 
 def read_document(state: FileState) -> tuple[Document, str | None]:
     """Read one file; raises ValueError/OSError with a human reason when it cannot be used."""
     if state.size > MAX_FILE_BYTES:
-        raise ValueError(f"too large ({state.size / 2**20:.0f} MB > {MAX_FILE_BYTES / 2**20:.0f} MB; raise QA_MAX_FILE_MB)")
-    raw = state.path.read_bytes()
+        raise ValueError(_too_large(state.size))
+    raw, size, mtime_ns = _read_stable(state.path)
     text, note = decode(raw)
     kind = "html" if state.path.suffix.lower() in HTML_SUFFIXES else "text"
     if kind == "html":
@@ -124,7 +166,36 @@ def read_document(state: FileState) -> tuple[Document, str | None]:
     if not text.strip():
         raise ValueError("empty (no text)")
     digest = hashlib.sha256(raw).hexdigest()
-    return Document(state.id, text, digest, kind, len(raw), state.mtime_ns), note
+    return Document(state.id, text, digest, kind, size, mtime_ns), note
+
+
+def _too_large(size: int) -> str:
+    return f"too large ({size / 2**20:.0f} MB > {MAX_FILE_BYTES / 2**20:.0f} MB; raise QA_MAX_FILE_MB)"
+
+
+def _read_stable(path: Path, tries: int = 3) -> tuple[bytes, int, int]:
+    """Bytes with the size and time they were read at, so the manifest describes what was indexed.
+
+    The file may be replaced, grow or disappear while `qa index` runs: it is opened once,
+    must still be a regular file under the size limit, and is read again if it changed
+    during the read.
+    """
+    for _ in range(tries):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO swapped in must not block
+        except FileNotFoundError:
+            raise ValueError("disappeared before it could be read") from None
+        with os.fdopen(fd, "rb") as f:
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode):
+                raise ValueError("not a regular file")
+            raw = f.read(MAX_FILE_BYTES + 1)
+            if len(raw) > MAX_FILE_BYTES:
+                raise ValueError(_too_large(max(len(raw), before.st_size)))
+            after = os.fstat(fd)
+        if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and len(raw) == after.st_size:
+            return raw, len(raw), after.st_mtime_ns
+    raise ValueError("kept changing while it was read; run `qa index` again when it is saved")
 
 
 def line_of(text: str, offset: int) -> int:

@@ -98,13 +98,15 @@ def detect_changes(store: IndexStore, seeds: Path) -> Changes:
     files, _ = scan(seeds)
     old = store.documents
     skipped_before = set(store.manifest.get("skipped", {}))
+    skipped_states = store.manifest.get("skipped_files", {})  # size and time of skipped files
     changes = Changes()
     seen = set()
     for st in files:
         seen.add(st.id)
         prev = old.get(st.id)
         if prev is None:
-            if st.id not in skipped_before:
+            # a skipped file counts again once it changes (an empty file written to, say)
+            if st.id not in skipped_before or skipped_states.get(st.id, [st.size, st.mtime_ns]) != [st.size, st.mtime_ns]:
                 changes.added.append(st.id)
         elif not _same_file(st, prev):
             try:
@@ -128,27 +130,38 @@ def build_index(
     if not seeds.is_dir():
         raise FileNotFoundError(f"seeds folder {seeds} does not exist")
     with build_lock(index_dir, lock_wait_s):
-        return _build(seeds, index_dir, full, progress or (lambda m, f: None), show_progress_bar)
+        progress = progress or (lambda m, f: None)
+        try:
+            return _build(seeds, index_dir, full, progress, show_progress_bar)
+        except IndexProblem as e:  # the previous version broke while its parts were being reused
+            if full:
+                raise
+            report = _build(seeds, index_dir, True, progress, show_progress_bar)
+            report.notes.insert(0, f"the previous index could not be reused, so everything was rebuilt: {e}")
+            return report
 
 
 def _build(seeds: Path, index_dir: Path, full: bool, progress: Progress, bar: bool) -> BuildReport:
     t0 = time.perf_counter()
     want = settings()
     old: IndexStore | None = None
+    notes: list[str] = []
     if not full:
         try:
             old = IndexStore.open(index_dir)
             if old.manifest.get("settings") != want:
                 full, old = True, None  # new model or splitter: nothing can be reused
-        except IndexProblem:
+                notes.append("the embedding model or splitter settings changed, so everything was re-embedded")
+        except IndexProblem as e:
             full, old = True, None
+            if (index_dir / "CURRENT").exists():  # not a first build: say why nothing was reused
+                notes.append(f"the previous index could not be used, so everything was rebuilt: {e}")
     progress("scanning seeds", 0.0)
     files, skipped = scan(seeds)
     old_docs = old.documents if old else {}
     old_vectors = old.faiss.reconstruct_n(0, old.n_chunks) if old and old.n_chunks else None
 
     changes = Changes(removed=sorted(set(old_docs) - {f.id for f in files}))
-    notes: list[str] = []
     kept: list[tuple[Document, list[tuple[int, int]], np.ndarray | None]] = []
     to_embed: list[tuple[Document, list[tuple[int, int]]]] = []
     for i, st in enumerate(files):
@@ -158,24 +171,28 @@ def _build(seeds: Path, index_dir: Path, full: bool, progress: Progress, bar: bo
             doc = Document(st.id, old.document_text(st.id), prev["sha256"], prev["kind"], st.size, st.mtime_ns)
             first, count = prev["chunks"]
             spans = [(c.start, c.end) for c in old.chunks(list(range(first, first + count)))]
+            if doc.text is None or len(spans) != count:
+                raise IndexProblem(f"the previous index lacks the text or chunks of {st.id}")
             kept.append((doc, spans, old_vectors[first : first + count]))
             continue
         try:
             doc, note = read_document(st)
-        except (OSError, ValueError) as e:
-            skipped.append(Skipped(st.id, getattr(e, "strerror", None) or str(e)))
+            touched = bool(prev) and prev["sha256"] == doc.sha256
+            spans = [] if touched else chunking.split_document(doc)
+        except Exception as e:  # one bad file never stops the folder
+            skipped.append(Skipped(st.id, _reason(e)))
             if prev:
                 changes.removed.append(st.id)
             continue
         if note:
             notes.append(f"{st.id}: {note}")
-        if prev and prev["sha256"] == doc.sha256:  # touched, not changed
+        if touched:  # touched, not changed
             first, count = prev["chunks"]
             kept.append((doc, [(c.start, c.end) for c in old.chunks(list(range(first, first + count)))],
                          old_vectors[first : first + count]))  # fmt: skip
             continue
         (changes.changed if prev else changes.added).append(st.id)
-        to_embed.append((doc, chunking.split_document(doc)))
+        to_embed.append((doc, spans))
 
     texts = [d.text[s:e] for d, spans in to_embed for s, e in spans]
     progress(f"embedding {len(texts)} chunks", 0.15)
@@ -200,9 +217,10 @@ def _build(seeds: Path, index_dir: Path, full: bool, progress: Progress, bar: bo
             "chars": len(doc.text), "chunks": [first, len(spans)],
         }  # fmt: skip
     vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, embedder.DIM), np.float32)
-    name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
     versions = index_dir / "versions"
+    name = _new_version_name(versions)
     building = versions / f".building-{name}"
+    skipped_ids = {s.path for s in skipped}
     manifest = {
         "format_version": FORMAT_VERSION,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -211,11 +229,13 @@ def _build(seeds: Path, index_dir: Path, full: bool, progress: Progress, bar: bo
         "n_chunks": len(chunk_rows),
         "documents": manifest_docs,
         "skipped": {s.path: s.reason for s in skipped},
+        "skipped_files": {f.id: [f.size, f.mtime_ns] for f in files if f.id in skipped_ids},
     }
     _clean_stale_builds(versions)
     write_version(building, manifest, docs_rows, chunk_rows, vectors, tokens)
     os.rename(building, versions / name)
-    embedder.export_query_embedder(index_dir / "models")
+    _ensure_query_embedder(index_dir / "models")
+    progress(f"switching to version {name}", 0.95)
     swap_current(index_dir, name)
     _drop_old_versions(versions, keep={name, old.dir.name if old else ""})
     progress("done", 1.0)
@@ -227,10 +247,44 @@ def _build(seeds: Path, index_dir: Path, full: bool, progress: Progress, bar: bo
     )  # fmt: skip
 
 
+def _reason(e: Exception) -> str:
+    """One line for `skipped PATH: REASON`."""
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if isinstance(e, (OSError, ValueError)) else f"could not be read ({type(e).__name__}: {text})"
+
+
+def _new_version_name(versions: Path) -> str:
+    """Unique even when one process builds twice in a second (`qa serve`, tests)."""
+    base = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    name, n = base, 1
+    while (versions / name).exists() or (versions / f".building-{name}").exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def _ensure_query_embedder(models: Path) -> None:
+    """Export the ONNX query embedder, and export it again if the copy on disk does not load."""
+    embedder.export_query_embedder(models)
+    try:
+        embedder.QueryEmbedder.from_dir(models)(["check"])
+    except Exception:
+        for p in models.glob("minilm-*"):
+            p.unlink()
+        embedder.export_query_embedder(models)
+
+
+_DOC_EMBEDDER: embedder.DocumentEmbedder | None = None
+
+
 def _embed(texts: list[str], progress: Progress, bar: bool) -> np.ndarray:
+    global _DOC_EMBEDDER
     if not texts:
         return np.zeros((0, embedder.DIM), np.float32)
-    model = embedder.DocumentEmbedder()
+    # one model load per process: `qa serve` and tests rebuild many times
+    model = _DOC_EMBEDDER = _DOC_EMBEDDER or embedder.DocumentEmbedder()
     step = 256
     parts = []
     from tqdm import tqdm
@@ -239,7 +293,7 @@ def _embed(texts: list[str], progress: Progress, bar: bool) -> np.ndarray:
         for i in range(0, len(texts), step):
             parts.append(model(texts[i : i + step]))
             pbar.update(len(texts[i : i + step]))
-            progress(f"embedded {min(i + step, len(texts))}/{len(texts)} chunks", 0.15 + 0.75 * (i + step) / len(texts))
+            progress(f"embedded {min(i + step, len(texts))}/{len(texts)} chunks", 0.15 + 0.75 * min(i + step, len(texts)) / len(texts))
     return np.concatenate(parts)
 
 
@@ -254,6 +308,8 @@ def _clean_stale_builds(versions: Path) -> None:
     versions.mkdir(parents=True, exist_ok=True)
     for p in versions.glob(".building-*"):
         shutil.rmtree(p, ignore_errors=True)
+    for p in versions.parent.glob("CURRENT.tmp*"):  # a build killed while swapping
+        p.unlink(missing_ok=True)
 
 
 def _drop_old_versions(versions: Path, keep: set[str]) -> None:

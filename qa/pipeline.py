@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -12,7 +13,7 @@ from qa.embedder import QueryEmbedder
 from qa.indexer import Changes, detect_changes
 from qa.reader.extractive import ExtractiveReader, PassageInput
 from qa.retriever import HybridRetriever, Mode, Passage
-from qa.store import IndexStore
+from qa.store import IndexProblem, IndexStore
 
 MAX_QUESTION_CHARS = 2000
 
@@ -74,21 +75,52 @@ class QAPipeline:
         self.reader = reader or ExtractiveReader()
         self._retriever: HybridRetriever | None = None
         self._embedder: QueryEmbedder | None = None
+        self._embedder_fingerprint = ""
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        self.reader.warm_up()
         if self._retriever is None:
-            self.reload()
+            self.reload()  # first: a broken index is reported before the reader loads
+        self.reader.warm_up()
 
     def reload(self) -> IndexStore:
-        """Open the current index version; questions in flight keep the one they started with."""
+        """Open the current index version; questions in flight keep the one they started with.
+
+        Every part is checked here, so a broken index fails before a question, never with a
+        wrong answer: vectors, chunk store, BM25, and a query embedder that matches the vectors.
+        """
         store = IndexStore.open(self.index_dir)
+        try:
+            store.bm25()
+            query_embedder = self._query_embedder(store)
+        except IndexProblem:
+            store.close()
+            raise
         with self._lock:
-            if self._embedder is None:
-                self._embedder = QueryEmbedder.from_dir(self.index_dir / "models")
-            self._retriever = HybridRetriever(store, self._embedder)
+            self._embedder = query_embedder
+            self._retriever = HybridRetriever(store, query_embedder)
         return store
+
+    def _query_embedder(self, store: IndexStore) -> QueryEmbedder:
+        models = self.index_dir / "models"
+        fix = f"run `qa index --full --index {self.index_dir}` to rebuild it"
+        try:
+            fingerprint = json.loads((models / "minilm-embedder.json").read_text(encoding="utf-8"))["fingerprint"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise IndexProblem(f"the query embedder in {models} is missing or corrupt; {fix}") from None
+        built_with = store.manifest["settings"]["embedder"]
+        if built_with.get("fingerprint") != fingerprint:
+            raise IndexProblem(
+                f"the index was built with a different embedding model ({built_with.get('model')}) than the one in {models}; {fix}"
+            )
+        if self._embedder is not None and self._embedder_fingerprint == fingerprint:
+            return self._embedder
+        try:
+            query_embedder = QueryEmbedder.from_dir(models)
+        except Exception:
+            raise IndexProblem(f"the query embedder in {models} is missing or corrupt; {fix}") from None
+        self._embedder_fingerprint = fingerprint
+        return query_embedder
 
     @property
     def store(self) -> IndexStore:

@@ -43,11 +43,21 @@ class StoredChunk:
 
 
 def current_version(index_dir: Path) -> Path | None:
+    """The live version folder; None when nothing was built. Raises IndexProblem for a bad pointer."""
     pointer = index_dir / "CURRENT"
     if not pointer.exists():
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    return index_dir / "versions" / name
+    fix = f"run `qa index --full --index {index_dir}` to rebuild it"
+    try:
+        name = pointer.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        raise IndexProblem(f"{pointer} is unreadable or corrupt; {fix}") from None
+    if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith(".building-"):
+        raise IndexProblem(f"{pointer} does not name an index version; {fix}")
+    version = index_dir / "versions" / name
+    if not version.is_dir():
+        raise IndexProblem(f"{pointer} names version {name!r}, which does not exist; {fix}")
+    return version
 
 
 def make_faiss(vectors: np.ndarray):
@@ -99,22 +109,32 @@ class IndexStore:
             )
         if fmt < FORMAT_VERSION:
             raise IndexProblem(f"index format {fmt} is outdated; {fix}")
+        problem = _manifest_problem(manifest)
+        if problem:
+            raise IndexProblem(f"index manifest {version / MANIFEST} is corrupt ({problem}); {fix}")
         import faiss
 
         try:
             findex = faiss.read_index(str(version / FAISS_FILE))
         except Exception:
             raise IndexProblem(f"vector index {version / FAISS_FILE} is missing or corrupt; {fix}") from None
-        n = manifest.get("n_chunks")
+        n = manifest["n_chunks"]
         if findex.ntotal != n:
             raise IndexProblem(f"vector index holds {findex.ntotal} vectors, manifest says {n}; {fix}")
+        dim = manifest["settings"]["embedder"].get("dim")
+        if findex.d != dim:
+            raise IndexProblem(f"vector index has {findex.d}-dimensional vectors, manifest says {dim}; {fix}")
         try:
             db = sqlite3.connect(f"file:{version / SQLITE_FILE}?mode=ro", uri=True, check_same_thread=False)
             (count,) = db.execute("SELECT count(*) FROM chunks").fetchone()
+            (n_docs,) = db.execute("SELECT count(*) FROM docs").fetchone()
         except sqlite3.Error:
             raise IndexProblem(f"chunk store {version / SQLITE_FILE} is missing or corrupt; {fix}") from None
-        if count != n:
-            raise IndexProblem(f"chunk store holds {count} chunks, manifest says {n}; {fix}")
+        if count != n or n_docs != len(manifest["documents"]):
+            db.close()
+            raise IndexProblem(
+                f"chunk store holds {count} chunks of {n_docs} documents, manifest says {n} of {len(manifest['documents'])}; {fix}"
+            )
         return cls(version, manifest, findex, db)
 
     @property
@@ -126,33 +146,84 @@ class IndexStore:
         return self.manifest["documents"]
 
     def bm25(self):
+        """The BM25 index, loaded on first use and checked against the chunk count."""
         if self._bm25 is None:
             import bm25s
 
+            fix = f"run `qa index --full --index {self.dir.parent.parent}` to rebuild it"
             try:
-                self._bm25 = bm25s.BM25.load(str(self.dir / BM25_DIR), mmap=False)
+                bm25 = bm25s.BM25.load(str(self.dir / BM25_DIR), mmap=False, show_progress=False)
+                problem = _bm25_problem(bm25, max(1, self.n_chunks))
             except Exception:
-                raise IndexProblem(f"BM25 index in {self.dir} is missing or corrupt; run `qa index --full`") from None
+                problem = "cannot be loaded"
+            if problem:
+                raise IndexProblem(f"BM25 index in {self.dir / BM25_DIR} is missing or corrupt ({problem}); {fix}")
+            self._bm25 = bm25
         return self._bm25
 
     def chunks(self, ids: list[int]) -> list[StoredChunk]:
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        rows = self.db.execute(
+        rows = self._query(
             f"SELECT c.id, c.doc_id, c.start, c.end, substr(d.text, c.start + 1, c.end - c.start) "
             f"FROM chunks c JOIN docs d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             [int(i) for i in ids],
-        ).fetchall()
+        )
         by_id = {r[0]: StoredChunk(*r) for r in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     def document_text(self, doc_id: str) -> str | None:
-        row = self.db.execute("SELECT text FROM docs WHERE id = ?", (doc_id,)).fetchone()
-        return row[0] if row else None
+        rows = self._query("SELECT text FROM docs WHERE id = ?", (doc_id,))
+        return rows[0][0] if rows else None
+
+    def _query(self, sql: str, params) -> list[tuple]:
+        """A damaged page may only show up when it is read: never answer from it."""
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise IndexProblem(
+                f"chunk store {self.dir / SQLITE_FILE} is corrupt ({e}); run `qa index --full --index {self.dir.parent.parent}`"
+            ) from None
 
     def close(self) -> None:
         self.db.close()
+
+
+def _manifest_problem(m: dict) -> str | None:
+    """What is wrong with a manifest's structure (types, chunk ranges), or None."""
+    n, docs, sett = m.get("n_chunks"), m.get("documents"), m.get("settings")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        return "n_chunks"
+    if not isinstance(docs, dict):
+        return "documents"
+    if not isinstance(sett, dict) or not isinstance(sett.get("embedder"), dict):
+        return "settings"
+    expected = 0
+    try:
+        for first, count in sorted(tuple(d["chunks"]) for d in docs.values()):
+            if first != expected or not isinstance(count, int) or count < 0:
+                return "chunk ranges"
+            expected += count
+    except (KeyError, TypeError, ValueError):
+        return "documents"
+    return None if expected == n else "chunk ranges"
+
+
+def _bm25_problem(bm25, n_docs: int) -> str | None:
+    """Cheap consistency checks: a truncated or mixed-up BM25 file must not answer."""
+    s = bm25.scores
+    data, indices, indptr = s["data"], s["indices"], s["indptr"]
+    if s.get("num_docs") != n_docs:
+        return f"{s.get('num_docs')} documents, expected {n_docs}"
+    n_vocab = len(bm25.vocab_dict)
+    if not len(indptr) or len(indptr) - n_vocab not in (0, 1) or len(data) != len(indices) or indptr[-1] != len(indices):
+        return "inconsistent arrays"
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_docs):
+        return "document ids out of range"
+    if n_vocab and max(bm25.vocab_dict.values()) >= n_vocab:
+        return "vocabulary out of range"
+    return None
 
 
 def write_version(

@@ -1,0 +1,324 @@
+"""Robustness, the index: a broken index is named and never answers; crashes and races lose nothing.
+
+`qa ask` on a missing, truncated or corrupted index (or one from another format or
+model) exits 2 with one line that says what is wrong and `qa index --full`; the next
+`qa index` rebuilds. `qa index` killed at any moment leaves the previous index answering,
+and two builders at once leave one valid index.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from qa.indexer import build_index
+from qa.pipeline import QAPipeline
+from qa.store import IndexProblem, IndexStore, current_version
+from tests.conftest import ROOT, run_qa
+
+QUESTION = "Who is the NATO Secretary General?"
+SEED_DOCS = {"harbour.html", "nato-russia-council.txt", "notes/aurora station.md"}
+
+
+def _version(index: Path) -> Path:
+    return current_version(index)
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(random.Random(path.name).randbytes(max(256, path.stat().st_size if path.exists() else 0)))
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _manifest(index: Path, change: Callable[[dict], None]) -> None:
+    path = _version(index) / "manifest.json"
+    m = json.loads(path.read_text(encoding="utf-8"))
+    change(m)
+    path.write_text(json.dumps(m), encoding="utf-8")
+
+
+def _sqlite(index: Path, sql: str) -> None:
+    db = sqlite3.connect(_version(index) / "store.sqlite")
+    db.execute(sql)
+    db.commit()
+    db.close()
+
+
+def _overwrite_pages(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[4096:] = random.Random(1).randbytes(len(data) - 4096)  # keep the header page, break the tables
+    path.write_bytes(bytes(data))
+
+
+def _rm(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _params(index: Path) -> None:
+    path = _version(index) / "bm25" / "params.index.json"
+    p = json.loads(path.read_text())
+    p["num_docs"] += 5
+    path.write_text(json.dumps(p))
+
+
+V = _version
+# name -> (break the index, words the message must contain)
+BREAKAGES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
+    "index folder missing": (lambda i: _rm(i), ["no index", "qa index"]),
+    "CURRENT missing": (lambda i: (i / "CURRENT").unlink(), ["no index", "qa index"]),
+    "CURRENT names a missing version": (lambda i: (i / "CURRENT").write_text("20990101-000000-1\n"), ["does not exist"]),
+    "CURRENT empty": (lambda i: (i / "CURRENT").write_text(""), ["does not name"]),
+    "CURRENT garbage": (lambda i: (i / "CURRENT").write_bytes(b"\xff\xfe\x00\x9c garbage"), ["corrupt"]),
+    "CURRENT escapes the folder": (lambda i: (i / "CURRENT").write_text("../../../etc\n"), ["does not name"]),
+    "manifest missing": (lambda i: (V(i) / "manifest.json").unlink(), ["missing its manifest"]),
+    "manifest truncated": (lambda i: _truncate(V(i) / "manifest.json"), ["manifest", "corrupt"]),
+    "manifest not an object": (lambda i: (V(i) / "manifest.json").write_text("[1, 2, 3]"), ["manifest", "corrupt"]),
+    "manifest without documents": (lambda i: _manifest(i, lambda m: m.pop("documents")), ["manifest", "corrupt"]),
+    "manifest chunk ranges wrong": (lambda i: _manifest(i, lambda m: m.update(n_chunks=m["n_chunks"] + 1)), ["corrupt"]),
+    "manifest older format": (lambda i: _manifest(i, lambda m: m.update(format_version=0)), ["outdated"]),
+    "manifest newer format": (
+        lambda i: _manifest(i, lambda m: m.update(format_version=2, layout="sharded")),
+        ["newer version of qa", "upgrade qa"],
+    ),
+    "manifest from another model": (
+        lambda i: _manifest(
+            i, lambda m: m["settings"]["embedder"].update(model="sentence-transformers/all-mpnet-base-v2", fingerprint="0123456789abcdef")
+        ),
+        ["different embedding model"],
+    ),
+    "manifest with another dimension": (lambda i: _manifest(i, lambda m: m["settings"]["embedder"].update(dim=768)), ["768"]),
+    "vectors truncated": (lambda i: _truncate(V(i) / "vectors.faiss"), ["vector index", "missing or corrupt"]),
+    "vectors garbage": (lambda i: _garbage(V(i) / "vectors.faiss"), ["vector index", "missing or corrupt"]),
+    "store missing": (lambda i: (V(i) / "store.sqlite").unlink(), ["chunk store"]),
+    "store truncated": (lambda i: _truncate(V(i) / "store.sqlite"), ["chunk store"]),
+    "store garbage": (lambda i: _garbage(V(i) / "store.sqlite"), ["chunk store"]),
+    "store pages overwritten": (lambda i: _overwrite_pages(V(i) / "store.sqlite"), ["chunk store"]),
+    "store lost a document": (lambda i: _sqlite(i, "DELETE FROM docs WHERE id = 'harbour.html'"), ["chunk store"]),
+    "bm25 missing": (lambda i: _rm(V(i) / "bm25"), ["BM25"]),
+    "bm25 vocabulary garbage": (lambda i: _garbage(V(i) / "bm25" / "vocab.index.json"), ["BM25"]),
+    "bm25 indices truncated": (lambda i: _truncate(V(i) / "bm25" / "indices.csc.index.npy"), ["BM25"]),
+    "bm25 from another build": (_params, ["BM25"]),
+    "query embedder missing": (lambda i: _rm(i / "models"), ["query embedder"]),
+    "query embedder truncated": (lambda i: _truncate(i / "models" / "minilm-embedder.onnx"), ["query embedder"]),
+    "query tokenizer garbage": (lambda i: _garbage(i / "models" / "minilm-tokenizer.json"), ["query embedder"]),
+}
+NEEDS_FULL_REBUILD = {k for k in BREAKAGES if not k.startswith(("bm25", "query", "index folder", "CURRENT missing"))}
+# one of each kind for the (slower) rebuild test: the rest take the same path
+REBUILT = [
+    "CURRENT names a missing version",
+    "manifest truncated",
+    "manifest newer format",
+    "manifest from another model",
+    "store pages overwritten",
+    "bm25 missing",
+    "query embedder truncated",
+]  # a garbage vectors.faiss: the CLI test below
+
+
+def _assert_refused(proc, words: list[str]) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.stdout == ""  # never an answer from a broken index
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in proc.stderr, proc.stderr
+    assert "qa index" in lines[0]
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+
+
+def _answers_from(index: Path, seeds: Path, docs: set[str] = SEED_DOCS) -> dict:
+    """`qa ask --json` works, and every answer is an exact span of a document of this index."""
+    proc = run_qa("ask", QUESTION, "--json", "--index", str(index), "--seeds", str(seeds), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    store = IndexStore.open(index)
+    assert not out["no_answer"] and "Stoltenberg" in out["answers"][0]["text"], out  # answered, and right
+    for a in out["answers"]:
+        assert a["document"] in docs
+        assert store.document_text(a["document"])[a["start"] : a["end"]] == a["text"]
+    return out
+
+
+@pytest.mark.parametrize("breakage", list(BREAKAGES))
+def test_ask_on_a_broken_index_names_the_problem_and_the_fix(fresh, breakage):
+    seeds, index = fresh
+    breaks, words = BREAKAGES[breakage]
+    breaks(index)
+    proc = run_qa("ask", QUESTION, "--json", "--index", str(index), "--seeds", str(seeds), timeout=120)
+    _assert_refused(proc, words)
+    if breakage in NEEDS_FULL_REBUILD or breakage.startswith(("bm25", "query")):
+        assert "qa index --full" in proc.stderr
+
+
+@pytest.mark.parametrize("breakage", REBUILT)
+def test_next_incremental_build_recovers_from_a_broken_index(fresh, pipeline, breakage):
+    seeds, index = fresh
+    BREAKAGES[breakage][0](index)
+    report = build_index(seeds, index)
+    assert report.n_documents == 3 and [s.path for s in report.skipped] == ["image.png"], report.skipped
+    if breakage in NEEDS_FULL_REBUILD:
+        assert report.full and report.chunks_reused == 0
+        assert any("everything was" in n for n in report.notes), report.notes
+    # the rebuilt index answers, from exact spans, through every part (vectors, BM25, query embedder)
+    p = QAPipeline(index, seeds, reader=pipeline.reader)
+    r = p(QUESTION)
+    assert any(x.bm25_rank for x in r.passages) and any(x.dense_rank for x in r.passages)
+    for a in r.answers:
+        assert p.store.document_text(a.document)[a.start : a.end] == a.text
+
+
+def test_qa_index_says_it_rebuilt_a_corrupt_index_and_ask_works_again(fresh):
+    seeds, index = fresh
+    _garbage(_version(index) / "vectors.faiss")
+    proc = run_qa("index", "--seeds", str(seeds), "--index", str(index), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "full rebuild" in proc.stdout
+    assert "note: the previous index could not be used, so everything was rebuilt: vector index" in proc.stderr
+    _answers_from(index, seeds)
+
+
+def test_pipeline_refuses_an_index_broken_under_it(fresh, pipeline):
+    """A damaged chunk store found mid-question raises IndexProblem instead of answering."""
+    seeds, index = fresh
+    p = QAPipeline(index, seeds, reader=pipeline.reader)
+    assert p(QUESTION).passages
+    _overwrite_pages(p.store.dir / "store.sqlite")
+    with pytest.raises(IndexProblem, match="qa index --full"):
+        p.reload()
+    with pytest.raises(IndexProblem):
+        IndexStore.open(index)
+
+
+# ---- crashes and races ----------------------------------------------------------------------
+
+
+def _new_text(path: Path, paragraphs: int) -> None:
+    """Varied text that takes a while to embed: about one chunk per two paragraphs."""
+    rng = random.Random(paragraphs)
+    words = ("harbour lighthouse keeper ship cargo crew tide quay ferry storm lamp beacon log master pilot "
+             "dock anchor rope sail mast gull net herring salt boat").split()  # fmt: skip
+    path.write_text("\n\n".join(f"Entry {i}. " + " ".join(rng.choice(words) for _ in range(60)) + "."
+                                for i in range(paragraphs)), encoding="utf-8")  # fmt: skip
+
+
+def _index_cmd(seeds: Path, index: Path) -> list[str]:
+    return [sys.executable, "-m", "qa.cli", "index", "--seeds", str(seeds), "--index", str(index), "-q"]
+
+
+def _assert_previous_index_intact(index: Path, seeds: Path, version: str) -> None:
+    store = IndexStore.open(index)
+    assert store.dir.name == version and set(store.documents) == SEED_DOCS
+    store.bm25()
+    _answers_from(index, seeds)
+
+
+def test_qa_index_killed_at_several_moments_leaves_the_previous_index_answering(fresh):
+    seeds, index = fresh
+    version = _version(index).name
+    _new_text(seeds / "logbook.txt", 200)  # ~100 chunks: still embedding 10 s in on a busy 2-core machine
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    for delay in (1, 3, 6, 10):
+        proc = subprocess.Popen(_index_cmd(seeds, index), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        finished = proc.poll() is not None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if finished:  # a fast machine finished first: then the new index must be whole
+            assert proc.returncode == 0
+            assert "logbook.txt" in IndexStore.open(index).documents
+            break
+        _assert_previous_index_intact(index, seeds, version)
+    proc = run_qa("index", "--seeds", str(seeds), "--index", str(index), "-q", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    store = IndexStore.open(index)
+    assert set(store.documents) == SEED_DOCS | {"logbook.txt"}
+    assert not list((index / "versions").glob(".building-*"))
+    assert len(list((index / "versions").iterdir())) <= 2  # the live version and the one before
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+from qa.indexer import build_index
+
+def progress(message, fraction):
+    if message.startswith(sys.argv[3]):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+build_index(Path(sys.argv[1]), Path(sys.argv[2]), progress=progress)
+print("not killed")
+"""
+
+
+def test_qa_index_killed_at_each_step_of_a_build(fresh):
+    """Deterministic kills: while reading, before writing, and after writing the new version but before the swap.
+
+    The change is a removal, so these builds need no embedding model (mid-embedding kills are the timed test's).
+    """
+    seeds, index = fresh
+    version = _version(index).name
+    (seeds / "harbour.html").unlink()
+    for step in ("reading", "writing index", "switching to version"):
+        proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(seeds), str(index), step], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == -signal.SIGKILL, (step, proc.stdout, proc.stderr)
+        _assert_previous_index_intact(index, seeds, version)
+    report = build_index(seeds, index)
+    assert report.changes.removed == ["harbour.html"] and report.chunks_embedded == 0
+    assert _version(index).name == report.version
+    assert not list((index / "versions").glob(".building-*")) and not list(index.glob("CURRENT.tmp*"))
+    assert {p.name for p in (index / "versions").iterdir()} == {version, report.version}  # orphans dropped
+    _answers_from(index, seeds, SEED_DOCS - {"harbour.html"})
+
+
+def _lock_held(index: Path) -> bool:
+    with open(index / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return False
+
+
+def test_two_qa_index_at_once_one_waits_or_says_busy_and_one_valid_index_results(fresh):
+    seeds, index = fresh
+    _new_text(seeds / "logbook.txt", 20)  # the first build holds the lock while it loads the model and embeds
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    first = subprocess.Popen(_index_cmd(seeds, index), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not _lock_held(index):
+        assert first.poll() is None and time.monotonic() < deadline, "the first build never took the lock"
+        time.sleep(0.05)
+    # a second builder that will not wait exits with one clear line
+    busy = run_qa("index", "--seeds", str(seeds), "--index", str(index), "-q", env={"QA_LOCK_WAIT": "0"})
+    assert busy.returncode == 1, busy.stderr
+    assert busy.stderr.strip().splitlines() == [f"Error: another `qa index` is building {index}; try again when it finishes"]
+    # one that waits starts after the first finishes and finds nothing left to do
+    waiter = subprocess.Popen(_index_cmd(seeds, index), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    _answers_from(index, seeds, SEED_DOCS | {"logbook.txt"})  # questions are answered meanwhile
+    out1, err1 = first.communicate(timeout=300)
+    out2, err2 = waiter.communicate(timeout=300)
+    assert first.returncode == 0 and waiter.returncode == 0, (err1, err2)
+    assert out1.startswith("+1 added") and out2.startswith("+0 added, 0 changed, 0 removed"), (out1, out2)
+    store = IndexStore.open(index)
+    assert set(store.documents) == SEED_DOCS | {"logbook.txt"}
+    assert not list((index / "versions").glob(".building-*"))
+    _answers_from(index, seeds, SEED_DOCS | {"logbook.txt"})
