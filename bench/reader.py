@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-from qa.reader.extractive import ExtractiveReader, PassageInput, default_model_dir  # noqa: E402
+from qa.reader.extractive import ExtractiveReader, PassageInput, default_model_dir, pad_batch  # noqa: E402
 
 
 class TorchReader(ExtractiveReader):
@@ -45,13 +45,7 @@ class TorchReader(ExtractiveReader):
     def _run(self, encs) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        width = max(len(e.ids) for e in encs)
-        ids = np.zeros((len(encs), width), np.int64)
-        mask = np.zeros_like(ids)
-        types = np.zeros_like(ids)
-        for r, e in enumerate(encs):
-            n = len(e.ids)
-            ids[r, :n], mask[r, :n], types[r, :n] = e.ids, e.attention_mask, e.type_ids
+        ids, mask, types = pad_batch(encs)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             out = self._session(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
                                 token_type_ids=torch.from_numpy(types))  # fmt: skip

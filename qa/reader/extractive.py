@@ -113,13 +113,7 @@ class ExtractiveReader:
         return merge_overlapping(found, top_n)
 
     def _run(self, encs) -> tuple[np.ndarray, np.ndarray]:
-        width = max(len(e.ids) for e in encs)
-        ids = np.zeros((len(encs), width), np.int64)
-        mask = np.zeros_like(ids)
-        types = np.zeros_like(ids)
-        for r, e in enumerate(encs):
-            n = len(e.ids)
-            ids[r, :n], mask[r, :n], types[r, :n] = e.ids, e.attention_mask, e.type_ids
+        ids, mask, types = pad_batch(encs)
         out = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         return out[0], out[1]
 
@@ -163,6 +157,18 @@ class ExtractiveReader:
             )
             for p, c0, c1 in groups
         ]  # fmt: skip
+
+
+def pad_batch(encs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token ids, attention mask and type ids of a batch of windows, padded to the longest."""
+    width = max(len(e.ids) for e in encs)
+    ids = np.zeros((len(encs), width), np.int64)
+    mask = np.zeros_like(ids)
+    types = np.zeros_like(ids)
+    for r, e in enumerate(encs):
+        n = len(e.ids)
+        ids[r, :n], mask[r, :n], types[r, :n] = e.ids, e.attention_mask, e.type_ids
+    return ids, mask, types
 
 
 def merge_overlapping(answers: list[ExtractedAnswer], limit: int = 10) -> list[ExtractedAnswer]:
