@@ -115,9 +115,10 @@ def page(ui, browser):
     pg = context.new_page()
     outside: list[str] = []
     pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((ui.url, "data:", "blob:")) else None)
-    pg.goto(ui.url)
-    pg.wait_for_selector("#question textarea")
-    pg.wait_for_selector("#index-panel .qa-index")
+    pg.goto(ui.url, timeout=120_000)
+    # the first page load compiles Gradio's front end in a cold browser: slow on a busy 2-core machine
+    pg.wait_for_selector("#question textarea", timeout=120_000)
+    pg.wait_for_selector("#index-panel .qa-index", timeout=60_000)
     yield pg
     assert pg.evaluate("typeof window.__pwned") == "undefined"
     assert outside == [], f"the page reached outside the server: {outside}"
