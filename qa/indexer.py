@@ -169,11 +169,9 @@ def _build(seeds: Path, index_dir: Path, full: bool, progress: Progress, bar: bo
         prev = old_docs.get(st.id)
         if prev and _same_file(st, prev):
             doc = Document(st.id, old.document_text(st.id), prev["sha256"], prev["kind"], st.size, st.mtime_ns)
-            first, count = prev["chunks"]
-            spans = [(c.start, c.end) for c in old.chunks(list(range(first, first + count)))]
-            if doc.text is None or len(spans) != count:
-                raise IndexProblem(f"the previous index lacks the text or chunks of {st.id}")
-            kept.append((doc, spans, old_vectors[first : first + count]))
+            if doc.text is None:
+                raise IndexProblem(f"the previous index lacks the text of {st.id}")
+            kept.append((doc, *_reuse(old, st.id, prev, old_vectors)))
             continue
         try:
             doc, note = read_document(st)
@@ -187,9 +185,7 @@ def _build(seeds: Path, index_dir: Path, full: bool, progress: Progress, bar: bo
         if note:
             notes.append(f"{st.id}: {note}")
         if touched:  # touched, not changed
-            first, count = prev["chunks"]
-            kept.append((doc, [(c.start, c.end) for c in old.chunks(list(range(first, first + count)))],
-                         old_vectors[first : first + count]))  # fmt: skip
+            kept.append((doc, *_reuse(old, st.id, prev, old_vectors)))
             continue
         (changes.changed if prev else changes.added).append(st.id)
         to_embed.append((doc, spans))
@@ -277,6 +273,15 @@ def _ensure_query_embedder(models: Path) -> None:
 
 
 _DOC_EMBEDDER: embedder.DocumentEmbedder | None = None
+
+
+def _reuse(old: IndexStore, doc_id: str, prev: dict, old_vectors: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Chunk offsets and vectors of an unchanged document, taken from the previous index."""
+    first, count = prev["chunks"]
+    spans = [(c.start, c.end) for c in old.chunks(list(range(first, first + count)))]
+    if len(spans) != count:
+        raise IndexProblem(f"the previous index lacks the chunks of {doc_id}")
+    return spans, old_vectors[first : first + count]
 
 
 def _embed(texts: list[str], progress: Progress, bar: bool) -> np.ndarray:
