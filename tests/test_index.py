@@ -136,9 +136,9 @@ def test_killed_build_leaves_previous_index_usable_and_next_build_completes(fres
                                                for i in range(600)), encoding="utf-8")  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "--seeds", str(seeds), "--index", str(index), "-q"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    time.sleep(9)
+    time.sleep(4)  # imports and model load done or under way, embedding not finished even on a fast machine
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    assert proc.wait() == -signal.SIGKILL, "the build finished before it could be killed"
     after = IndexStore.open(index)
     assert after.dir.name == old_version and after.n_chunks == n
     r = build_index(seeds, index)
