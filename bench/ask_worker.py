@@ -43,9 +43,10 @@ def main() -> None:
         for k in stages:
             stages[k].append(r.timings.get(k, 0.0))
         answers.append(r.to_json())
+    version = pipe.version  # the open index version that answered
     out = {
-        "n_chunks": pipe.store.n_chunks,
-        "faiss": pipe.store.manifest.get("faiss"),
+        "n_chunks": version.n_chunks,
+        "faiss": version.manifest.get("faiss"),
         "load_s": round(load_s, 3),
         "first_question_ms": round(1000 * first_s, 1),
         "warm": {k.removesuffix("_s"): common.summary_ms(v) for k, v in stages.items()},

@@ -85,19 +85,21 @@ def main() -> None:
     if not (args.checkpoint / "config.json").exists():
         sys.exit(f"no HF checkpoint at {args.checkpoint} (pass --checkpoint)")
     run = common.Run("baseline", args)
-    from qa.evaluate import sample
     from qa.indexer import build_index
     from qa.pipeline import QAPipeline
-    from qa.reader.squad import load_squad, squad_metrics
+    from qa.reader.squad import load_squad, sample, squad_metrics
     from qa.retriever import HybridRetriever
+    from qa.store import open_store
 
     dev = common.squad_file(args.squad, "dev-v1.1")
     seeds, _ = common.dev_corpus(dev)
-    build_index(seeds, args.index, show_progress_bar=not args.no_progress)
+    build_index(open_store(args.index), seeds, show_progress_bar=not args.no_progress)
     qs = sample(load_squad(dev).questions, args.limit or 200)
     product = QAPipeline(args.index)
     product.warm_up()
-    plain_retriever = HybridRetriever(product.store, STQueryEmbedder())
+    # the same version, candidates and fusion as the product; only the question embedder differs
+    plain_retriever = HybridRetriever(product.version, product.settings.retrieval_candidates, product.settings.rrf_k)
+    plain_retriever.embed = STQueryEmbedder()
     plain_reader = PlainReader(args.checkpoint, product.reader.max_length, product.reader.stride)
     warm_q = qs[0].question  # one untimed pass each: first-call allocations are not what we compare
     product(warm_q, top_k=args.top_k)
@@ -124,13 +126,13 @@ def main() -> None:
         t_base["search"].append(timings["search_s"])
         t_base["read"].append(t2 - t1)
         t_base["total"].append(t2 - t)
-        same_passages += {x.chunk_id for x in got} == {x.chunk_id for x in res.passages}
+        same_passages += {x.id for x in got} == {x.id for x in res.passages}
         same_answer += preds_b[q.id] == preds_p[q.id]
     mp, mb = squad_metrics(qs, preds_p), squad_metrics(qs, preds_b)
     sp = {k: common.summary_ms(v) for k, v in t_prod.items()}
     sb = {k: common.summary_ms(v) for k, v in t_base.items()}
     results = {
-        "file": dev.name, "questions": len(qs), "top_k": args.top_k, "chunks": product.store.n_chunks,
+        "file": dev.name, "questions": len(qs), "top_k": args.top_k, "chunks": product.version.n_chunks,
         "product": {"exact": round(mp["exact"], 2), "f1": round(mp["f1"], 2), "latency": sp,
                     "engine": "ONNX Runtime: MiniLM fp32 embedder, int8 reader " + str(product.reader.config.get("variant", ""))},
         "baseline": {"exact": round(mb["exact"], 2), "f1": round(mb["f1"], 2), "latency": sb,

@@ -32,6 +32,7 @@ def main() -> None:
     args = p.parse_args()
     run = common.Run("indexing", args)
     from qa.indexer import build_index
+    from qa.store import open_store
 
     bar = not args.no_progress
     dev = common.squad_file(args.squad, "dev-v1.1")
@@ -39,11 +40,12 @@ def main() -> None:
     seeds, index = args.work / "seeds", args.work / "index"
     shutil.rmtree(args.work, ignore_errors=True)
     shutil.copytree(source, seeds)
+    store = open_store(index)
     steps = {}
 
     def build(name: str, full: bool = False) -> None:
         print(f"{name} …", file=sys.stderr)
-        steps[name] = row(build_index(seeds, index, full=full, show_progress_bar=bar))
+        steps[name] = row(build_index(store, seeds, full=full, show_progress_bar=bar))
         print(f"{name}: {steps[name]}", file=sys.stderr)
 
     build("first_full_build")  # also exports the ONNX query embedder once

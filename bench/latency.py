@@ -55,8 +55,9 @@ def warm(index: Path, questions: list[str], top_k: int, qfile: Path) -> dict:
 
 def measure(name: str, seeds: Path, index: Path, questions: list[str], args, progress: bool) -> dict:
     from qa.indexer import build_index
+    from qa.store import open_store
 
-    report = build_index(seeds, index, show_progress_bar=progress)
+    report = build_index(open_store(index), seeds, show_progress_bar=progress)
     print(f"{name}: {report.summary()}", file=sys.stderr)
     out = {"documents": report.n_documents, "chunks": report.n_chunks, "top_k": args.top_k}
     out["cold"] = cold(index, seeds, questions, args.cold_runs, args.top_k, progress)

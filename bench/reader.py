@@ -20,7 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-from qa.reader.extractive import ExtractiveReader, PassageInput, default_model_dir, pad_batch  # noqa: E402
+from qa.reader.extractive import ExtractiveReader, default_model_dir, pad_batch  # noqa: E402
+from qa.schema import Passage  # noqa: E402
 
 
 class TorchReader(ExtractiveReader):
@@ -80,15 +81,14 @@ def main() -> None:
     run = common.Run("reader", args)
     import torch
 
-    from qa.evaluate import sample
-    from qa.reader.squad import load_squad, squad_metrics
+    from qa.reader.squad import load_squad, sample, squad_metrics
 
     dev = common.squad_file(args.squad, "dev-v1.1")
     qs = sample(load_squad(dev).questions, args.limit)
     readers = engines(args)
     for r in readers.values():
         r.warm_up()
-        r(qs[0].question, [PassageInput(qs[0].context)], top_n=1)  # first call allocates; not timed
+        r(qs[0].question, [Passage.from_text(qs[0].context)], top_n=1)  # first call allocates; not timed
     names = list(readers)
     preds = {n: {} for n in names}
     times = {n: [] for n in names}
@@ -97,7 +97,7 @@ def main() -> None:
     for i, q in enumerate(common.progress_bar(qs, "reading", args.no_progress, unit="q")):
         for n in names[i % len(names) :] + names[: i % len(names)]:
             t = time.perf_counter()
-            found = readers[n](q.question, [PassageInput(q.context)], top_n=1)
+            found = readers[n](q.question, [Passage.from_text(q.context)], top_n=1)
             times[n].append(time.perf_counter() - t)
             preds[n][q.id] = found[0].text if found else ""
     ref = "onnx-int8" if "onnx-int8" in names else names[0]

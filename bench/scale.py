@@ -4,8 +4,9 @@ Documents are the paragraphs of SQuAD v1.1 train, split by the product's splitte
 by the product's document embedder (vectors cached in bench/work/scale/, so a rerun is cheap and an
 interrupted embedding resumes by shard). Sizes beyond the real chunks are reached by replicating
 vectors with small Gaussian noise (texts repeated). Each size is written as a real index version
-(qa.store.write_version: FAISS via make_faiss, SQLite, BM25), then queried warm by a separate
-process (bench/ask_worker.py). Where the product uses HNSW, recall@10 is checked against exact search.
+through the local store's writer (qa.local_store: FAISS via make_faiss, SQLite, BM25), then queried
+warm by a separate process (bench/ask_worker.py). Where the product uses HNSW, recall@10 is checked
+against exact search.
 
     python bench/scale.py --sizes 1000,10000,100000 --questions 200
 """
@@ -32,13 +33,15 @@ def chunk_corpus(train: Path, limit_paragraphs: int) -> tuple[list[tuple[str, in
     from qa.chunking import split_document
     from qa.documents import Document
     from qa.reader.squad import load_squad
+    from qa.settings import Settings
 
+    settings = Settings()
     data = load_squad(train)
     pids = list(data.paragraphs)[: limit_paragraphs or None]
     chunks = []
     for pid in pids:
         text = data.paragraphs[pid]
-        for s, e in split_document(Document(pid, text, "", "text")):
+        for s, e in split_document(Document(pid, text, "", "text"), settings.chunk_size, settings.chunk_overlap):
             chunks.append((pid, s, e))
     return chunks, {p: data.paragraphs[p] for p in pids}, data.questions
 
@@ -81,54 +84,74 @@ def expand(vectors: np.ndarray, n: int, noise: float, seed: int = 0) -> tuple[np
     return np.ascontiguousarray(out, dtype=np.float32), src
 
 
-def build_size(n: int, dest: Path, chunks, paragraphs, vectors, tokens, models: Path, noise: float) -> dict:
-    """A real index version with n chunks (reused when already built with the same settings)."""
-    from qa import indexer
-    from qa.store import FORMAT_VERSION, swap_current, write_version
+def shared_query_embedder(models: Path) -> Path:
+    """The ONNX query embedder, exported once into `models/<key>` (content-addressed, like an index's
+    own models/ folder) and linked into every size's index, so no size pays for an export."""
+    from qa import embedder
 
-    stamp = {"n": n, "noise": noise, "real_chunks": len(chunks), "vectors_sha": hashlib.sha256(vectors[:64].tobytes()).hexdigest()[:16]}
+    final = models / embedder.query_embedder_key()
+    if not (final / "embedder.json").exists():  # written last: without it the export is incomplete
+        shutil.rmtree(final, ignore_errors=True)
+        tmp = models / f".tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        embedder.export_query_embedder(tmp)  # wants a folder that does not exist yet
+        os.rename(tmp, final)
+    return final
+
+
+def build_size(n: int, dest: Path, chunks, paragraphs, vectors, query_embedder: Path, noise: float, flat_limit: int) -> dict:
+    """A real index version with n chunks (reused when already built with the same settings)."""
+    from qa import embedder, indexer
+    from qa.local_store import FORMAT_VERSION, LocalStore
+    from qa.settings import Settings
+
+    stamp = {"n": n, "noise": noise, "real_chunks": len(chunks), "vectors_sha": hashlib.sha256(vectors[:64].tobytes()).hexdigest()[:16],
+             "format_version": FORMAT_VERSION, "flat_limit": flat_limit}  # fmt: skip
     marker = dest / "bench-stamp.json"
     if marker.exists() and json.loads(marker.read_text()).get("stamp") == stamp:
         return json.loads(marker.read_text())["build"]
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
+    (dest / "models").mkdir()
+    (dest / "models" / query_embedder.name).symlink_to(query_embedder.resolve(), target_is_directory=True)
     vecs, src = expand(vectors, n, noise)
-    docs, rows, docs_manifest, toks = {}, [], {}, []
+    docs: dict[str, tuple[str, list[tuple[int, int]], list[int]]] = {}  # doc id -> text, spans, rows of vecs
     for cid, j in enumerate(src):
         pid, s, e = chunks[j]
         doc_id = pid if cid < len(chunks) else f"{pid}~{cid // len(chunks)}"
-        if doc_id not in docs:
-            docs[doc_id] = paragraphs[pid]
-            docs_manifest[doc_id] = {"sha256": "", "size": 0, "mtime_ns": 0, "kind": "text",
-                                     "chars": len(paragraphs[pid]), "chunks": [cid, 0]}  # fmt: skip
-        docs_manifest[doc_id]["chunks"][1] += 1
-        rows.append((cid, doc_id, s, e))
-        toks.append(tokens[j])
-    manifest = {"format_version": FORMAT_VERSION, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seeds": "",
-                "settings": indexer.settings(), "n_chunks": n, "documents": docs_manifest, "skipped": {}}  # fmt: skip
+        text, spans, rows = docs.setdefault(doc_id, (paragraphs[pid], [], []))
+        spans.append((s, e))
+        rows.append(cid)
+    store = LocalStore(dest, flat_limit=flat_limit)
+    info = {"sha256": "", "size": 0, "mtime_ns": 0, "kind": "text"}
     t = time.perf_counter()
-    write_version(dest / "versions" / "v1", manifest, list(docs.items()), rows, vecs, toks)
+    writer = store.writer(None, embedder.embedder_settings())
+    for doc_id, (text, spans, rows) in docs.items():
+        writer.add(doc_id, text, info, spans, vecs[rows])
+    writer.commit({"built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seeds": "", "settings": indexer.index_settings(Settings()),
+                   "skipped": {}, "skipped_files": {}})  # fmt: skip
     write_s = time.perf_counter() - t
-    swap_current(dest, "v1")
-    (dest / "models").symlink_to(models.resolve(), target_is_directory=True)
-    disk = sum(f.stat().st_size for f in (dest / "versions" / "v1").rglob("*") if f.is_file())
+    version = store.current_version()
+    disk = sum(f.stat().st_size for f in version.rglob("*") if f.is_file())
     build = {"index_write_s": round(write_s, 2), "disk_mb": round(disk / 2**20, 1), "documents": len(docs)}
     marker.write_text(json.dumps({"stamp": stamp, "build": build}))
     return build
 
 
-def faiss_check(index_dir: Path, vectors: np.ndarray, queries: np.ndarray, k: int = 10) -> dict:
-    """Recall@k of the product's index against exact search, and raw search time of both."""
+def faiss_check(index_dir: Path, queries: np.ndarray, k: int = 10) -> dict:
+    """Recall@k of the product's index against exact search over the same vectors, and raw search time of both."""
     import faiss
 
-    from qa.store import current_version
+    from qa.local_store import FAISS_FILE, LocalStore
 
-    prod = faiss.read_index(str(current_version(index_dir) / "vectors.faiss"))
+    prod = faiss.read_index(str(LocalStore(index_dir).current_version() / FAISS_FILE))
     hnsw = getattr(prod, "hnsw", None)
     if hnsw is not None:
-        hnsw.efSearch = 64  # what HybridRetriever sets for its 50 candidates
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(vectors)
+        hnsw.efSearch = 64  # what the store's dense search sets for the retriever's 50 candidates
+    # the store orders chunks by document id, so the exact index is built from the product index's
+    # own vectors (same ids), not from the order they were generated in
+    flat = faiss.IndexFlatIP(prod.d)
+    flat.add(prod.reconstruct_n(0, prod.ntotal))
 
     def timed(index) -> tuple[np.ndarray, float]:
         index.search(queries[:1], 50)  # first search touches the pages; not timed
@@ -156,21 +179,21 @@ def main() -> None:
     p.add_argument("--embed-only", action="store_true", help="fill the vector cache and stop (e.g. while the CPU is busy)")
     args = p.parse_args()
     # --limit caps the paragraphs taken from the SQuAD file (0 = all 18,896)
-    import qa.store
+    from qa.settings import Settings
 
     if args.flat_limit:
         os.environ["QA_FLAT_LIMIT"] = str(args.flat_limit)
-        qa.store.FLAT_LIMIT = args.flat_limit
+    flat_limit = Settings.from_env().flat_limit
     run = common.Run("scale", args)
     progress = not args.no_progress
     sizes = [int(s) for s in args.sizes.split(",")]
     src = common.squad_file(args.squad, args.file)
     chunks, paragraphs, all_questions = chunk_corpus(src, args.limit)
     texts = [paragraphs[pid][s:e] for pid, s, e in chunks]
-    from qa import chunking, embedder
+    from qa import embedder
 
     # chunks come in a fixed order, so a smaller --limit is a prefix of the same shards: 0 in the key on purpose
-    key = hashlib.sha256(json.dumps([src.name, src.stat().st_size, 0, chunking.splitter_settings(),
+    key = hashlib.sha256(json.dumps([src.name, src.stat().st_size, 0, Settings().splitter(),
                                      embedder.model_fingerprint(), args.shard]).encode()).hexdigest()[:12]  # fmt: skip
     t = time.perf_counter()
     vectors = cached_vectors(texts, args.work / f"vectors-{key}", args.shard, progress)
@@ -178,11 +201,9 @@ def main() -> None:
     if args.embed_only:
         print(f"{len(vectors)} vectors cached in {args.work}", file=sys.stderr)
         return
-    from qa.retriever import bm25_tokenize
+    from qa.store import open_store
 
-    tokens = bm25_tokenize(texts)
-    models = args.work / "models"
-    embedder.export_query_embedder(models)
+    query_embedder = shared_query_embedder(args.work / "models")
 
     # the same questions at every size: their paragraphs are in the smallest corpus
     smallest = {pid for pid, _, _ in chunks[: min(sizes)]}
@@ -192,14 +213,17 @@ def main() -> None:
     recall_qs = [q.question for q in rng.sample(all_questions, min(args.recall_queries, len(all_questions)))]
     qfile = args.work / "questions.json"
     qfile.write_text(json.dumps(asked))
-    qvecs = embedder.QueryEmbedder.from_dir(models)(recall_qs)
+    qvecs = None
 
     rows = []
     for n in common.progress_bar(sizes, "sizes", not progress, unit="size"):
         dest = args.work / f"index-{n}"
-        build = build_size(n, dest, chunks, paragraphs, vectors, tokens, models, args.noise)
-        vecs, _ = expand(vectors, n, args.noise)
-        check = faiss_check(dest, vecs, qvecs)
+        build = build_size(n, dest, chunks, paragraphs, vectors, query_embedder, args.noise, flat_limit)
+        if qvecs is None:  # the index's own query embedder (the same at every size)
+            version = open_store(dest).open()
+            qvecs = version.query_embedder()(recall_qs)
+            version.close()
+        check = faiss_check(dest, qvecs)
         wall, rss, rc, out, err = common.run_child([sys.executable, str(common.BENCH / "ask_worker.py"), "--index", str(dest),
                                                    "--questions", str(qfile)])  # fmt: skip
         if rc != 0:
@@ -211,7 +235,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), file=sys.stderr)
     results = {
         "source": src.name, "real_chunks": len(chunks), "paragraphs": len(paragraphs), "noise": args.noise,
-        "flat_limit": qa.store.FLAT_LIMIT, "embed_s_this_run": round(embed_s, 1), "questions_per_size": len(asked) - 1,
+        "flat_limit": flat_limit, "embed_s_this_run": round(embed_s, 1), "questions_per_size": len(asked) - 1,
         "recall_queries": len(recall_qs), "sizes": rows,
     }  # fmt: skip
     run.write(results)

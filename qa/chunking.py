@@ -6,31 +6,11 @@ only as good as this invariant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from qa.documents import Document
 
-# ~800 characters is ~180 word pieces: a chunk plus a question fits the reader's
-# 256-token window in one pass, and it stays under MiniLM's 256-token embedding limit.
-CHUNK_SIZE = 800
-CHUNK_OVERLAP = 120
 
-
-@dataclass
-class Chunk:
-    id: int  # row in the FAISS index
-    doc_id: str
-    start: int
-    end: int
-    text: str
-
-
-def splitter_settings(chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERLAP) -> dict:
-    return {"splitter": "RecursiveCharacterTextSplitter", "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
-
-
-def split_document(doc: Document, chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERLAP) -> list[tuple[int, int]]:
-    """(start, end) character ranges of the document's chunks."""
+def split_document(doc: Document, chunk_size: int = 800, chunk_overlap: int = 120) -> list[tuple[int, int]]:
+    """(start, end) character ranges of the document's chunks (sizes: Settings.chunk_size, chunk_overlap)."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap, strip_whitespace=True)

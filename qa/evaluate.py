@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import random
 import re
 import statistics
 import time
 from pathlib import Path
 
-from qa.reader.extractive import ExtractiveReader, PassageInput
-from qa.reader.squad import SquadQuestion, load_squad, squad_metrics
-
-
-def sample(questions: list[SquadQuestion], limit: int, seed: int = 0) -> list[SquadQuestion]:
-    """A fixed random sample, so that runs with the same --limit compare."""
-    if not limit or limit >= len(questions):
-        return questions
-    return sorted(random.Random(seed).sample(questions, limit), key=lambda q: q.id)
+from qa.reader.extractive import ExtractiveReader
+from qa.reader.squad import load_squad, sample, squad_metrics
+from qa.schema import Passage
 
 
 def _bar(items, progress: bool, desc: str):
@@ -43,7 +36,7 @@ def evaluate_reader(path: Path, limit: int = 0, reader_dir: Path | None = None, 
     preds, scores, times = {}, {}, []
     for q in _bar(qs, progress, "reading"):
         t = time.perf_counter()
-        found = reader(q.question, [PassageInput(q.context)], top_n=1)
+        found = reader(q.question, [Passage.from_text(q.context)], top_n=1)
         times.append(time.perf_counter() - t)
         best = found[0] if found else None
         scores[q.id] = best.score if best else 0.0
@@ -78,27 +71,27 @@ def write_corpus(data, seeds: Path) -> dict[str, str]:
 def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | None = None,
                   reader_dir: Path | None = None, progress: bool = False, ks=(1, 5, 20)) -> dict:  # fmt: skip
     """Index every paragraph as a document, then answer each question end to end."""
-    from qa.indexer import build_index
-    from qa.pipeline import QAPipeline
+    from qa.pipeline import QAPipeline, choose_seeds
+    from qa.store import open_store
 
     data = load_squad(path)
     work = corpus_dir(path)
     index_dir = Path(index_dir) if index_dir else work / "index"
     doc_of = write_corpus(data, work / "seeds")
+    store = open_store(index_dir)
+    pipe = QAPipeline(store, choose_seeds(store, work / "seeds"), reader=ExtractiveReader(reader_dir))
     t = time.perf_counter()
-    build = build_index(work / "seeds", index_dir, show_progress_bar=progress)
+    build = pipe.rebuild(show_progress_bar=progress)
     build_s = time.perf_counter() - t
     qs = sample(data.questions, limit)
-    pipe = QAPipeline(index_dir, reader=ExtractiveReader(reader_dir))
     pipe.warm_up()
-    retriever = pipe._retriever
     threshold = pipe.reader.threshold if data.has_impossible else None
     hits = {m: dict.fromkeys(ks, 0) for m in ("dense", "bm25", "hybrid")}
     preds, times = {}, []
     for q in _bar(qs, progress, "answering"):
         gold = doc_of[q.paragraph_id]
         for mode in hits:
-            docs = [p.document for p in retriever(q.question, top_k=max(ks), mode=mode)]
+            docs = [p.document for p in pipe.retrieve(q.question, top_k=max(ks), mode=mode)]
             for k in ks:
                 hits[mode][k] += gold in docs[:k]
         t = time.perf_counter()

@@ -1,25 +1,25 @@
-"""Build or refresh the index from the seeds folder, re-embedding only what changed.
+"""Build or refresh an index from a seeds folder, re-embedding only what changed.
 
-Documents → chunks → embeddings → a new index version, swapped in atomically. A
-changed embedding model or splitter setting (or `--full`) rebuilds everything.
+Documents → chunks → embeddings → the store's next version. What changed is decided here (by
+size and time, then content hash); how versions are written, swapped and cleaned is the
+store's business. Changed settings (embedding model, splitter, text extraction) or `full`
+rebuild everything.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
+import hashlib
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from qa import chunking, embedder
-from qa.documents import Document, FileState, Skipped, read_document, scan
-from qa.store import FORMAT_VERSION, IndexProblem, IndexStore, current_version, swap_current, write_version
+from qa.documents import EXTRACTION_VERSION, FileState, Skipped, read_document, scan
+from qa.settings import Settings
+from qa.store import IndexProblem, Store, StoreVersion
 
 Progress = Callable[[str, float], None]  # (message, fraction done)
 
@@ -59,46 +59,21 @@ class BuildReport:
         )
 
 
-class IndexBusy(Exception):
-    pass
-
-
-@contextmanager
-def build_lock(index_dir: Path, wait_s: float):
-    """One builder at a time per index folder; others wait, then give up with a clear message."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "a+") as f:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexBusy(f"another `qa index` is building {index_dir}; try again when it finishes") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def settings() -> dict:
-    return {"embedder": embedder.embedder_settings(), "splitter": chunking.splitter_settings()}
+def index_settings(settings: Settings) -> dict:
+    """What shapes the stored chunks and vectors; saved in the manifest, compared at each build."""
+    return {"embedder": embedder.embedder_settings(), "splitter": settings.splitter(), "extraction": EXTRACTION_VERSION}
 
 
 def _same_file(state: FileState, old: dict | None) -> bool:
     return bool(old) and old["size"] == state.size and old["mtime_ns"] == state.mtime_ns
 
 
-def detect_changes(store: IndexStore, seeds: Path) -> Changes:
-    """Seeds vs. the index: stat first, hash only files whose size or time moved."""
-    import hashlib
-
+def detect_changes(version: StoreVersion, seeds: Path) -> Changes:
+    """Seeds vs. an index version: stat first, hash only files whose size or time moved."""
     files, _ = scan(seeds)
-    old = store.documents
-    skipped_before = set(store.manifest.get("skipped", {}))
-    skipped_states = store.manifest.get("skipped_files", {})  # size and time of skipped files
+    old = version.documents
+    skipped_before = set(version.manifest.get("skipped", {}))
+    skipped_states = version.manifest.get("skipped_files", {})  # size and time of skipped files
     changes = Changes()
     seen = set()
     for st in files:
@@ -118,129 +93,105 @@ def detect_changes(store: IndexStore, seeds: Path) -> Changes:
     return changes
 
 
-def build_index(
-    seeds: Path,
-    index_dir: Path,
-    full: bool = False,
-    progress: Progress | None = None,
-    show_progress_bar: bool = False,
-    lock_wait_s: float = float(os.environ.get("QA_LOCK_WAIT", "300")),
-) -> BuildReport:
-    seeds, index_dir = Path(seeds), Path(index_dir)
+def build_index(store: Store, seeds: Path, settings: Settings | None = None, full: bool = False,
+                progress: Progress | None = None, show_progress_bar: bool = False) -> BuildReport:  # fmt: skip
+    """Bring `store` up to date with `seeds`. One build at a time per store (others wait)."""
+    settings = settings or Settings.from_env()
+    seeds = Path(seeds)
     if not seeds.is_dir():
         raise FileNotFoundError(f"seeds folder {seeds} does not exist")
-    with build_lock(index_dir, lock_wait_s):
-        progress = progress or (lambda m, f: None)
+    progress = progress or (lambda m, f: None)
+    with store.building(settings.lock_wait_s):
         try:
-            return _build(seeds, index_dir, full, progress, show_progress_bar)
+            return _build(store, seeds, settings, full, progress, show_progress_bar)
         except IndexProblem as e:  # the previous version broke while its parts were being reused
             if full:
                 raise
-            report = _build(seeds, index_dir, True, progress, show_progress_bar)
+            report = _build(store, seeds, settings, True, progress, show_progress_bar)
             report.notes.insert(0, f"the previous index could not be reused, so everything was rebuilt: {e}")
             return report
 
 
-def _build(seeds: Path, index_dir: Path, full: bool, progress: Progress, bar: bool) -> BuildReport:
+def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: Progress, bar: bool) -> BuildReport:
     t0 = time.perf_counter()
-    want = settings()
-    old: IndexStore | None = None
+    want = index_settings(settings)
+    old: StoreVersion | None = None
     notes: list[str] = []
     if not full:
         try:
-            old = IndexStore.open(index_dir)
+            old = store.open()
             if old.manifest.get("settings") != want:
-                full, old = True, None  # new model or splitter: nothing can be reused
-                notes.append("the embedding model or splitter settings changed, so everything was re-embedded")
+                full, old = True, None  # new model, splitter or extraction: nothing can be reused
+                notes.append("the embedding model, splitter or text extraction changed, so everything was re-embedded")
         except IndexProblem as e:
             full, old = True, None
-            if (index_dir / "CURRENT").exists():  # not a first build: say why nothing was reused
+            if store.exists():  # not a first build: say why nothing was reused
                 notes.append(f"the previous index could not be used, so everything was rebuilt: {e}")
     progress("scanning seeds", 0.0)
     files, skipped = scan(seeds)
     old_docs = old.documents if old else {}
-    old_vectors = old.faiss.reconstruct_n(0, old.n_chunks) if old and old.n_chunks else None
-
+    writer = store.writer(old, want["embedder"])
     changes = Changes(removed=sorted(set(old_docs) - {f.id for f in files}))
-    kept: list[tuple[Document, list[tuple[int, int]], np.ndarray | None]] = []
-    to_embed: list[tuple[Document, list[tuple[int, int]]]] = []
+    for doc_id in changes.removed:
+        writer.remove(doc_id)
+    to_embed: list[tuple] = []  # (document, spans)
+    n_kept = 0
     for i, st in enumerate(files):
         progress(f"reading {st.id}", 0.1 * i / max(1, len(files)))
         prev = old_docs.get(st.id)
         if prev and _same_file(st, prev):
-            doc = Document(st.id, old.document_text(st.id), prev["sha256"], prev["kind"], st.size, st.mtime_ns)
-            if doc.text is None:
-                raise IndexProblem(f"the previous index lacks the text of {st.id}")
-            kept.append((doc, *_reuse(old, st.id, prev, old_vectors)))
-            continue
+            n_kept += 1
+            continue  # the writer carries it over from the previous version
         try:
-            doc, note = read_document(st)
-            touched = bool(prev) and prev["sha256"] == doc.sha256
-            spans = [] if touched else chunking.split_document(doc)
+            doc, note = read_document(st, settings.max_file_bytes)
         except Exception as e:  # one bad file never stops the folder
             skipped.append(Skipped(st.id, _reason(e)))
             if prev:
                 changes.removed.append(st.id)
+                writer.remove(st.id)
             continue
         if note:
             notes.append(f"{st.id}: {note}")
-        if touched:  # touched, not changed
-            kept.append((doc, *_reuse(old, st.id, prev, old_vectors)))
+        if prev and prev["sha256"] == doc.sha256:  # touched, not changed: new size and time, same chunks
+            spans, vectors = old.document_chunks(st.id)
+            writer.add(st.id, doc.text, _info(doc), spans, vectors)
+            n_kept += 1
             continue
         (changes.changed if prev else changes.added).append(st.id)
-        to_embed.append((doc, spans))
+        to_embed.append((doc, chunking.split_document(doc, settings.chunk_size, settings.chunk_overlap)))
 
     texts = [d.text[s:e] for d, spans in to_embed for s, e in spans]
     progress(f"embedding {len(texts)} chunks", 0.15)
-    new_vectors = _embed(texts, progress, bar)
+    vectors = _embed(texts, settings.embed_batch, progress, bar)
     offset = 0
     for doc, spans in to_embed:
-        kept.append((doc, spans, new_vectors[offset : offset + len(spans)]))
+        writer.add(doc.id, doc.text, _info(doc), spans, vectors[offset : offset + len(spans)])
         offset += len(spans)
-    kept.sort(key=lambda t: t[0].id)
 
     progress("writing index", 0.9)
-    docs_rows, chunk_rows, vec_parts, tokens, manifest_docs = [], [], [], [], {}
-    for doc, spans, vecs in kept:
-        first = len(chunk_rows)
-        docs_rows.append((doc.id, doc.text))
-        for s, e in spans:
-            chunk_rows.append((len(chunk_rows), doc.id, s, e))
-        vec_parts.append(vecs)
-        tokens += _bm25_tokens([doc.text[s:e] for s, e in spans])
-        manifest_docs[doc.id] = {
-            "sha256": doc.sha256, "size": doc.size, "mtime_ns": doc.mtime_ns, "kind": doc.kind,
-            "chars": len(doc.text), "chunks": [first, len(spans)],
-        }  # fmt: skip
-    vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, embedder.DIM), np.float32)
-    versions = index_dir / "versions"
-    name = _new_version_name(versions)
-    building = versions / f".building-{name}"
     skipped_ids = {s.path for s in skipped}
-    manifest = {
-        "format_version": FORMAT_VERSION,
+    version = writer.commit({
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "seeds": str(seeds.resolve()),
         "settings": want,
-        "n_chunks": len(chunk_rows),
-        "documents": manifest_docs,
         "skipped": {s.path: s.reason for s in skipped},
         "skipped_files": {f.id: [f.size, f.mtime_ns] for f in files if f.id in skipped_ids},
-    }
-    _clean_stale_builds(versions)
-    write_version(building, manifest, docs_rows, chunk_rows, vectors, tokens)
-    os.rename(building, versions / name)
-    _ensure_query_embedder(index_dir / "models")
-    progress(f"switching to version {name}", 0.95)
-    swap_current(index_dir, name)
-    _drop_old_versions(versions, keep={name, old.dir.name if old else ""})
+    })  # fmt: skip
     progress("done", 1.0)
-    n_new = len(texts)
+    live = store.open()
+    try:
+        n_chunks, n_docs = live.n_chunks, len(live.documents)
+    finally:
+        live.close()
     return BuildReport(
-        changes=changes, full=full, n_documents=len(kept), n_chunks=len(chunk_rows),
-        chunks_embedded=n_new, chunks_reused=len(chunk_rows) - n_new, skipped=skipped,
-        notes=notes, seconds=time.perf_counter() - t0, version=name,
+        changes=changes, full=full, n_documents=n_docs, n_chunks=n_chunks,
+        chunks_embedded=len(texts), chunks_reused=n_chunks - len(texts), skipped=skipped,
+        notes=notes, seconds=time.perf_counter() - t0, version=version,
     )  # fmt: skip
+
+
+def _info(doc) -> dict:
+    return {"sha256": doc.sha256, "size": doc.size, "mtime_ns": doc.mtime_ns, "kind": doc.kind}
 
 
 def _reason(e: Exception) -> str:
@@ -251,82 +202,25 @@ def _reason(e: Exception) -> str:
     return text if isinstance(e, (OSError, ValueError)) else f"could not be read ({type(e).__name__}: {text})"
 
 
-def _new_version_name(versions: Path) -> str:
-    """Unique even when one process builds twice in a second (`qa serve`, tests)."""
-    base = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
-    name, n = base, 1
-    while (versions / name).exists() or (versions / f".building-{name}").exists():
-        n += 1
-        name = f"{base}-{n}"
-    return name
-
-
-def _ensure_query_embedder(models: Path) -> None:
-    """Export the ONNX query embedder, and export it again if the copy on disk does not load."""
-    embedder.export_query_embedder(models)
-    try:
-        embedder.QueryEmbedder.from_dir(models)(["check"])
-    except Exception:
-        for p in models.glob("minilm-*"):
-            p.unlink()
-        embedder.export_query_embedder(models)
-
-
 _DOC_EMBEDDER: embedder.DocumentEmbedder | None = None
 
 
-def _reuse(old: IndexStore, doc_id: str, prev: dict, old_vectors: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """Chunk offsets and vectors of an unchanged document, taken from the previous index."""
-    first, count = prev["chunks"]
-    spans = [(c.start, c.end) for c in old.chunks(list(range(first, first + count)))]
-    if len(spans) != count:
-        raise IndexProblem(f"the previous index lacks the chunks of {doc_id}")
-    return spans, old_vectors[first : first + count]
-
-
-def _embed(texts: list[str], progress: Progress, bar: bool) -> np.ndarray:
+def _embed(texts: list[str], batch: int, progress: Progress, bar: bool) -> np.ndarray:
     global _DOC_EMBEDDER
     if not texts:
         return np.zeros((0, embedder.DIM), np.float32)
     # one model load per process: `qa serve` and tests rebuild many times
     model = _DOC_EMBEDDER = _DOC_EMBEDDER or embedder.DocumentEmbedder()
-    step = 256
     parts = []
     from tqdm import tqdm
 
     with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not bar) as pbar:
-        for i in range(0, len(texts), step):
-            parts.append(model(texts[i : i + step]))
-            pbar.update(len(texts[i : i + step]))
-            progress(f"embedded {min(i + step, len(texts))}/{len(texts)} chunks", 0.15 + 0.75 * min(i + step, len(texts)) / len(texts))
+        for i in range(0, len(texts), batch):
+            parts.append(model(texts[i : i + batch]))
+            done = min(i + batch, len(texts))
+            pbar.update(done - i)
+            progress(f"embedded {done}/{len(texts)} chunks", 0.15 + 0.75 * done / len(texts))
     return np.concatenate(parts)
 
 
-def _bm25_tokens(texts: list[str]) -> list[list[str]]:
-    from qa.retriever import bm25_tokenize
-
-    return bm25_tokenize(texts)
-
-
-def _clean_stale_builds(versions: Path) -> None:
-    """Remove folders left by a build that was killed before it finished."""
-    versions.mkdir(parents=True, exist_ok=True)
-    for p in versions.glob(".building-*"):
-        shutil.rmtree(p, ignore_errors=True)
-    for p in versions.parent.glob("CURRENT.tmp*"):  # a build killed while swapping
-        p.unlink(missing_ok=True)
-
-
-def _drop_old_versions(versions: Path, keep: set[str]) -> None:
-    """Keep the live version and the one before it (a reader may still have it open)."""
-    for p in versions.iterdir():
-        if p.is_dir() and p.name not in keep and not p.name.startswith("."):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def index_status(index_dir: Path, seeds: Path) -> tuple[IndexStore, Changes]:
-    store = IndexStore.open(index_dir)
-    return store, detect_changes(store, seeds)
-
-
-__all__ = ["build_index", "detect_changes", "BuildReport", "Changes", "IndexBusy", "current_version"]
+__all__ = ["build_index", "detect_changes", "index_settings", "BuildReport", "Changes"]

@@ -1,37 +1,36 @@
-"""question → retrieve → read → answer: the one pipeline the CLI and the web UI share."""
+"""question → retrieve → read → answers: the one pipeline the CLI, the web UI and `qa eval` share.
+
+It also owns "build, then reload": `rebuild()` refreshes the store from the index's own seeds
+folder and swaps the new version in between questions. Every answer carries the version it
+came from, and `document_text(doc, version)` resolves citations against that version.
+"""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.documents import line_of
-from qa.embedder import QueryEmbedder
-from qa.indexer import Changes, detect_changes
-from qa.reader.extractive import ExtractiveReader, PassageInput
-from qa.retriever import HybridRetriever, Mode, Passage
-from qa.store import IndexProblem, IndexStore
+from qa.indexer import BuildReport, Changes, Progress, build_index, detect_changes
+from qa.reader.extractive import ExtractiveReader
+from qa.retriever import HybridRetriever, Mode
+from qa.schema import Answer, Passage
+from qa.settings import Settings
+from qa.store import IndexProblem, Store, StoreVersion, open_store
 
 MAX_QUESTION_CHARS = 2000
+KEEP_VERSIONS = 8  # versions kept open for citations of earlier answers
 
 
 class BadQuestion(ValueError):
     """The question cannot be asked (empty, nothing but punctuation…); the message says why."""
 
 
-@dataclass
-class Answer:
-    text: str
-    score: float  # in [0, 1]: p(start) * p(end) from the reader
-    document: str
-    start: int  # character offsets into the document's text
-    end: int
-    line: int
-    passage: str
-    passage_start: int
+class SeedsMismatch(ValueError):
+    """A seeds folder other than the one the index was built from, without --reseed."""
 
 
 @dataclass
@@ -42,10 +41,11 @@ class Result:
     passages: list[Passage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    version: str = ""  # the index version that answered
 
     def to_json(self) -> dict:
         """The documented `qa ask --json` object."""
-        out = {"question": self.question, "no_answer": self.no_answer, "answers": [asdict(a) for a in self.answers]}
+        out = {"question": self.question, "no_answer": self.no_answer, "answers": [a.to_json() for a in self.answers]}
         if self.warnings:
             out["warnings"] = self.warnings
         return out
@@ -66,92 +66,133 @@ def clean_question(question: str) -> tuple[str, list[str]]:
     return q, warnings
 
 
-class QAPipeline:
-    """Holds the loaded index and models; `reload()` swaps in a rebuilt index between questions."""
+def recorded_seeds(store: Store) -> Path | None:
+    """The seeds folder the live index was built from (None: no usable index yet)."""
+    try:
+        version = store.open()
+    except IndexProblem:
+        return None
+    try:
+        return version.seeds
+    finally:
+        version.close()
 
-    def __init__(self, index_dir: Path, seeds_dir: Path | None = None, reader: ExtractiveReader | None = None):
-        self.index_dir = Path(index_dir)
-        self.seeds_dir = Path(seeds_dir) if seeds_dir else None
-        self.reader = reader or ExtractiveReader()
+
+def choose_seeds(store: Store, given: Path | None, reseed: bool = False, default: Path = Path("seeds")) -> Path:
+    """The index's own seeds folder unless another is given; another one needs `reseed`, because
+    a rebuild from it replaces every document of the index."""
+    recorded = recorded_seeds(store)
+    if given is None:
+        return recorded or default
+    if recorded is not None and Path(given).resolve() != recorded and not reseed:
+        raise SeedsMismatch(
+            f"the index {store.location} was built from {recorded}, not {Path(given).resolve()}; pass --reseed to "
+            f"rebuild it from {given} (the documents from {recorded} leave the index), or use another --index"
+        )
+    return Path(given)
+
+
+class QAPipeline:
+    """Holds the open index version and the models; `rebuild()`/`reload()` swap in a new version
+    between questions, while questions in flight finish on the version they started with."""
+
+    def __init__(self, store: Store | str | Path, seeds: Path | None = None, reader: ExtractiveReader | None = None,
+                 settings: Settings | None = None):  # fmt: skip
+        self.settings = settings or Settings.from_env()
+        self.store = open_store(store) if isinstance(store, (str, Path)) else store
+        self.seeds = Path(seeds) if seeds else None
+        s = self.settings
+        self.reader = reader or ExtractiveReader(s.reader_dir, s.max_answer_tokens, s.threads, s.span_candidates)
         self._retriever: HybridRetriever | None = None
-        self._embedder: QueryEmbedder | None = None
-        self._embedder_fingerprint = ""
+        self._versions: OrderedDict[str, StoreVersion] = OrderedDict()
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
 
     def warm_up(self) -> None:
         if self._retriever is None:
             self.reload()  # first: a broken index is reported before the reader loads
         self.reader.warm_up()
 
-    def reload(self) -> IndexStore:
-        """Open the current index version; questions in flight keep the one they started with.
-
-        Every part is checked here, so a broken index fails before a question, never with a
-        wrong answer: vectors, chunk store, BM25, and a query embedder that matches the vectors.
-        """
-        store = IndexStore.open(self.index_dir)
+    def reload(self) -> str:
+        """Open the live version, checking every part, so a broken index fails here, never with a
+        wrong answer. Returns its name."""
+        version = self.store.open()
         try:
-            store.bm25()
-            query_embedder = self._query_embedder(store)
+            version.check()
+            retriever = HybridRetriever(version, self.settings.retrieval_candidates, self.settings.rrf_k)
         except IndexProblem:
-            store.close()
+            version.close()
             raise
         with self._lock:
-            self._embedder = query_embedder
-            self._retriever = HybridRetriever(store, query_embedder)
-        return store
+            self._retriever = retriever
+            self._versions[version.name] = version
+            self._versions.move_to_end(version.name)
+            while len(self._versions) > KEEP_VERSIONS:
+                self._versions.popitem(last=False)  # closed when no answer in flight holds it
+        return version.name
 
-    def _query_embedder(self, store: IndexStore) -> QueryEmbedder:
-        models = self.index_dir / "models"
-        fix = f"run `qa index --full --index {self.index_dir}` to rebuild it"
-        try:
-            fingerprint = json.loads((models / "minilm-embedder.json").read_text(encoding="utf-8"))["fingerprint"]
-        except (OSError, ValueError, KeyError, TypeError):
-            raise IndexProblem(f"the query embedder in {models} is missing or corrupt; {fix}") from None
-        built_with = store.manifest["settings"]["embedder"]
-        if built_with.get("fingerprint") != fingerprint:
-            raise IndexProblem(
-                f"the index was built with a different embedding model ({built_with.get('model')}) than the one in {models}; {fix}"
-            )
-        if self._embedder is not None and self._embedder_fingerprint == fingerprint:
-            return self._embedder
-        try:
-            query_embedder = QueryEmbedder.from_dir(models)
-        except Exception:
-            raise IndexProblem(f"the query embedder in {models} is missing or corrupt; {fix}") from None
-        self._embedder_fingerprint = fingerprint
-        return query_embedder
+    def rebuild(self, full: bool = False, progress: Progress | None = None, show_progress_bar: bool = False) -> BuildReport:
+        """Refresh the index from its seeds folder, then answer from the new version at once."""
+        if self.seeds is None:
+            raise FileNotFoundError(f"no seeds folder is known for {self.store.location}; pass --seeds")
+        with self._build_lock:
+            report = build_index(self.store, self.seeds, self.settings, full, progress, show_progress_bar)
+            self.reload()
+        return report
 
     @property
-    def store(self) -> IndexStore:
+    def version(self) -> StoreVersion:
         self.warm_up()
-        return self._retriever.store
+        return self._retriever.version
+
+    def document_text(self, doc_id: str, version: str | None = None) -> str | None:
+        """A document's text as the given version (default: the live one) holds it."""
+        v = self._versions.get(version) if version else self.version
+        if v is None:
+            raise IndexProblem(f"index version {version} is no longer open; ask again")
+        return v.document_text(doc_id)
 
     def stale(self) -> Changes:
-        if self.seeds_dir is None or not self.seeds_dir.is_dir():
+        if self.seeds is None or not self.seeds.is_dir():
             return Changes()
-        return detect_changes(self.store, self.seeds_dir)
+        return detect_changes(self.version, self.seeds)
 
-    def __call__(self, question: str, top_k: int = 5, mode: Mode = "hybrid", max_answers: int = 3) -> Result:
+    def index_info(self) -> dict:
+        """What the index holds, for the UI's index panel."""
+        v = self.version
+        stale = self.stale()
+        return {"n_documents": len(v.documents), "n_chunks": v.n_chunks, "built_at": v.manifest.get("built_at", "?"),
+                "skipped": v.manifest.get("skipped", {}), "stale": stale.summary() if stale.any else "",
+                "seeds": str(v.seeds or ""), "version": v.name}  # fmt: skip
+
+    def retrieve(self, question: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Passage]:
+        self.warm_up()
+        return self._retriever(question, top_k=top_k, mode=mode)
+
+    def __call__(self, question: str, top_k: int | None = None, mode: Mode = "hybrid", max_answers: int | None = None) -> Result:
+        """Every distinct answer above the reader's threshold, best first; when none is, the best
+        guess with `no_answer` set."""
+        top_k = top_k or self.settings.top_k
+        max_answers = max_answers or self.settings.max_answers
         q, warnings = clean_question(question)
         self.warm_up()
         q_read, truncated = self.reader.truncate_question(q)
         if truncated:
             warnings.append("question truncated to the reader's 64-token limit")
         retriever = self._retriever
+        version = retriever.version
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         passages = retriever(q, top_k=top_k, mode=mode, timings=timings)
         t1 = time.perf_counter()
-        found = self.reader(q_read, [PassageInput(p.text, p.document, p.start) for p in passages], top_n=max_answers)
+        found = self.reader(q_read, passages, top_n=max_answers)
         t2 = time.perf_counter()
-        answers = []
+        above = [a for a in found if a.score >= self.reader.threshold]
+        answers = above or found[:1]
         texts: dict[str, str] = {}
-        for a in found:
-            p = passages[a.passage_index]
-            doc_text = texts.get(a.document) or texts.setdefault(a.document, retriever.store.document_text(a.document) or "")
-            answers.append(Answer(a.text, round(a.score, 4), a.document, a.span.start, a.span.end,
-                                  line_of(doc_text, a.span.start), p.text, p.start))  # fmt: skip
-        no_answer = not answers or answers[0].score < self.reader.threshold
+        for a in answers:
+            doc_text = texts.get(a.document) or texts.setdefault(a.document, version.document_text(a.document) or "")
+            a.line = line_of(doc_text, a.start)
+            a.score = round(a.score, 4)
         timings.update(read_s=t2 - t1, total_s=t2 - t0)
-        return Result(q, no_answer, answers, passages, warnings, timings)
+        return Result(q, not above, answers, passages, warnings, timings, version.name)

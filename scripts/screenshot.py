@@ -34,7 +34,8 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from ui.app import launch
+    from qa.pipeline import QAPipeline
+    from qa.ui.app import launch
 
     with tempfile.TemporaryDirectory() as tmp:
         seeds = Path(tmp) / "seeds"
@@ -42,7 +43,7 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        demo, url = launch(seeds=seeds, index_dir=Path(tmp) / "index", port=port, block=False)
+        demo, url = launch(QAPipeline(Path(tmp) / "index", seeds), port=port, block=False)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)

@@ -11,4 +11,8 @@ if [ ! -x /usr/bin/chromium ]; then  # headless browser for the UI tests (Debian
   else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi
 fi
 .venv/bin/ruff check .
+# Declared dependencies vs imports (config in pyproject.toml): the whole package, then the runtime
+# modules alone with every extra treated as absent, so a runtime import of an extra's package fails.
+.venv/bin/deptry qa ui
+.venv/bin/deptry qa ui --extend-exclude 'qa/reader/(train|export|mine)\.py' --optional-dependencies-dev-groups train,test,bench
 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -52,19 +53,73 @@ def seeds_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def index_dir(seeds_dir, tmp_path_factory) -> Path:
     """A real index built once from `seeds_dir` (read-only for tests)."""
-    from qa.indexer import build_index
-
     d = tmp_path_factory.mktemp("index")
-    build_index(seeds_dir, d)
+    build(seeds_dir, d)
     return d
+
+
+def build(seeds: Path, index: Path, **kwargs):
+    """`build_index` into the local store at `index`."""
+    from qa.indexer import build_index
+    from qa.store import open_store
+
+    return build_index(open_store(index), seeds, **kwargs)
+
+
+def open_version(index: Path):
+    """The live version of the local index at `index`."""
+    from qa.store import open_store
+
+    return open_store(index).open()
+
+
+# A build in another process that stops at a named step (a progress message prefix), to kill it
+# or hold it there at a known moment: no sleeps, no guessing how far it got.
+#   argv: seeds index step action [go-file]    action: kill | pause (until go-file exists)
+STEP_SCRIPT = """
+import os, signal, sys, time
+from pathlib import Path
+from qa.indexer import build_index
+from qa.settings import Settings
+from qa.store import open_store
+
+seeds, index, step, action = sys.argv[1:5]
+def progress(message, fraction):
+    if message.startswith(step):
+        if action == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        print("AT-STEP", message, flush=True)
+        while not Path(sys.argv[5]).exists():
+            time.sleep(0.02)
+
+report = build_index(open_store(index), Path(seeds), Settings.from_env(embed_batch=16), progress=progress)
+print(report.summary(), flush=True)
+"""
+
+
+def build_until(seeds: Path, index: Path, step: str, action: str, go_file: Path | None = None) -> subprocess.Popen:
+    """Start a build in a subprocess that is killed at, or pauses at, the first progress message
+    starting with `step` (with `pause`, wait for its "AT-STEP" line before relying on it)."""
+    args = [sys.executable, "-c", STEP_SCRIPT, str(seeds), str(index), step, action] + ([str(go_file)] if go_file else [])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture()
 def fresh(tmp_path, index_dir, seeds_dir):
     """A private copy of seeds and index that a test may change."""
-    s, i = tmp_path / "seeds", tmp_path / "index"
+    return copy_seeds_and_index(seeds_dir, index_dir, tmp_path)
+
+
+def copy_seeds_and_index(seeds_dir: Path, index_dir: Path, dest: Path) -> tuple[Path, Path]:
+    """Copies of the seeds and the index, the index as if it had been built from the copied seeds."""
+    s, i = dest / "seeds", dest / "index"
     shutil.copytree(seeds_dir, s, symlinks=True)
     shutil.copytree(index_dir, i, symlinks=True)
+    for manifest in i.glob("versions/*/manifest.json"):
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+        m["seeds"] = str(s.resolve())
+        manifest.write_text(json.dumps(m, indent=1, ensure_ascii=False), encoding="utf-8")
     return s, i
 
 

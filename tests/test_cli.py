@@ -25,7 +25,7 @@ def test_ask_json_schema_and_exact_offsets(index_dir, seeds_dir, pipeline):
     for a in out["answers"]:
         assert set(a) == {"text", "score", "document", "start", "end", "line", "passage", "passage_start"}
         assert 0.0 <= a["score"] <= 1.0
-        doc = pipeline.store.document_text(a["document"])
+        doc = pipeline.document_text(a["document"])
         assert doc[a["start"] : a["end"]] == a["text"]
         assert doc[a["passage_start"] : a["passage_start"] + len(a["passage"])] == a["passage"]
         assert a["line"] == doc.count("\n", 0, a["start"]) + 1
@@ -41,7 +41,7 @@ def test_ask_answers_from_html_and_markdown_with_offsets_into_extracted_text(pip
         res = pipeline(q)
         a = res.answers[0]
         assert not res.no_answer and a.document == doc_id and expected in a.text
-        assert pipeline.store.document_text(doc_id)[a.start : a.end] == a.text
+        assert pipeline.document_text(doc_id)[a.start : a.end] == a.text
 
 
 def test_ask_human_output_cites_document_and_line(index_dir, seeds_dir):
@@ -135,3 +135,39 @@ def test_eval_reader_only_and_open_mode(tmp_path):
     v2 = write_tiny_squad(tmp_path / "tiny2.json", impossible=True)
     rep = json.loads(run_qa("eval", str(v2), "--reader-only", "--json", "--limit", "8").stdout)
     assert rep["questions"] == 8 and {"HasAns", "NoAns"} <= set(rep)
+
+
+def test_index_remembers_its_seeds_folder_and_refuses_another_without_reseed(tmp_path, seeds_dir):
+    """The reproduction: `qa index --seeds A --index X`, then `qa ask --index X --rebuild` from a
+    folder with its own seeds/ used to rebuild X from ./seeds and drop A's documents."""
+    import shutil
+
+    a, index, elsewhere = tmp_path / "A", tmp_path / "X", tmp_path / "elsewhere"
+    shutil.copytree(seeds_dir, a)
+    (elsewhere / "seeds").mkdir(parents=True)
+    (elsewhere / "seeds" / "other.txt").write_text("The tram to Saltvik opened in 1912.", encoding="utf-8")
+    assert run_qa("index", "--seeds", str(a), "--index", str(index)).returncode == 0
+    q = "Who is the NATO Secretary General?"
+    r = run_qa("ask", q, "--index", str(index), "--rebuild", "--json", cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    assert "rebuilt" not in r.stderr and "out of date" not in r.stderr  # A is unchanged: no rebuild, no false warning
+    assert "Stoltenberg" in json.loads(r.stdout)["answers"][0]["text"]
+    r = run_qa("index", "--index", str(index), cwd=elsewhere)  # no --seeds: the index's own folder
+    assert r.returncode == 0 and r.stdout.startswith("+0 added, 0 changed, 0 removed"), (r.stdout, r.stderr)
+    for cmd in (["index"], ["ask", q, "--rebuild"]):  # another folder is refused, and nothing changes
+        r = run_qa(*cmd, "--seeds", "seeds", "--index", str(index), cwd=elsewhere)
+        assert r.returncode == 2, (cmd, r.stdout, r.stderr)
+        assert "was built from" in r.stderr and "--reseed" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = run_qa("ask", q, "--index", str(index), "--json", cwd=elsewhere)
+    assert "Stoltenberg" in json.loads(r.stdout)["answers"][0]["text"]
+    r = run_qa("index", "--seeds", "seeds", "--index", str(index), "--reseed", cwd=elsewhere)  # meant: now it moves
+    assert r.returncode == 0 and r.stdout.startswith("+1 added, 0 changed, 3 removed"), (r.stdout, r.stderr)
+
+
+def test_several_answers_are_printed_numbered_with_their_citations(index_dir, seeds_dir, pipeline):
+    res = pipeline("What did Sherman say?")
+    assert not res.no_answer
+    r = _ask(index_dir, seeds_dir, "What did Sherman say?")
+    assert r.returncode == 0, r.stderr
+    for n, a in enumerate(res.answers, 1):
+        assert f"{n}. {a.text}" in r.stdout and f"{a.document}:{a.line}  [characters {a.start}-{a.end}]" in r.stdout

@@ -6,19 +6,17 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from qa import embedder
-from qa.indexer import IndexBusy, build_index, build_lock, detect_changes
-from qa.store import IndexProblem, IndexStore
-from tests.conftest import ROOT
+from qa.indexer import detect_changes
+from qa.local_store import LocalStore
+from qa.store import IndexBusy, IndexProblem
+from tests.conftest import build, build_until, open_version
 
 
-def _chunk_texts(store: IndexStore) -> dict[str, list[str]]:
+def _chunk_texts(store) -> dict[str, list[str]]:
     out = {}
     for doc_id, info in store.documents.items():
         first, count = info["chunks"]
@@ -27,9 +25,11 @@ def _chunk_texts(store: IndexStore) -> dict[str, list[str]]:
 
 
 def test_index_on_disk_has_manifest_vectors_and_exact_chunks(index_dir, seeds_dir):
-    store = IndexStore.open(index_dir)
+    store = open_version(index_dir)
     m = store.manifest
-    assert m["format_version"] == 1
+    assert m["format_version"] == 2
+    assert m["seeds"] == str(seeds_dir.resolve())  # the index remembers its folder
+    assert m["settings"]["extraction"] >= 1 and len(m["settings"]["embedder"]["fingerprint"]) == 16
     assert m["settings"]["embedder"]["model"] == embedder.MODEL_NAME
     assert m["settings"]["splitter"]["chunk_size"] > 0
     assert set(m["documents"]) == {"harbour.html", "nato-russia-council.txt", "notes/aurora station.md"}
@@ -47,9 +47,12 @@ def test_index_on_disk_has_manifest_vectors_and_exact_chunks(index_dir, seeds_di
 
 
 def test_onnx_query_embedder_matches_sentence_transformers(index_dir):
-    meta = json.loads((index_dir / "models" / "minilm-embedder.json").read_text())
-    assert meta["min_cosine_vs_sentence_transformers"] >= 0.999
-    q = embedder.QueryEmbedder.from_dir(index_dir / "models")
+    version = open_version(index_dir)
+    folder = index_dir / version.manifest["query_embedder"]  # content-addressed, named by the version
+    assert folder.parent == index_dir / "models" and folder.name == embedder.query_embedder_key()
+    meta = json.loads((folder / "embedder.json").read_text())
+    assert meta["min_cosine_vs_sentence_transformers"] >= 0.999 and meta["fingerprint"] == embedder.model_fingerprint()
+    q = version.query_embedder()
     sents = ["What did Sherman say?", "Wer hat den „Leuchtturm“ gebaut – und wann?"]
     got, want = q(sents), embedder.DocumentEmbedder()(sents)
     assert (got * want).sum(axis=1).min() >= 0.999
@@ -57,10 +60,10 @@ def test_onnx_query_embedder_matches_sentence_transformers(index_dir):
 
 def test_incremental_rebuild_adds_changes_and_removes_only_what_changed(fresh):
     seeds, index = fresh
-    before = IndexStore.open(index)
+    before = open_version(index)
     n_before = before.n_chunks
     (seeds / "new.txt").write_text("The tram line to Saltvik opened in 1912 and closed in 1958.", encoding="utf-8")
-    r = build_index(seeds, index)
+    r = build(seeds, index)
     assert (r.changes.added, r.changes.changed, r.changes.removed) == (["new.txt"], [], [])
     assert r.chunks_embedded == 1 and r.chunks_reused == n_before and not r.full
     assert r.summary().startswith(f"+1 added, 0 changed, 0 removed, {n_before} chunks reused")
@@ -68,9 +71,9 @@ def test_incremental_rebuild_adds_changes_and_removes_only_what_changed(fresh):
     md = seeds / "notes" / "aurora station.md"
     md.write_text(md.read_text(encoding="utf-8") + "\nThe station closed in 2019.\n", encoding="utf-8")
     (seeds / "harbour.html").unlink()
-    r = build_index(seeds, index)
+    r = build(seeds, index)
     assert (r.changes.added, r.changes.changed, r.changes.removed) == ([], ["notes/aurora station.md"], ["harbour.html"])
-    store = IndexStore.open(index)
+    store = open_version(index)
     assert set(store.documents) == {"nato-russia-council.txt", "notes/aurora station.md", "new.txt"}
     assert any("closed in 2019" in t for t in _chunk_texts(store)["notes/aurora station.md"])
     # reused vectors are still the right ones: every chunk is its own nearest neighbour
@@ -78,28 +81,49 @@ def test_incremental_rebuild_adds_changes_and_removes_only_what_changed(fresh):
     fresh_vecs = embedder.DocumentEmbedder()([c.text for c in store.chunks(list(range(store.n_chunks)))])
     assert ((vecs * fresh_vecs).sum(axis=1) > 0.9999).all()
 
-    r = build_index(seeds, index)
+    r = build(seeds, index)
     assert not r.changes.any and r.chunks_embedded == 0
 
 
 def test_touching_a_file_without_changing_it_reuses_everything(fresh):
     seeds, index = fresh
     os.utime(seeds / "nato-russia-council.txt", ns=(1, 1))
-    r = build_index(seeds, index)
+    r = build(seeds, index)
     assert not r.changes.any and r.chunks_embedded == 0
 
 
-def test_changed_model_or_splitter_forces_full_rebuild(fresh, monkeypatch):
+def test_model_fingerprint_is_a_content_hash(tmp_path):
+    """Other weights of the same size are another model."""
+    src = embedder.model_path()
+    for copy in ("a", "b"):
+        shutil.copytree(src, tmp_path / copy)
+    assert embedder.model_fingerprint(tmp_path / "a") == embedder.model_fingerprint(tmp_path / "b") == embedder.model_fingerprint()
+    weights = tmp_path / "b" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF  # same size, one byte differs
+    weights.write_bytes(bytes(data))
+    assert embedder.model_fingerprint(tmp_path / "b") != embedder.model_fingerprint(tmp_path / "a")
+
+
+def test_changed_model_splitter_or_extraction_forces_full_rebuild(fresh, monkeypatch):
     seeds, index = fresh
-    n = IndexStore.open(index).n_chunks
-    monkeypatch.setattr(embedder, "model_fingerprint", lambda: "a-different-model")
-    r = build_index(seeds, index)
+    n = open_version(index).n_chunks
+    monkeypatch.setattr(embedder, "model_fingerprint", lambda path=None: "a-different-model")
+    r = build(seeds, index)
     assert r.full and r.chunks_embedded == n and r.chunks_reused == 0
+    assert any("changed" in note for note in r.notes)
+    monkeypatch.undo()
+    import qa.indexer
+
+    monkeypatch.setattr(qa.indexer, "EXTRACTION_VERSION", 999)  # a changed HTML extractor, say
+    r = build(seeds, index)
+    assert r.full and r.chunks_reused == 0
+    assert open_version(index).manifest["settings"]["extraction"] == 999
 
 
 def test_stale_index_is_detected(fresh):
     seeds, index = fresh
-    store = IndexStore.open(index)
+    store = open_version(index)
     assert not detect_changes(store, seeds).any
     (seeds / "nato-russia-council.txt").write_text("rewritten", encoding="utf-8")
     (seeds / "extra.md").write_text("# extra", encoding="utf-8")
@@ -110,52 +134,49 @@ def test_stale_index_is_detected(fresh):
 def test_missing_or_corrupt_index_raises_clear_problem(fresh, tmp_path):
     _, index = fresh
     with pytest.raises(IndexProblem, match="qa index"):
-        IndexStore.open(tmp_path / "nothing-here")
-    store = IndexStore.open(index)
+        open_version(tmp_path / "nothing-here")
+    store = open_version(index)
     (store.dir / "vectors.faiss").write_bytes(b"garbage")
     with pytest.raises(IndexProblem, match="corrupt"):
-        IndexStore.open(index)
+        open_version(index)
 
 
 def test_newer_format_is_refused(fresh):
     _, index = fresh
-    store = IndexStore.open(index)
+    store = open_version(index)
     m = json.loads((store.dir / "manifest.json").read_text())
     m["format_version"] = 99
     (store.dir / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(IndexProblem, match="newer version"):
-        IndexStore.open(index)
+        open_version(index)
 
 
 def test_killed_build_leaves_previous_index_usable_and_next_build_completes(fresh):
     seeds, index = fresh
-    before = IndexStore.open(index)
+    before = open_version(index)
     old_version, n = before.dir.name, before.n_chunks
-    # enough new text that the build is still embedding when it is killed
     (seeds / "big.txt").write_text("\n\n".join(f"Paragraph {i} about the harbour and its lighthouse keepers." * 6
-                                               for i in range(600)), encoding="utf-8")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "--seeds", str(seeds), "--index", str(index), "-q"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    time.sleep(4)  # imports and model load done or under way, embedding not finished even on a fast machine
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, "the build finished before it could be killed"
-    after = IndexStore.open(index)
+                                               for i in range(60)), encoding="utf-8")  # fmt: skip
+    proc = build_until(seeds, index, "embedded 16/", "kill")  # killed mid-embedding, after the first batch
+    assert proc.wait(timeout=300) == -signal.SIGKILL, proc.communicate()
+    after = open_version(index)
     assert after.dir.name == old_version and after.n_chunks == n
-    r = build_index(seeds, index)
+    r = build(seeds, index)
     assert r.changes.added == ["big.txt"]
     assert not list((index / "versions").glob(".building-*"))
 
 
 def test_second_builder_waits_for_the_lock_then_gives_up_clearly(fresh):
     _, index = fresh
-    with build_lock(index, wait_s=1):
+    store = LocalStore(index)
+    with store.building(wait_s=1):
         with pytest.raises(IndexBusy, match="another `qa index`"):
-            with build_lock(index, wait_s=0.5):
+            with store.building(wait_s=0.5):
                 pass
 
 
 def test_removing_a_document_folder_entirely(fresh):
     seeds, index = fresh
     shutil.rmtree(seeds / "notes")
-    r = build_index(seeds, index)
+    r = build(seeds, index)
     assert r.changes.removed == ["notes/aurora station.md"]

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from qa.reader.extractive import ExtractiveReader, PassageInput, default_model_dir
+from qa.reader.extractive import ExtractiveReader, default_model_dir
 from qa.reader.squad import load_squad, squad_metrics
+from qa.schema import Passage
 from tests.conftest import SEED_ARTICLE, SQUAD_DIR
 
 
@@ -40,10 +41,10 @@ def test_shipped_model_is_package_data_and_small():
 )
 def test_answers_questions_about_the_seed_article(reader, question, expected):
     text = SEED_ARTICLE.read_text(encoding="utf-8")
-    found = reader(question, [PassageInput(text, "seed", 0)])
+    found = reader(question, [Passage.from_text(text, "seed", 0)])
     best = found[0]
     assert expected in best.text
-    assert text[best.span.start : best.span.end] == best.text
+    assert text[best.start : best.end] == best.text
     assert best.score >= reader.threshold
 
 
@@ -51,40 +52,40 @@ def test_offsets_map_back_into_the_document_across_windows(reader):
     filler = "The committee discussed routine budget matters at length without reaching any decision. " * 40
     passage = filler + "The bridge over the Kessel river was opened by Mayor Ilse Brandt in 1962."
     doc = "Preamble that is not part of the passage.\n" + passage
-    found = reader("Who opened the bridge over the Kessel river?", [PassageInput(passage, "d", doc.index(passage))])
+    found = reader("Who opened the bridge over the Kessel river?", [Passage.from_text(passage, "d", doc.index(passage))])
     assert found, "no answer from a long passage"
     best = found[0]
     assert "Brandt" in best.text
-    assert doc[best.span.start : best.span.end] == best.text
+    assert doc[best.start : best.end] == best.text
 
 
 def test_scores_are_probabilities_sorted_and_duplicates_merged(reader):
     text = SEED_ARTICLE.read_text(encoding="utf-8")
     half = len(text) // 2
     # two overlapping passages both hold the answer: it must come back once
-    passages = [PassageInput(text[: half + 400], "seed", 0), PassageInput(text[half - 400 :], "seed", half - 400),
-                PassageInput(text, "seed", 0)]  # fmt: skip
+    passages = [Passage.from_text(text[: half + 400], "seed", 0), Passage.from_text(text[half - 400 :], "seed", half - 400),
+                Passage.from_text(text, "seed", 0)]  # fmt: skip
     found = reader("Who is the NATO Secretary General?", passages, top_n=10)
     scores = [a.score for a in found]
     assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
-    spans = [(a.span.start, a.span.end) for a in found]
+    spans = [(a.start, a.end) for a in found]
     assert all(e1 <= s2 or e2 <= s1 for i, (s1, e1) in enumerate(spans) for (s2, e2) in spans[i + 1 :])
 
 
 def test_abstains_when_the_passage_does_not_answer(reader):
     text = SEED_ARTICLE.read_text(encoding="utf-8")
-    found = reader("What is the boiling point of liquid nitrogen in kelvin?", [PassageInput(text, "seed", 0)])
+    found = reader("What is the boiling point of liquid nitrogen in kelvin?", [Passage.from_text(text, "seed", 0)])
     assert not found or found[0].score < reader.threshold
 
 
 @pytest.mark.skipif(not (SQUAD_DIR / "dev-v1.1.json.gz").exists(), reason=f"SQuAD dev not found in {SQUAD_DIR}")
 def test_f1_on_fixed_300_question_dev_sample(reader):
-    from qa.evaluate import sample
+    from qa.reader.squad import sample
 
     qs = sample(load_squad(SQUAD_DIR / "dev-v1.1.json.gz").questions, 300)
     preds = {}
     for q in qs:
-        found = reader(q.question, [PassageInput(q.context)], top_n=1)
+        found = reader(q.question, [Passage.from_text(q.context)], top_n=1)
         preds[q.id] = found[0].text if found else ""
     m = squad_metrics(qs, preds)
     assert m["total"] == 300

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.embedder import QueryEmbedder
-from qa.indexer import build_index
 from qa.retriever import HybridRetriever
-from qa.store import IndexStore
+from tests.conftest import build, open_version
 
 FILLER = [
     "The orchestra rehearsed the symphony for three weeks before the premiere in Vienna.",
@@ -38,8 +36,8 @@ def retriever(tmp_path_factory) -> HybridRetriever:
     for i, t in enumerate([*FILLER, *LOOKALIKES, LEXICAL_ONLY, DENSE_ONLY]):
         (seeds / f"doc{i:02d}.txt").write_text(t, encoding="utf-8")
     index = tmp_path_factory.mktemp("rindex")
-    build_index(seeds, index)
-    return HybridRetriever(IndexStore.open(index), QueryEmbedder.from_dir(index / "models"))
+    build(seeds, index)
+    return HybridRetriever(open_version(index))
 
 
 def _rank(passages, text):

@@ -8,7 +8,6 @@ and two builders at once leave one valid index.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import random
@@ -16,23 +15,27 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from qa.indexer import build_index
+from qa.local_store import LocalStore
 from qa.pipeline import QAPipeline
-from qa.store import IndexProblem, IndexStore, current_version
-from tests.conftest import ROOT, run_qa
+from qa.store import IndexProblem
+from tests.conftest import ROOT, build, build_until, open_version, run_qa
 
 QUESTION = "Who is the NATO Secretary General?"
 SEED_DOCS = {"harbour.html", "nato-russia-council.txt", "notes/aurora station.md"}
 
 
 def _version(index: Path) -> Path:
-    return current_version(index)
+    return LocalStore(index).current_version()
+
+
+def _embedder_dir(index: Path) -> Path:
+    """The content-addressed query embedder that the live version names."""
+    return index / json.loads((_version(index) / "manifest.json").read_text(encoding="utf-8"))["query_embedder"]
 
 
 def _garbage(path: Path) -> None:
@@ -93,14 +96,14 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "manifest chunk ranges wrong": (lambda i: _manifest(i, lambda m: m.update(n_chunks=m["n_chunks"] + 1)), ["corrupt"]),
     "manifest older format": (lambda i: _manifest(i, lambda m: m.update(format_version=0)), ["outdated"]),
     "manifest newer format": (
-        lambda i: _manifest(i, lambda m: m.update(format_version=2, layout="sharded")),
+        lambda i: _manifest(i, lambda m: m.update(format_version=3, layout="sharded")),
         ["newer version of qa", "upgrade qa"],
     ),
     "manifest from another model": (
         lambda i: _manifest(
             i, lambda m: m["settings"]["embedder"].update(model="sentence-transformers/all-mpnet-base-v2", fingerprint="0123456789abcdef")
         ),
-        ["different embedding model"],
+        ["query embedder", "another model"],
     ),
     "manifest with another dimension": (lambda i: _manifest(i, lambda m: m["settings"]["embedder"].update(dim=768)), ["768"]),
     "vectors truncated": (lambda i: _truncate(V(i) / "vectors.faiss"), ["vector index", "missing or corrupt"]),
@@ -115,8 +118,8 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "bm25 indices truncated": (lambda i: _truncate(V(i) / "bm25" / "indices.csc.index.npy"), ["BM25"]),
     "bm25 from another build": (_params, ["BM25"]),
     "query embedder missing": (lambda i: _rm(i / "models"), ["query embedder"]),
-    "query embedder truncated": (lambda i: _truncate(i / "models" / "minilm-embedder.onnx"), ["query embedder"]),
-    "query tokenizer garbage": (lambda i: _garbage(i / "models" / "minilm-tokenizer.json"), ["query embedder"]),
+    "query embedder truncated": (lambda i: _truncate(_embedder_dir(i) / "minilm-embedder.onnx"), ["query embedder"]),
+    "query tokenizer garbage": (lambda i: _garbage(_embedder_dir(i) / "minilm-tokenizer.json"), ["query embedder"]),
 }
 NEEDS_FULL_REBUILD = {k for k in BREAKAGES if not k.startswith(("bm25", "query", "index folder", "CURRENT missing"))}
 # one of each kind for the (slower) rebuild test: the rest take the same path
@@ -146,7 +149,7 @@ def _answers_from(index: Path, seeds: Path, docs: set[str] = SEED_DOCS) -> dict:
     proc = run_qa("ask", QUESTION, "--json", "--index", str(index), "--seeds", str(seeds), timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    store = IndexStore.open(index)
+    store = open_version(index)
     assert not out["no_answer"] and "Stoltenberg" in out["answers"][0]["text"], out  # answered, and right
     for a in out["answers"]:
         assert a["document"] in docs
@@ -169,7 +172,7 @@ def test_ask_on_a_broken_index_names_the_problem_and_the_fix(fresh, breakage):
 def test_next_incremental_build_recovers_from_a_broken_index(fresh, pipeline, breakage):
     seeds, index = fresh
     BREAKAGES[breakage][0](index)
-    report = build_index(seeds, index)
+    report = build(seeds, index)
     assert report.n_documents == 3 and [s.path for s in report.skipped] == ["image.png"], report.skipped
     if breakage in NEEDS_FULL_REBUILD:
         assert report.full and report.chunks_reused == 0
@@ -179,7 +182,7 @@ def test_next_incremental_build_recovers_from_a_broken_index(fresh, pipeline, br
     r = p(QUESTION)
     assert any(x.bm25_rank for x in r.passages) and any(x.dense_rank for x in r.passages)
     for a in r.answers:
-        assert p.store.document_text(a.document)[a.start : a.end] == a.text
+        assert p.document_text(a.document)[a.start : a.end] == a.text
 
 
 def test_qa_index_says_it_rebuilt_a_corrupt_index_and_ask_works_again(fresh):
@@ -197,11 +200,11 @@ def test_pipeline_refuses_an_index_broken_under_it(fresh, pipeline):
     seeds, index = fresh
     p = QAPipeline(index, seeds, reader=pipeline.reader)
     assert p(QUESTION).passages
-    _overwrite_pages(p.store.dir / "store.sqlite")
+    _overwrite_pages(p.version.dir / "store.sqlite")
     with pytest.raises(IndexProblem, match="qa index --full"):
         p.reload()
     with pytest.raises(IndexProblem):
-        IndexStore.open(index)
+        open_version(index)
 
 
 # ---- crashes and races ----------------------------------------------------------------------
@@ -221,48 +224,27 @@ def _index_cmd(seeds: Path, index: Path) -> list[str]:
 
 
 def _assert_previous_index_intact(index: Path, seeds: Path, version: str) -> None:
-    store = IndexStore.open(index)
+    store = open_version(index)
     assert store.dir.name == version and set(store.documents) == SEED_DOCS
     store.bm25()
     _answers_from(index, seeds)
 
 
 def test_qa_index_killed_at_several_moments_leaves_the_previous_index_answering(fresh):
+    """Killed while reading, when embedding starts, mid-embedding, and while writing the new version."""
     seeds, index = fresh
     version = _version(index).name
-    _new_text(seeds / "logbook.txt", 200)  # ~100 chunks: still embedding 10 s in on a busy 2-core machine
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    for delay in (1, 3, 6, 10):
-        proc = subprocess.Popen(_index_cmd(seeds, index), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(delay)
-        finished = proc.poll() is not None
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        if finished:  # a fast machine finished first: then the new index must be whole
-            assert proc.returncode == 0
-            assert "logbook.txt" in IndexStore.open(index).documents
-            break
+    _new_text(seeds / "logbook.txt", 200)  # ~100 chunks: several embedding batches of 16
+    for step in ("reading", "embedding", "embedded 16/", "embedded 48/", "writing index"):
+        proc = build_until(seeds, index, step, "kill")
+        assert proc.wait(timeout=300) == -signal.SIGKILL, (step, proc.communicate())
         _assert_previous_index_intact(index, seeds, version)
     proc = run_qa("index", "--seeds", str(seeds), "--index", str(index), "-q", timeout=600)
     assert proc.returncode == 0, proc.stderr
-    store = IndexStore.open(index)
+    store = open_version(index)
     assert set(store.documents) == SEED_DOCS | {"logbook.txt"}
     assert not list((index / "versions").glob(".building-*"))
     assert len(list((index / "versions").iterdir())) <= 2  # the live version and the one before
-
-
-KILL_SCRIPT = """
-import os, signal, sys
-from pathlib import Path
-from qa.indexer import build_index
-
-def progress(message, fraction):
-    if message.startswith(sys.argv[3]):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-build_index(Path(sys.argv[1]), Path(sys.argv[2]), progress=progress)
-print("not killed")
-"""
 
 
 def test_qa_index_killed_at_each_step_of_a_build(fresh):
@@ -273,52 +255,44 @@ def test_qa_index_killed_at_each_step_of_a_build(fresh):
     seeds, index = fresh
     version = _version(index).name
     (seeds / "harbour.html").unlink()
-    for step in ("reading", "writing index", "switching to version"):
-        proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(seeds), str(index), step], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
-        assert proc.returncode == -signal.SIGKILL, (step, proc.stdout, proc.stderr)
-        _assert_previous_index_intact(index, seeds, version)
-    report = build_index(seeds, index)
-    assert report.changes.removed == ["harbour.html"] and report.chunks_embedded == 0
+    for step in ("reading", "writing index", "done"):  # "done": the new version is live, the build not yet reported
+        proc = build_until(seeds, index, step, "kill")
+        assert proc.wait(timeout=300) == -signal.SIGKILL, (step, proc.communicate())
+        if step != "done":
+            _assert_previous_index_intact(index, seeds, version)
+    # killed after the swap: the new version is whole and answers
+    assert _version(index).name != version
+    _answers_from(index, seeds, SEED_DOCS - {"harbour.html"})
+    swapped = _version(index).name
+    report = build(seeds, index)
+    assert not report.changes.any and report.chunks_embedded == 0
     assert _version(index).name == report.version
     assert not list((index / "versions").glob(".building-*")) and not list(index.glob("CURRENT.tmp*"))
-    assert {p.name for p in (index / "versions").iterdir()} == {version, report.version}  # orphans dropped
+    assert {p.name for p in (index / "versions").iterdir()} == {swapped, report.version}  # orphans dropped
     _answers_from(index, seeds, SEED_DOCS - {"harbour.html"})
 
 
-def _lock_held(index: Path) -> bool:
-    with open(index / ".lock", "a+") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        return False
-
-
-def test_two_qa_index_at_once_one_waits_or_says_busy_and_one_valid_index_results(fresh):
+def test_two_qa_index_at_once_one_waits_or_says_busy_and_one_valid_index_results(fresh, tmp_path):
     seeds, index = fresh
-    _new_text(seeds / "logbook.txt", 20)  # the first build holds the lock while it loads the model and embeds
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    first = subprocess.Popen(_index_cmd(seeds, index), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not _lock_held(index):
-        assert first.poll() is None and time.monotonic() < deadline, "the first build never took the lock"
-        time.sleep(0.05)
+    _new_text(seeds / "logbook.txt", 20)
+    go = tmp_path / "go"
+    first = build_until(seeds, index, "embedding", "pause", go)  # holds the lock, paused before embedding
+    assert first.stdout.readline().startswith("AT-STEP embedding"), first.communicate()
     # a second builder that will not wait exits with one clear line
     busy = run_qa("index", "--seeds", str(seeds), "--index", str(index), "-q", env={"QA_LOCK_WAIT": "0"})
     assert busy.returncode == 1, busy.stderr
     assert busy.stderr.strip().splitlines() == [f"Error: another `qa index` is building {index}; try again when it finishes"]
     # one that waits starts after the first finishes and finds nothing left to do
-    waiter = subprocess.Popen(_index_cmd(seeds, index), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)  # fmt: skip
-    _answers_from(index, seeds, SEED_DOCS | {"logbook.txt"})  # questions are answered meanwhile
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    waiter = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "--index", str(index), "-q"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    _answers_from(index, seeds)  # questions are answered meanwhile, from the previous version
+    go.touch()
     out1, err1 = first.communicate(timeout=300)
     out2, err2 = waiter.communicate(timeout=300)
     assert first.returncode == 0 and waiter.returncode == 0, (err1, err2)
     assert out1.startswith("+1 added") and out2.startswith("+0 added, 0 changed, 0 removed"), (out1, out2)
-    store = IndexStore.open(index)
+    store = open_version(index)
     assert set(store.documents) == SEED_DOCS | {"logbook.txt"}
     assert not list((index / "versions").glob(".building-*"))
     _answers_from(index, seeds, SEED_DOCS | {"logbook.txt"})

@@ -8,13 +8,11 @@ argv (NUL) use the in-process pipeline.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from qa.pipeline import MAX_QUESTION_CHARS, BadQuestion, clean_question
-from qa.store import IndexStore
-from tests.conftest import run_qa
+from tests.conftest import open_version, run_qa
 
 LONG_QUESTION = ("Who is the NATO Secretary General and what did he say about the meeting with Russia? " * 120)[:10_000]
 
@@ -39,7 +37,7 @@ def _assert_valid_answer_json(proc, index_dir) -> dict:
     assert "Traceback" not in proc.stderr
     out = json.loads(proc.stdout)
     assert set(out) >= {"question", "no_answer", "answers"} and isinstance(out["no_answer"], bool)
-    store = IndexStore.open(index_dir)
+    store = open_version(index_dir)
     for a in out["answers"]:
         text = store.document_text(a["document"])
         assert text is not None and text[a["start"] : a["end"]] == a["text"]
@@ -60,10 +58,8 @@ def _assert_valid_answer_json(proc, index_dir) -> dict:
     ids=["empty", "whitespace", "one-punctuation-mark", "only-punctuation", "only-emoji", "only-control-characters"],
 )
 def test_questions_with_nothing_to_ask_get_a_one_line_message_and_exit_2(index_dir, seeds_dir, question, words):
-    t = time.perf_counter()
-    proc = _ask(index_dir, seeds_dir, question, "--json")
-    _assert_one_line_error(proc, "question", *words)
-    assert time.perf_counter() - t < 30  # rejected before any model loads
+    proc = _ask(index_dir, seeds_dir, question, "--json", env={"QA_READER_DIR": "/nonexistent"})
+    _assert_one_line_error(proc, "question", *words)  # rejected before any model loads: the missing reader is never looked at
 
 
 @pytest.mark.parametrize(
@@ -90,15 +86,12 @@ def test_odd_but_real_questions_get_an_answer_or_a_no_answer(index_dir, seeds_di
 
 
 def test_ten_thousand_character_question_is_truncated_with_a_notice(index_dir, seeds_dir):
-    t = time.perf_counter()
     proc = _ask(index_dir, seeds_dir, LONG_QUESTION, "--json")
-    seconds = time.perf_counter() - t
     out = _assert_valid_answer_json(proc, index_dir)
     assert len(out["question"]) == MAX_QUESTION_CHARS
     assert any(f"first {MAX_QUESTION_CHARS} characters" in w for w in out["warnings"])
     assert any("64-token" in w for w in out["warnings"])
     assert "warning: question truncated" in proc.stderr
-    assert seconds < 60, seconds
 
 
 def test_question_bytes_that_are_not_utf8_and_a_terminal_that_is_not_unicode(index_dir, seeds_dir):
@@ -115,17 +108,13 @@ def test_question_bytes_that_are_not_utf8_and_a_terminal_that_is_not_unicode(ind
 
 
 def test_in_process_questions_are_bounded_in_time_and_nul_is_harmless(pipeline):
-    short = pipeline("Who is the NATO Secretary General?")
-    t = time.perf_counter()
     long = pipeline(LONG_QUESTION)
-    long_s = time.perf_counter() - t
     assert long.warnings and len(long.question) == MAX_QUESTION_CHARS
-    t = time.perf_counter()
     word = pipeline("x" * 10_000)  # no spaces: one giant "word"
-    long_s = max(long_s, time.perf_counter() - t)
     assert word.no_answer or word.answers
-    # the long question costs about what a short one does: it is cut before retrieval and reading
-    assert long_s < max(20.0, 10 * short.timings["total_s"]), (long_s, short.timings)
+    # bounded by construction: what reaches the reader is cut to 64 word pieces before reading
+    read, truncated = pipeline.reader.truncate_question(long.question)
+    assert truncated and len(pipeline.reader._question_tokenizer.encode(read, add_special_tokens=False).ids) <= 64
     r = pipeline("Who is the NATO\x00 Secretary General?\x00")
     assert r.question == "Who is the NATO Secretary General?"
     with pytest.raises(BadQuestion):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from qa.reader.export import export_fp32, quantize, write_model_dir
-from qa.reader.extractive import ExtractiveReader, PassageInput
+from qa.reader.extractive import ExtractiveReader
 from qa.reader.train import TrainConfig, build_examples, featurize, train
+from qa.schema import Passage
 from tests.squad_fixture import ARTICLES, write_tiny_squad
 
 
@@ -49,5 +50,5 @@ def test_train_resume_export_quantize_and_read(tmp_path):
     assert json.loads((model_dir / "reader.json").read_text())["max_length"] == 128
     reader = ExtractiveReader(model_dir)
     ctx = ARTICLES["Lighthouse"][0][0]
-    found = reader("Who built the lighthouse?", [PassageInput(ctx, "d", 10)])
-    assert found and all(ctx[a.span.start - 10 : a.span.end - 10] == a.text for a in found)
+    found = reader("Who built the lighthouse?", [Passage.from_text(ctx, "d", 10)])
+    assert found and all(ctx[a.start - 10 : a.end - 10] == a.text for a in found)

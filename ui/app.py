@@ -1,15 +1,15 @@
 """`qa serve`: the browser chat over the same `QAPipeline` the CLI uses.
 
-One pipeline (models loaded once, at launch) serves every visitor; a rebuild swaps the index in
-with `pipeline.reload()` while questions in flight finish on the old one. The queue caps how many
-questions run at once (`QA_UI_CONCURRENCY`); the rest wait their turn instead of failing.
+One pipeline (models loaded once, at launch) serves every visitor; `pipeline.rebuild()` swaps a
+new index version in while questions in flight finish on the old one. Each citation names the
+version that answered, so it still highlights the right text after a rebuild. The queue caps how
+many questions run at once (`QA_UI_CONCURRENCY`); the rest wait their turn instead of failing.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,12 +18,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no teleme
 import gradio as gr  # noqa: E402
 
 from qa.documents import scan  # noqa: E402
-from qa.indexer import IndexBusy, build_index  # noqa: E402
 from qa.pipeline import BadQuestion, QAPipeline, Result  # noqa: E402
-from qa.store import IndexProblem  # noqa: E402
-from ui.render import Cite, answer_message, document_html, esc, index_html, md_text, sources_html  # noqa: E402
+from qa.store import IndexBusy, IndexProblem  # noqa: E402
+from qa.ui.render import Cite, answer_message, document_html, esc, index_html, md_text, sources_html  # noqa: E402
 
-CONCURRENCY = int(os.environ.get("QA_UI_CONCURRENCY", str(max(2, min(8, os.cpu_count() or 2)))))
 QUEUE_MAX = 1000
 # Example questions for documents we ship; shown on an empty chat when that document is indexed.
 EXAMPLES = {
@@ -51,12 +49,12 @@ SCROLL_JS = "watch('value', () => { const m = element.querySelector('#qa-doc-mar
 
 
 class Server:
-    """What every session shares: the one pipeline, the folders, and the rebuild."""
+    """What every session shares: the one pipeline (its index, seeds folder and rebuilds)."""
 
-    def __init__(self, seeds: Path, index_dir: Path, pipeline: QAPipeline | None = None):
-        self.seeds, self.index_dir = Path(seeds), Path(index_dir)
-        self.pipeline = pipeline or QAPipeline(self.index_dir, self.seeds)
-        self._rebuild_lock = threading.Lock()
+    def __init__(self, pipeline: QAPipeline):
+        self.pipeline = pipeline
+        self.seeds = pipeline.seeds or Path("seeds")
+        self.index_location = pipeline.store.location
 
     def prepare(self) -> None:
         """Load the models; build the index first when there is none but the seeds have documents."""
@@ -68,30 +66,26 @@ class Server:
             if not self._seed_files():
                 print(f"{e}; the app starts without one: {self._how_to_start()}", file=sys.stderr)
                 return
-        print(f"no index in {self.index_dir} yet: building it from {self.seeds}", file=sys.stderr)
-        report = build_index(self.seeds, self.index_dir, progress=lambda m, f: print(f"  {min(f, 1.0):4.0%} {m}", file=sys.stderr))
+        print(f"no index in {self.index_location} yet: building it from {self.seeds}", file=sys.stderr)
+        report = self.pipeline.rebuild(progress=lambda m, f: print(f"  {min(f, 1.0):4.0%} {m}", file=sys.stderr))
         print(f"built: {report.summary()}", file=sys.stderr)
-        self.pipeline.warm_up()
 
     def _seed_files(self) -> int:
         return len(scan(self.seeds)[0]) if self.seeds.is_dir() else 0
 
     def _how_to_start(self) -> str:
         return (f"put .txt, .md or .html files in {self.seeds.resolve()} and click Rebuild index "
-                f"(or run `qa index --seeds {self.seeds} --index {self.index_dir}`)")  # fmt: skip
+                f"(or run `qa index --seeds {self.seeds} --index {self.index_location}`)")  # fmt: skip
 
     def index_info(self) -> dict:
         try:
-            store = self.pipeline.store
+            return self.pipeline.index_info()
         except IndexProblem as e:
             return {"problem": f"No index yet ({e}). To start, {self._how_to_start()}."}
-        stale = self.pipeline.stale()
-        return {"n_documents": len(store.documents), "n_chunks": store.n_chunks, "built_at": store.manifest.get("built_at", "?"),
-                "skipped": store.manifest.get("skipped", {}), "stale": stale.summary() if stale.any else ""}  # fmt: skip
 
     def examples(self) -> list[dict]:
         try:
-            docs = self.pipeline.store.documents
+            docs = self.pipeline.version.documents
         except IndexProblem:
             return []
         return [{"text": q} for doc, qs in EXAMPLES.items() if doc in docs for q in qs]
@@ -106,16 +100,11 @@ class Server:
     def rebuild(self, progress=None) -> str:
         """Refresh the index from the seeds (incremental) and answer from it at once; returns a summary."""
         progress = progress or (lambda f, desc=None: None)
-        if not self._rebuild_lock.acquire(blocking=False):
-            raise gr.Error("a rebuild is already running; it will be used as soon as it finishes")
         try:
             progress(0.0, desc="starting")
-            report = build_index(self.seeds, self.index_dir, progress=lambda m, f: progress(min(f, 1.0), desc=m))
-            self.pipeline.reload()
+            report = self.pipeline.rebuild(progress=lambda m, f: progress(min(f, 1.0), desc=m))
         except (IndexBusy, FileNotFoundError, IndexProblem) as e:
             raise gr.Error(str(e)) from None
-        finally:
-            self._rebuild_lock.release()
         skipped = "".join(f"; skipped {s.path}: {s.reason}" for s in report.skipped)
         return f"Rebuilt: {report.summary()}{skipped}"
 
@@ -159,7 +148,7 @@ def build_app(server: Server) -> gr.Blocks:
                 result: Result = server.pipeline(q, top_k=int(k))
             except (BadQuestion, IndexProblem) as e:
                 return [*history, {"role": "assistant", "content": md_text(f"Cannot answer: {e}")}], gr.skip(), gr.skip(), msg_cites
-            html, found = sources_html(result, server.pipeline.store.document_text)
+            html, found = sources_html(result, lambda doc: server.pipeline.document_text(doc, result.version))
             history = [*history, {"role": "assistant", "content": answer_message(result)}]
             msg_cites = {**msg_cites, len(history) - 1: found[0]} if found and not result.no_answer else msg_cites
             return history, html, found, msg_cites
@@ -168,11 +157,19 @@ def build_app(server: Server) -> gr.Blocks:
             i = (evt._data or {}).get("cite") if isinstance(evt._data, dict) else None
             if not isinstance(i, int) or not 0 <= i < len(found):
                 return gr.skip()
-            return document_html(found[i], server.pipeline.store.document_text(found[i].document))
+            return cited_document(found[i])
 
         def open_chat_cite(msg_cites: dict, evt: gr.SelectData):
             cite = msg_cites.get(evt.index if isinstance(evt.index, int) else -1)
-            return document_html(cite, server.pipeline.store.document_text(cite.document)) if cite else gr.skip()
+            return cited_document(cite) if cite else gr.skip()
+
+        def cited_document(cite: Cite) -> str:
+            """The document as the index version that answered holds it: offsets stay right after a rebuild."""
+            try:
+                return document_html(cite, server.pipeline.document_text(cite.document, cite.version))
+            except IndexProblem as e:
+                return f'<div class="qa-empty">{esc(e)}</div>'
+
 
         def rebuild_clicked(progress=gr.Progress()):
             msg = server.rebuild(progress)
@@ -214,18 +211,20 @@ def build_app(server: Server) -> gr.Blocks:
     return demo
 
 
-def launch(seeds: Path, index_dir: Path, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
+def launch(pipeline: QAPipeline, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
     """Load the models once, then serve; `block=False` returns (demo, url) for tests and scripts."""
     t0 = time.perf_counter()
-    server = Server(seeds, index_dir)
+    server = Server(pipeline)
     server.prepare()
     demo = build_app(server)
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
+    concurrency = pipeline.settings.concurrency
+    demo.queue(default_concurrency_limit=concurrency, max_size=QUEUE_MAX)
     _, url, _ = demo.launch(
         server_name=host, server_port=port, share=share, prevent_thread_lock=True, quiet=True, ssr_mode=False,
-        show_error=False, css=CSS, footer_links=["api"], blocked_paths=[str(Path(seeds).resolve()), str(Path(index_dir).resolve())],
+        show_error=False, css=CSS, footer_links=["api"],
+        blocked_paths=[str(server.seeds.resolve()), str(Path(server.index_location).resolve())],
     )  # fmt: skip
-    print(f"qa serve: ready at {url} in {time.perf_counter() - t0:.1f}s (models loaded, concurrency {CONCURRENCY})", flush=True)
+    print(f"qa serve: ready at {url} in {time.perf_counter() - t0:.1f}s (models loaded, concurrency {concurrency})", flush=True)
     if not block:
         return demo, url
     try:

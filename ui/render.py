@@ -32,6 +32,7 @@ class Cite:
     start: int
     end: int
     line: int
+    version: str = ""  # the index version whose text the offsets point into
 
 
 def answer_message(result) -> str:
@@ -44,8 +45,12 @@ def answer_message(result) -> str:
             guess = f"\n\nClosest guess (confidence {a.score:.2f}): “{md_text(a.text)}” — {md_text(a.document)} · line {a.line}"
         shown = "the closest passages are under Sources" if result.passages else "nothing in the index matched"
         return f"{NO_ANSWER}\n\nNo passage answers this with enough confidence; {shown}.{guess}{notes}"
-    a = result.answers[0]
-    return f"**{md_text(a.text)}**\n\nconfidence {a.score:.2f} · {md_text(a.document)} · line {a.line}{notes}"
+    if len(result.answers) == 1:
+        a = result.answers[0]
+        return f"**{md_text(a.text)}**\n\nconfidence {a.score:.2f} · {md_text(a.document)} · line {a.line}{notes}"
+    items = "\n".join(f"{n}. **{md_text(a.text)}** — confidence {a.score:.2f} · {md_text(a.document)} · line {a.line}"
+                      for n, a in enumerate(result.answers, 1))  # fmt: skip
+    return f"The documents give {len(result.answers)} answers:\n\n{items}{notes}"
 
 
 def _marked(text: str, spans: list[tuple[int, int, str, int]]) -> str:
@@ -70,7 +75,7 @@ def sources_html(result, document_text) -> tuple[str, list[Cite]]:
     citations the cards can open. `document_text(doc_id)` is `store.document_text` (for line numbers)."""
     if result is None:
         return '<div class="qa-empty">Sources for the latest answer appear here.</div>', []
-    cites = [Cite(a.document, a.start, a.end, a.line) for a in result.answers]
+    cites = [Cite(a.document, a.start, a.end, a.line, result.version) for a in result.answers]
     cards: dict[tuple[str, int], dict] = {}
     for i, a in enumerate(result.answers):
         card = cards.setdefault((a.document, a.passage_start), {"text": a.passage, "answers": []})
@@ -82,16 +87,16 @@ def sources_html(result, document_text) -> tuple[str, list[Cite]]:
     for (doc, p_start), card in cards.items():
         idx = card["answers"]
         spans = [(result.answers[i].start - p_start, result.answers[i].end - p_start,
-                  "" if i == 0 and not result.no_answer else "alt", i) for i in idx]  # fmt: skip
+                  "alt" if result.no_answer else "", i) for i in idx]  # fmt: skip
         if idx:
             a = result.answers[idx[0]]
             cite_i, line, where = idx[0], a.line, f"characters {a.start}–{a.end}"
-            kind = "answer" if idx[0] == 0 and not result.no_answer else ("closest guess" if result.no_answer else "other candidate")
+            kind = "closest guess" if result.no_answer else (f"answer {idx[0] + 1}" if len(result.answers) > 1 else "answer")
             score = f"{kind} · score {a.score:.2f}"
         else:
             text = document_text(doc) or ""
             line = line_of(text, p_start)
-            cites.append(Cite(doc, p_start, p_start + len(card["text"]), line))
+            cites.append(Cite(doc, p_start, p_start + len(card["text"]), line, result.version))
             cite_i, where, score = len(cites) - 1, f"characters {p_start}–{p_start + len(card['text'])}", "closest passage"
         parts.append(
             f'<div class="qa-card"><div class="qa-card-head">'

@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 from qa.onnx_utils import export_onnx
-from qa.reader.extractive import ExtractiveReader, PassageInput, default_model_dir
-from qa.reader.squad import load_squad, squad_metrics
+from qa.reader.extractive import ExtractiveReader, default_model_dir
+from qa.reader.squad import load_squad, sample, squad_metrics
+from qa.schema import Passage
 
 VARIANTS = {
     "int8-per-tensor": {"per_channel": False, "reduce_range": False},
@@ -56,7 +57,7 @@ def best_scores(reader: ExtractiveReader, qs) -> tuple[dict, dict, float]:
     texts, scores = {}, {}
     t = time.perf_counter()
     for q in qs:
-        found = reader(q.question, [PassageInput(q.context)], top_n=1)
+        found = reader(q.question, [Passage.from_text(q.context)], top_n=1)
         texts[q.id] = found[0].text if found else ""
         scores[q.id] = found[0].score if found else 0.0
     return texts, scores, (time.perf_counter() - t) / max(1, len(qs))
@@ -71,8 +72,6 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
     the threshold with the best v2.0 F1 among those that keep at least `keep` of the
     answerable questions' F1. The unconstrained optimum is recorded beside it.
     """
-    from qa.evaluate import sample
-
     qs = sample(load_squad(v2_file).questions, limit)
     texts, scores, _ = best_scores(reader, qs)
     sweep = []
@@ -92,8 +91,6 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
 
 
 def main(argv: list[str] | None = None) -> None:
-    from qa.evaluate import sample
-
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, required=True, help="Folder saved by qa.reader.train (…/final)")
     p.add_argument("--work", type=Path, default=Path("runs/export"))

@@ -1,50 +1,39 @@
 """The extractive reader: finds the answer span in retrieved passages, with exact offsets.
 
 Runs an ONNX QA model (start/end logits) through ONNX Runtime, so the query path needs
-neither torch nor transformers. Scores are per-window probabilities, p(start) * p(end),
-with the softmax taken over the window's context tokens plus [CLS] (the "no answer"
-slot). They are comparable across passages, and the no-answer threshold stored with
-the model is calibrated on SQuAD v2.0 dev.
+neither torch nor transformers.
+
+Scores are null-aware, so that they compare across passages: a window's softmax is
+normalised on its own, so p(start)·p(end) says how peaked the window's span distribution
+is, not whether the passage answers at all. The score of a span is therefore its
+probability against the window's [CLS] "no answer here" slot, p / (p + p_null), which is
+sigmoid(start + end − start_null − end_null) of the logits. The no-answer threshold stored
+with the model is calibrated on that scale.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from qa.onnx_utils import session
+from qa.reader.squad import normalize_answer
+from qa.schema import Answer
 
 MAX_QUESTION_TOKENS = 64
 
 
-@dataclass
-class PassageInput:
-    """Text to read and where it sits in its document (offsets are mapped back)."""
+class Readable(Protocol):
+    """What the reader needs of a passage: its text and where it sits in its document."""
 
     text: str
-    document: str = ""
-    start: int = 0  # offset of `text` in the document
-
-
-@dataclass
-class Span:
-    start: int
-    end: int
-
-
-@dataclass
-class ExtractedAnswer:
-    text: str
-    score: float
     document: str
-    span: Span  # character offsets into the document
-    passage_index: int  # which input passage it came from
-    no_answer_score: float  # the passage window's [CLS] probability
+    start: int
 
 
 def default_model_dir() -> Path:
@@ -54,9 +43,10 @@ def default_model_dir() -> Path:
 
 
 class ExtractiveReader:
-    def __init__(self, model_dir: Path | None = None, max_answer_tokens: int = 30, threads: int = 0):
+    def __init__(self, model_dir: Path | None = None, max_answer_tokens: int = 30, threads: int = 0, span_candidates: int = 20):
         self.model_dir = Path(model_dir or default_model_dir())
         self.max_answer_tokens = max_answer_tokens
+        self.span_candidates = span_candidates
         self.threads = threads
         self._session = None
         self._tokenizer = None
@@ -92,10 +82,8 @@ class ExtractiveReader:
             return question, False
         return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]], True
 
-    def __call__(
-        self, question: str, passages: list[PassageInput], top_n: int = 5, batch_size: int = 16
-    ) -> list[ExtractedAnswer]:
-        """Best answers over all passages, best first, overlapping duplicates merged."""
+    def __call__(self, question: str, passages: list[Readable], top_n: int = 5, batch_size: int = 16) -> list[Answer]:
+        """Best answers over all passages, best first, near-duplicates merged."""
         self.warm_up()
         question, _ = self.truncate_question(question)
         windows = []  # (passage index, encoding)
@@ -104,20 +92,20 @@ class ExtractiveReader:
                 continue
             enc = self._tokenizer.encode(question, p.text)
             windows += [(p_i, e) for e in [enc, *enc.overflowing]]
-        found: list[ExtractedAnswer] = []
+        found: list[Answer] = []
         for b in range(0, len(windows), batch_size):
             batch = windows[b : b + batch_size]
             start_logits, end_logits = self._run([e for _, e in batch])
             for (p_i, enc), sl, el in zip(batch, start_logits, end_logits):
                 found += self._decode(passages[p_i], p_i, enc, sl, el)
-        return merge_overlapping(found, top_n)
+        return merge_duplicates(found, top_n)
 
     def _run(self, encs) -> tuple[np.ndarray, np.ndarray]:
         ids, mask, types = pad_batch(encs)
         out = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         return out[0], out[1]
 
-    def _decode(self, passage: PassageInput, p_i: int, enc, start_logits, end_logits) -> list[ExtractedAnswer]:
+    def _decode(self, passage: Readable, p_i: int, enc, start_logits, end_logits) -> list[Answer]:
         seq = enc.sequence_ids
         ctx = np.array([s == 1 for s in seq] + [False] * (len(start_logits) - len(seq)))
         allowed = ctx.copy()
@@ -128,8 +116,8 @@ class ExtractiveReader:
         ctx_idx = np.nonzero(ctx)[0]
         if not len(ctx_idx):
             return []
-        top_s = ctx_idx[np.argsort(-ls[ctx_idx])[:20]]
-        top_e = ctx_idx[np.argsort(-le[ctx_idx])[:20]]
+        top_s = ctx_idx[np.argsort(-ls[ctx_idx])[: self.span_candidates]]
+        top_e = ctx_idx[np.argsort(-le[ctx_idx])[: self.span_candidates]]
         spans = []
         for s in top_s:
             for e in top_e:
@@ -151,12 +139,18 @@ class ExtractiveReader:
             else:
                 groups.append([p, c0, c1])
         return [
-            ExtractedAnswer(
-                text=passage.text[c0:c1], score=min(1.0, p), document=passage.document,
-                span=Span(passage.start + c0, passage.start + c1), passage_index=p_i, no_answer_score=null,
-            )
+            Answer(text=passage.text[c0:c1], score=null_aware(p, null), document=passage.document,
+                   start=passage.start + c0, end=passage.start + c1, passage=passage.text,
+                   passage_start=passage.start, passage_index=p_i)
             for p, c0, c1 in groups
         ]  # fmt: skip
+
+
+def null_aware(p_span: float, p_null: float) -> float:
+    """The span against its window's "no answer here": p / (p + p_null), i.e. the sigmoid of the
+    start+end logits minus the [CLS] start+end logits. Unlike p alone, it compares across windows."""
+    total = p_span + p_null
+    return p_span / total if total > 0 else 0.0
 
 
 def pad_batch(encs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,12 +165,23 @@ def pad_batch(encs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ids, mask, types
 
 
-def merge_overlapping(answers: list[ExtractedAnswer], limit: int = 10) -> list[ExtractedAnswer]:
-    """Highest score first; drop any answer overlapping a better one in the same document
-    (overlapping chunks and windows propose the same span more than once)."""
-    kept: list[ExtractedAnswer] = []
+def same_answer(a: Answer, b: Answer) -> bool:
+    """Overlapping spans of one document, or texts that are equal or one inside the other once
+    normalised ("this crisis" / "Russia is responsible for this crisis"): one answer, not two."""
+    if a.document == b.document and a.start < b.end and b.start < a.end:
+        return True
+    na, nb = normalize_answer(a.text), normalize_answer(b.text)
+    if not na or not nb:
+        return na == nb
+    return f" {na} " in f" {nb} " or f" {nb} " in f" {na} "
+
+
+def merge_duplicates(answers: list[Answer], limit: int = 10) -> list[Answer]:
+    """Highest score first; an answer that repeats a better one (see `same_answer`) is dropped.
+    At most `limit` answers (0: no limit)."""
+    kept: list[Answer] = []
     for a in sorted(answers, key=lambda a: -a.score):
-        if any(k.document == a.document and k.span.start < a.span.end and a.span.start < k.span.end for k in kept):
+        if any(same_answer(k, a) for k in kept):
             continue
         kept.append(a)
         if len(kept) == limit:
@@ -187,16 +192,33 @@ def merge_overlapping(answers: list[ExtractedAnswer], limit: int = 10) -> list[E
 _QUOTES = {"“": "”", "‘": "’", "«": "»", "„": "“", '"': '"', "'": "'"}
 
 
+_APOSTROPHES = {"'", "’"}
+
+
 def _trim_unbalanced_quotes(text: str, c0: int, c1: int) -> tuple[int, int]:
-    """Drop an opening quote whose closing one is outside the span, and the reverse."""
+    """Drop an opening quote whose closing one is outside the span, and the reverse. An apostrophe
+    that belongs to a word is kept: "the keepers'" (possessive), "'90s" (elision)."""
     span = text[c0:c1]
     if len(span) > 1 and span[0] in _QUOTES and _QUOTES[span[0]] not in span[1:]:
-        c0 += 1
+        if not (span[0] in _APOSTROPHES and span[1].isdigit()):
+            c0 += 1
     span = text[c0:c1]
     openers = [o for o, c in _QUOTES.items() if c == span[-1:]]
     if len(span) > 1 and openers and not any(o in span[:-1] for o in openers):
-        c1 -= 1
+        if not (span[-1] in _APOSTROPHES and span[-2].isalpha()) or _quote_open_before(text, c0, span[-1]):
+            c1 -= 1
     return c0, c1
+
+
+def _quote_open_before(text: str, pos: int, closer: str) -> bool:
+    """Whether a single quote closed by `closer` was opened before `pos` (in the same paragraph):
+    then a trailing ’ is that quote's end, not a possessive apostrophe."""
+    before = text[max(0, pos - 300) : pos].rsplit("\n\n", 1)[-1]
+    if closer == "’":
+        return before.rfind("‘") > before.rfind("’")
+    quotes = [i for i, ch in enumerate(before) if ch == "'" and not (0 < i < len(before) - 1 and before[i - 1].isalnum()
+                                                                  and before[i + 1].isalnum())]  # fmt: skip
+    return len(quotes) % 2 == 1
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:

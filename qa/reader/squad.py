@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import gzip
 import json
+import random
 import re
 import string
 from dataclasses import dataclass, field
@@ -69,6 +70,13 @@ def load_squad(path: str | Path) -> SquadFile:
     return out
 
 
+def sample(questions: list[SquadQuestion], limit: int, seed: int = 0) -> list[SquadQuestion]:
+    """A fixed random sample, so that runs with the same --limit compare."""
+    if not limit or limit >= len(questions):
+        return questions
+    return sorted(random.Random(seed).sample(questions, limit), key=lambda q: q.id)
+
+
 # --- official metric (same normalisation as evaluate-v1.1.py / evaluate-v2.0.py) ---
 
 
@@ -125,7 +133,11 @@ def squad_metrics(questions: list[SquadQuestion], predictions: dict[str, str]) -
         }
 
     out = agg(rows)
-    if any(q.is_impossible for q in questions):
-        out["HasAns"] = agg([r for r in rows if not r[0].is_impossible])
-        out["NoAns"] = agg([r for r in rows if r[0].is_impossible])
+    if any(q.is_impossible for q in questions):  # as evaluate-v2.0.py: split by whether there are gold answers
+        has = [r for r in rows if any(normalize_answer(a) for a in r[0].answers) and not r[0].is_impossible]
+        no = [r for r in rows if r not in has]
+        if has:
+            out["HasAns"] = agg(has)
+        if no:
+            out["NoAns"] = agg(no)
     return out

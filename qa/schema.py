@@ -1,0 +1,63 @@
+"""The three records that flow through the pipeline: chunk → passage → answer.
+
+Offsets are always character offsets into the document's extracted text, so
+`document_text[start:end] == text` holds for each of them; citations are only as good as that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Chunk:
+    """A stored piece of a document (what the index holds)."""
+
+    id: int  # row in the index
+    document: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Passage:
+    """A chunk retrieved for a question, with how it ranked."""
+
+    id: int
+    document: str
+    start: int
+    end: int
+    text: str
+    score: float = 0.0  # fused retrieval score (higher is better)
+    dense_rank: int | None = None  # 1-based; None when not in that list
+    bm25_rank: int | None = None
+
+    @classmethod
+    def from_text(cls, text: str, document: str = "", start: int = 0) -> Passage:
+        """A passage to read that did not come from an index (a SQuAD paragraph, a test)."""
+        return cls(0, document, start, start + len(text), text)
+
+    @classmethod
+    def of(cls, chunk: Chunk, score: float = 0.0, dense_rank: int | None = None, bm25_rank: int | None = None) -> Passage:
+        return cls(chunk.id, chunk.document, chunk.start, chunk.end, chunk.text, score, dense_rank, bm25_rank)
+
+
+@dataclass
+class Answer:
+    """An exact span of a document, with the passage it was read in."""
+
+    text: str
+    score: float  # in [0, 1]: the span against its window's "no answer here" (see qa.reader.extractive)
+    document: str
+    start: int
+    end: int
+    passage: str
+    passage_start: int
+    line: int = 0  # 1-based line of `start`; filled in by the pipeline, which has the document text
+    passage_index: int = 0  # which of the passages it was read in (not part of the JSON)
+
+    JSON_FIELDS = ("text", "score", "document", "start", "end", "line", "passage", "passage_start")
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in self.JSON_FIELDS}
