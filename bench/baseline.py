@@ -85,11 +85,11 @@ def main() -> None:
     if not (args.checkpoint / "config.json").exists():
         sys.exit(f"no HF checkpoint at {args.checkpoint} (pass --checkpoint)")
     run = common.Run("baseline", args)
+    from qa.backends import open_store
     from qa.indexer import build_index
     from qa.pipeline import QAPipeline
     from qa.reader.squad import load_squad, sample, squad_metrics
     from qa.retriever import HybridRetriever
-    from qa.store import open_store
 
     dev = common.squad_file(args.squad, "dev-v1.1")
     seeds, _ = common.dev_corpus(dev)

@@ -31,8 +31,8 @@ def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "indexing")
     args = p.parse_args()
     run = common.Run("indexing", args)
+    from qa.backends import open_store
     from qa.indexer import build_index
-    from qa.store import open_store
 
     bar = not args.no_progress
     dev = common.squad_file(args.squad, "dev-v1.1")

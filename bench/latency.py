@@ -54,8 +54,8 @@ def warm(index: Path, questions: list[str], top_k: int, qfile: Path) -> dict:
 
 
 def measure(name: str, seeds: Path, index: Path, questions: list[str], args, progress: bool) -> dict:
+    from qa.backends import open_store
     from qa.indexer import build_index
-    from qa.store import open_store
 
     report = build_index(open_store(index), seeds, show_progress_bar=progress)
     print(f"{name}: {report.summary()}", file=sys.stderr)

@@ -201,7 +201,7 @@ def main() -> None:
     if args.embed_only:
         print(f"{len(vectors)} vectors cached in {args.work}", file=sys.stderr)
         return
-    from qa.store import open_store
+    from qa.backends import open_store
 
     query_embedder = shared_query_embedder(args.work / "models")
 

@@ -65,12 +65,12 @@ def cli(ctx, debug):
 
 def _pipeline(seeds: Path | None, index_dir: Path, reseed: bool, must_exist: bool = False):
     """The pipeline over the index, with the seeds folder it remembers (or the one given)."""
+    from qa.backends import open_store
     from qa.pipeline import QAPipeline, choose_seeds
     from qa.settings import Settings
-    from qa.store import open_store
 
     settings = Settings.from_env(index=index_dir)
-    store = open_store(index_dir)
+    store = open_store(index_dir, settings)
     chosen = choose_seeds(store, seeds, reseed, default=settings.seeds)
     if must_exist and not chosen.is_dir():
         raise FileNotFoundError(f"seeds folder {chosen} does not exist (pass --seeds DIR or set QA_SEEDS)")

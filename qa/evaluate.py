@@ -71,8 +71,8 @@ def write_corpus(data, seeds: Path) -> dict[str, str]:
 def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | None = None,
                   reader_dir: Path | None = None, progress: bool = False, ks=(1, 5, 20)) -> dict:  # fmt: skip
     """Index every paragraph as a document, then answer each question end to end."""
+    from qa.backends import open_store
     from qa.pipeline import QAPipeline, choose_seeds
-    from qa.store import open_store
 
     data = load_squad(path)
     work = corpus_dir(path)

@@ -13,13 +13,14 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.backends import open_store
 from qa.documents import line_of
 from qa.indexer import BuildReport, Changes, Progress, build_index, detect_changes
 from qa.reader.extractive import ExtractiveReader
 from qa.retriever import HybridRetriever, Mode
 from qa.schema import Answer, Passage
 from qa.settings import Settings
-from qa.store import IndexProblem, Store, StoreVersion, open_store
+from qa.store import IndexProblem, Store, StoreVersion
 
 MAX_QUESTION_CHARS = 2000
 KEEP_VERSIONS = 8  # versions kept open for citations of earlier answers
@@ -99,7 +100,7 @@ class QAPipeline:
     def __init__(self, store: Store | str | Path, seeds: Path | None = None, reader: ExtractiveReader | None = None,
                  settings: Settings | None = None):  # fmt: skip
         self.settings = settings or Settings.from_env()
-        self.store = open_store(store) if isinstance(store, (str, Path)) else store
+        self.store = open_store(store, self.settings) if isinstance(store, (str, Path)) else store
         self.seeds = Path(seeds) if seeds else None
         s = self.settings
         self.reader = reader or ExtractiveReader(s.reader_dir, s.max_answer_tokens, s.threads, s.span_candidates)

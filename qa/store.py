@@ -7,8 +7,8 @@ next one from the current one (keep, remove, add documents) and `commit` makes i
 atomically, so readers never see half an index and keep the version they opened.
 
 The local FAISS + SQLite + bm25s store (`qa.local_store`) is the default. Another backend
-(Milvus, say) implements the same three protocols and is picked by `open_store`; the pipeline,
-reader and UI do not change.
+(Milvus, say) implements the same three protocols and is picked by `qa.backends.open_store`;
+the pipeline, reader and UI do not change.
 """
 
 from __future__ import annotations
@@ -72,13 +72,3 @@ class Store(Protocol):
     def open(self) -> StoreVersion: ...  # the live version; IndexProblem if none or broken
     def building(self, wait_s: float) -> AbstractContextManager[None]: ...  # one builder at a time (IndexBusy)
     def writer(self, base: StoreVersion | None, embedder_settings: dict) -> StoreWriter: ...
-
-
-def open_store(location: str | Path) -> Store:
-    """The store at `location`: a folder path (the local store) or, later, a server URL."""
-    from qa.local_store import LocalStore
-
-    text = str(location)
-    if "://" in text:
-        raise IndexProblem(f"unsupported store {text!r}: only a local index folder is available in this version")
-    return LocalStore(Path(text))

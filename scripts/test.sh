@@ -14,5 +14,7 @@ fi
 # Declared dependencies vs imports (config in pyproject.toml): the whole package, then the runtime
 # modules alone with every extra treated as absent, so a runtime import of an extra's package fails.
 .venv/bin/deptry qa ui
-.venv/bin/deptry qa ui --extend-exclude 'qa/reader/(train|export|mine)\.py' --optional-dependencies-dev-groups train,test,bench
+.venv/bin/deptry qa ui --extend-exclude 'qa/(reader/train|reader/export|mining)\.py' --optional-dependencies-dev-groups train,test,bench
+# The module graph: data flows one way, no cycles (contracts in pyproject.toml).
+PYTHONPATH=. .venv/bin/lint-imports
 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q "$@"

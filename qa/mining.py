@@ -11,7 +11,7 @@ misses. So, for every training question:
   paragraph mentions is swapped for another entity of the same article (a name for a name, a
   number for a number) that the paragraph does not mention, so the paragraph no longer answers it.
 
-Output is one JSON file read by `qa.reader.train` (`--mined`). Needs the `train` extra
+Output is one JSON file read by `qa.reader.train` (`--mined`). Run: `python -m qa.mining --help`. Needs the `train` extra
 (sentence-transformers exports the ONNX embedder once).
 """
 

@@ -1,0 +1,18 @@
+"""Which store serves an index location: the one place that knows every backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa.local_store import LocalStore
+from qa.settings import Settings
+from qa.store import IndexProblem, Store
+
+
+def open_store(location: str | Path, settings: Settings | None = None) -> Store:
+    """The store at `location`: a folder path (the local FAISS + SQLite + BM25 store) or a server URL."""
+    settings = settings or Settings.from_env()
+    text = str(location)
+    if "://" in text:
+        raise IndexProblem(f"unsupported store {text!r}: this version keeps indexes in a local folder")
+    return LocalStore(Path(text), flat_limit=settings.flat_limit)
