@@ -112,18 +112,22 @@ def mine(train_file: Path, out: Path, work: Path, per_question: int = 3, depth: 
     distractors: dict[str, list[str]] = {}
     ranks: list[int] = []
     t0 = time.time()
+    k = min(depth, len(pids))
     for b in range(0, len(qs), 512):
         batch = qs[b : b + 512]
         qv = q_embedder([q.question for q in batch])
-        _, dense = index.search(qv, depth)
-        lex = bm25.retrieve(bm25_tokenize([q.question for q in batch]), k=depth, show_progress=False, n_threads=2)
+        _, dense = index.search(qv, k)
+        lex = bm25.retrieve(bm25_tokenize([q.question for q in batch]), k=k, show_progress=False, n_threads=2)
         for i, q in enumerate(batch):
-            fused = reciprocal_rank_fusion([list(map(int, dense[i])), list(map(int, lex.documents[i]))])
+            dense_ids = [int(c) for c in dense[i] if c >= 0]
+            lex_ids = [int(c) for c, sc in zip(lex.documents[i], lex.scores[i]) if sc > 0]
+            fused = reciprocal_rank_fusion([dense_ids, lex_ids])
             ranked = [pids[c] for c in sorted(fused, key=lambda c: -fused[c])]
             ranks.append(ranked.index(q.paragraph_id) + 1 if q.paragraph_id in ranked else depth + 1)
             golds = [a.lower() for a in q.answers]
-            distractors[q.id] = [p for p in ranked if p != q.paragraph_id
-                                 and not any(g in data.paragraphs[p].lower() for g in golds)][:per_question]  # fmt: skip
+            hard = [p for p in ranked if p != q.paragraph_id and not any(g in data.paragraphs[p].lower() for g in golds)]
+            if hard:
+                distractors[q.id] = hard[:per_question]
         print(f"retrieved for {b + len(batch)}/{len(qs)} questions in {time.time() - t0:.0f}s", flush=True)
 
     pools: dict[str, list[str]] = {}

@@ -56,6 +56,7 @@ class Answer:
     passage_start: int
     line: int = 0  # 1-based line of `start`; filled in by the pipeline, which has the document text
     passage_index: int = 0  # which of the passages it was read in (not part of the JSON)
+    margin: float = 0.0  # log p(span) - log p(no answer here) in its window, before calibration (not in the JSON)
 
     JSON_FIELDS = ("text", "score", "document", "start", "end", "line", "passage", "passage_start")
 

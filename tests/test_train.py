@@ -52,3 +52,44 @@ def test_train_resume_export_quantize_and_read(tmp_path):
     ctx = ARTICLES["Lighthouse"][0][0]
     found = reader("Who built the lighthouse?", [Passage.from_text(ctx, "d", 10)])
     assert found and all(ctx[a.start - 10 : a.end - 10] == a.text for a in found)
+
+
+def test_mined_negatives_are_real_distractors_and_swapped_questions(tmp_path):
+    """Hard distractors come from the product's hybrid retrieval and never hold an answer;
+    entity swaps name something the paragraph does not mention."""
+    import random
+
+    from qa.mining import mine
+    from qa.reader.squad import load_squad
+
+    data_file = write_tiny_squad(tmp_path / "t.json")
+    out = mine(data_file, tmp_path / "mined.json", tmp_path / "embedder", per_question=2, holdout_every=0)
+    data = load_squad(data_file)
+    by_id = {q.id: q for q in data.questions}
+    assert out["stats"]["questions"] == len(by_id) and out["stats"]["gold_recall_at_5"] > 0.5
+    for qid, pids in out["distractors"].items():
+        q = by_id[qid]
+        assert pids and q.paragraph_id not in pids
+        assert all(a.lower() not in data.paragraphs[p].lower() for p in pids for a in q.answers)
+    for qid, swapped in out["swaps"].items():
+        q = by_id[qid]
+        assert swapped != q.question
+        new_words = set(swapped.split()) - set(q.question.split())
+        assert new_words and not all(w.lower() in q.context.lower() for w in new_words)
+    cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path), mined=str(tmp_path / "mined.json"),
+                      distractor_ratio=1.0, swap_ratio=1.0)  # fmt: skip
+    ex = build_examples(cfg, random.Random(0))
+    n_answerable = sum(1 for e in ex if e[2] >= 0)
+    assert n_answerable == len(by_id) and len(ex) - n_answerable == len(out["distractors"]) + len(out["swaps"])
+
+
+def test_platt_fit_recovers_a_known_logistic_curve():
+    import numpy as np
+
+    from qa.reader.export import fit_platt
+
+    rng = np.random.default_rng(0)
+    m = rng.uniform(-10, 10, 20000)
+    right = (rng.random(m.size) < 1 / (1 + np.exp(-(0.5 * m - 2.0)))).astype(float)
+    a, b = fit_platt(m, right)
+    assert abs(a - 0.5) < 0.05 and abs(b + 2.0) < 0.15

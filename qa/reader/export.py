@@ -13,9 +13,11 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+
 from qa.onnx_utils import export_onnx
 from qa.reader.extractive import ExtractiveReader, default_model_dir
-from qa.reader.squad import load_squad, sample, squad_metrics
+from qa.reader.squad import load_squad, sample, score_question, squad_metrics
 from qa.schema import Passage
 
 VARIANTS = {
@@ -53,27 +55,50 @@ def write_model_dir(work: Path, onnx_file: Path, tokenizer_dir: Path, config: di
     (work / "reader.json").write_text(json.dumps(config, indent=1))
 
 
-def best_scores(reader: ExtractiveReader, qs) -> tuple[dict, dict, float]:
-    texts, scores = {}, {}
+def best_answers(reader: ExtractiveReader, qs) -> tuple[dict, dict, float]:
+    """Each question's best answer text and span margin, read against its own paragraph."""
+    texts, margins = {}, {}
     t = time.perf_counter()
     for q in qs:
         found = reader(q.question, [Passage.from_text(q.context)], top_n=1)
         texts[q.id] = found[0].text if found else ""
-        scores[q.id] = found[0].score if found else 0.0
-    return texts, scores, (time.perf_counter() - t) / max(1, len(qs))
+        margins[q.id] = found[0].margin if found else -1e9
+    return texts, margins, (time.perf_counter() - t) / max(1, len(qs))
+
+
+def fit_platt(margins: np.ndarray, right: np.ndarray, iters: int = 50) -> tuple[float, float]:
+    """Logistic fit P(right | margin) = sigmoid(a * margin + b), by Newton's method (two parameters)."""
+    x = np.clip(margins, -50, 50)
+    w = np.zeros(2)
+    X = np.stack([x, np.ones_like(x)], axis=1)
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(X @ w)))
+        grad = X.T @ (p - right)
+        hess = (X * (p * (1 - p))[:, None]).T @ X + 1e-6 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(w[0]), float(w[1])
 
 
 def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: float = 0.9) -> dict:
-    """No-answer threshold on the answer score, chosen on SQuAD v2.0 dev.
+    """The answer score's scale and the no-answer threshold, from SQuAD v2.0 dev.
 
-    v2.0's unanswerable questions are written to look answerable from their own paragraph;
-    a reader trained on v1.1 plus off-paragraph negatives keeps gaining v2 F1 by abstaining
-    almost always, which would make the product refuse most real questions. So the rule is:
-    the threshold with the best v2.0 F1 among those that keep at least `keep` of the
-    answerable questions' F1. The unconstrained optimum is recorded beside it.
+    1. Scale: the span margin (span vs. its window's "no answer here") is mapped to the
+       probability that the answer is right (F1 >= 0.5 with a gold answer; any answer to an
+       unanswerable question is wrong) by a two-parameter logistic fit (Platt scaling).
+    2. Threshold, on that scale: v2.0's unanswerable questions are written to look answerable
+       from their own paragraph, and abstaining almost always keeps gaining v2 F1, which would
+       make the product refuse most real questions. So the rule is: the best v2.0 F1 among
+       thresholds that keep at least `keep` of the answerable questions' F1. The unconstrained
+       optimum is recorded beside it.
     """
     qs = sample(load_squad(v2_file).questions, limit)
-    texts, scores, _ = best_scores(reader, qs)
+    texts, margins, _ = best_answers(reader, qs)
+    right = np.array([0.0 if q.is_impossible else float(score_question(q, texts[q.id])[1] >= 0.5) for q in qs])
+    a, b = fit_platt(np.array([margins[q.id] for q in qs]), right)
+    scores = {k: float(1 / (1 + np.exp(-np.clip(a * m + b, -50, 50)))) for k, m in margins.items()}
     sweep = []
     for t in [i / 100 for i in range(0, 100)]:
         preds = {k: (texts[k] if scores[k] >= t else "") for k in texts}
@@ -82,6 +107,7 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
     floor = keep * sweep[0][1]["HasAns"]["f1"]
     t, m = max((tm for tm in sweep if tm[1]["HasAns"]["f1"] >= floor), key=lambda tm: tm[1]["f1"])
     return {
+        "score_calibration": {"a": a, "b": b, "fit": "P(F1 >= 0.5) on the calibration file, logistic in the span margin"},
         "no_answer_threshold": t, "calibration_file": v2_file.name, "calibration_questions": len(qs),
         "calibration_rule": f"best v2.0 F1 keeping >= {keep:.0%} of answerable F1",
         "v2_metrics": m, "v2_best_threshold": best_t, "v2_best_metrics": best_m,
@@ -95,7 +121,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="Folder saved by qa.reader.train (…/final)")
     p.add_argument("--work", type=Path, default=Path("runs/export"))
     p.add_argument("--out", type=Path, default=default_model_dir())
-    p.add_argument("--dev", type=Path, required=True, help="SQuAD v1.1 dev, to pick the quantization variant")
+    p.add_argument("--select", type=Path, required=True,
+                   help="SQuAD file whose questions pick the quantization variant: the training file with --mined "
+                        "(its held-out articles), never a dev set")
+    p.add_argument("--mined", type=Path, help="qa.mining output: use only its held-out articles of --select")
     p.add_argument("--dev-v2", type=Path, required=True, help="SQuAD v2.0 dev (part), to calibrate the threshold")
     p.add_argument("--sample", type=int, default=300)
     p.add_argument("--calibration-limit", type=int, default=0)
@@ -113,7 +142,11 @@ def main(argv: list[str] | None = None) -> None:
 
     args.work.mkdir(parents=True, exist_ok=True)
     fp32 = export_fp32(args.checkpoint, args.work)
-    dev = sample(load_squad(args.dev).questions, args.sample)
+    pool = load_squad(args.select).questions
+    if args.mined:
+        held = set(json.loads(args.mined.read_text())["holdout_articles"])
+        pool = [q for q in pool if q.title in held]
+    dev = sample(pool, args.sample)
     settings = {"max_length": args.max_length, "stride": args.stride}
     results = {}
     for name, opts in {"fp32": None, **VARIANTS}.items():
@@ -124,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             quantize(fp32, d / "reader.onnx", **opts)
         write_model_dir(d, d / "reader.onnx", args.checkpoint, settings)
-        texts, _, per_q = best_scores(ExtractiveReader(d), dev)
+        texts, _, per_q = best_answers(ExtractiveReader(d), dev)
         m = squad_metrics(dev, texts)
         results[name] = {"f1": m["f1"], "exact": m["exact"], "ms_per_question": 1000 * per_q,
                          "mb": (d / "reader.onnx").stat().st_size / 2**20}  # fmt: skip
@@ -134,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     cal = calibrate(ExtractiveReader(args.work / chosen), args.dev_v2, args.calibration_limit)
     print("calibration", json.dumps(cal), flush=True)
     config = {**settings, "onnx": "reader.onnx", "variant": chosen, "base_model": "sentence-transformers/all-MiniLM-L6-v2",
-              "variants_on_dev_sample": results, "dev_sample": len(dev), **cal}  # fmt: skip
+              "variants_on_selection_sample": results, "selection_sample": len(dev),
+              "selection_file": args.select.name + (" (held-out articles)" if args.mined else ""), **cal}  # fmt: skip
     write_model_dir(args.out, args.work / chosen / "reader.onnx", args.checkpoint, config)
     print(f"wrote {args.out}")
 

@@ -5,10 +5,12 @@ neither torch nor transformers.
 
 Scores are null-aware, so that they compare across passages: a window's softmax is
 normalised on its own, so p(start)·p(end) says how peaked the window's span distribution
-is, not whether the passage answers at all. The score of a span is therefore its
-probability against the window's [CLS] "no answer here" slot, p / (p + p_null), which is
-sigmoid(start + end − start_null − end_null) of the logits. The no-answer threshold stored
-with the model is calibrated on that scale.
+is, not whether the passage answers at all. The score of a span therefore rests on its
+margin over the window's [CLS] "no answer here" slot, m = log p − log p_null (= start + end −
+start_null − end_null of the logits; sigmoid(m) = p / (p + p_null)), which compares across
+windows. `reader.json` maps the margin to a probability that the answer is right,
+sigmoid(a·m + b), fitted on SQuAD v2.0 dev (Platt scaling, `qa.reader.export.calibrate`),
+and stores the no-answer threshold on that scale. Without a fit, a = 1 and b = 0.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class ExtractiveReader:
         cfg_path = self.model_dir / "reader.json"
         self.config = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
         self.threshold: float = float(self.config.get("no_answer_threshold", 0.5))
+        platt = self.config.get("score_calibration") or {}
+        self.platt_a, self.platt_b = float(platt.get("a", 1.0)), float(platt.get("b", 0.0))
         self.max_length: int = int(self.config.get("max_length", 256))
         self.stride: int = int(self.config.get("stride", 96))
 
@@ -139,11 +143,25 @@ class ExtractiveReader:
             else:
                 groups.append([p, c0, c1])
         return [
-            Answer(text=passage.text[c0:c1], score=null_aware(p, null), document=passage.document,
+            Answer(text=passage.text[c0:c1], score=self.calibrated(margin(p, null)), document=passage.document,
                    start=passage.start + c0, end=passage.start + c1, passage=passage.text,
-                   passage_start=passage.start, passage_index=p_i)
+                   passage_start=passage.start, passage_index=p_i, margin=margin(p, null))
             for p, c0, c1 in groups
         ]  # fmt: skip
+
+
+    def calibrated(self, m: float) -> float:
+        """P(the answer is right) for a span margin, by the fit stored with the model."""
+        return _sigmoid(self.platt_a * m + self.platt_b)
+
+
+def margin(p_span: float, p_null: float) -> float:
+    """log p_span - log p_null, finite even when either underflows."""
+    return float(np.log(max(p_span, 1e-300)) - np.log(max(p_null, 1e-300)))
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x))) if x >= 0 else float(np.exp(x) / (1.0 + np.exp(x)))
 
 
 def null_aware(p_span: float, p_null: float) -> float:
