@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from qa.chunking import CHUNK_SIZE, split_document
+from qa.chunking import split_document
 from qa.documents import Document, decode, html_to_text, read_document, scan
+from qa.settings import Settings
 from tests.conftest import HTML_DOC
 
 
@@ -28,7 +29,7 @@ def test_every_chunk_is_an_exact_substring_at_its_offsets(seeds_dir):
         for start, end in spans:
             chunk = doc.text[start:end]
             assert chunk and chunk == chunk.strip()
-            assert end - start <= CHUNK_SIZE
+            assert end - start <= Settings().chunk_size
             covered.update(range(start, end))
         # nothing but whitespace is left out of the chunks
         assert all(doc.text[i].isspace() for i in range(len(doc.text)) if i not in covered)

@@ -89,7 +89,7 @@ def test_messy_folder_is_indexed_and_every_bad_file_skipped_with_one_line(messy)
 
 
 def test_non_utf8_files_are_stored_as_the_text_they_contain(messy):
-    _, index, proc, _ = messy
+    _, index, proc = messy
     store = open_version(index)
     assert store.document_text("latin1.txt") == LATIN1
     assert store.document_text("utf16.txt") == UTF16
@@ -106,7 +106,7 @@ def test_non_utf8_files_are_stored_as_the_text_they_contain(messy):
 def test_messy_documents_answer_questions(messy, pipeline):
     from qa.pipeline import QAPipeline
 
-    seeds, index, _, _ = messy
+    seeds, index, _ = messy
     p = QAPipeline(index, seeds, reader=pipeline.reader)
     for question, doc_id in [("How much does the smørrebrød at Café Ærø cost?", NON_ASCII_NAME),
                              ("When was the Brücke über die Förde opened?", "utf16.txt"),
@@ -194,9 +194,7 @@ def test_unreadable_file_and_folder_are_skipped_when_run_as_an_unprivileged_user
     base = Path(tempfile.mkdtemp(prefix="qa-unprivileged-"))  # /tmp/pytest-of-root is closed to other users
     try:
         os.chmod(base, 0o755)
-        shutil.copytree(seeds, base / "seeds", symlinks=True)
-        shutil.copytree(index, base / "index", symlinks=True)
-        seeds, index = base / "seeds", base / "index"
+        seeds, index = copy_seeds_and_index(seeds, index, base)
         (seeds / "welcome.md").write_text("# Welcome\n\nThe reading room opens at eight.\n", encoding="utf-8")
         for root, dirs, files in os.walk(base):
             for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
