@@ -55,15 +55,16 @@ def write_model_dir(work: Path, onnx_file: Path, tokenizer_dir: Path, config: di
     (work / "reader.json").write_text(json.dumps(config, indent=1))
 
 
-def best_answers(reader: ExtractiveReader, qs) -> tuple[dict, dict, float]:
-    """Each question's best answer text and span margin, read against its own paragraph."""
-    texts, margins = {}, {}
+def best_answers(reader: ExtractiveReader, qs) -> tuple[dict, dict, dict, float]:
+    """Each question's best answer: text, span margin and score, read against its own paragraph."""
+    texts, margins, scores = {}, {}, {}
     t = time.perf_counter()
     for q in qs:
         found = reader(q.question, [Passage.from_text(q.context)], top_n=1)
         texts[q.id] = found[0].text if found else ""
         margins[q.id] = found[0].margin if found else -1e9
-    return texts, margins, (time.perf_counter() - t) / max(1, len(qs))
+        scores[q.id] = found[0].score if found else 0.0
+    return texts, margins, scores, (time.perf_counter() - t) / max(1, len(qs))
 
 
 def fit_platt(margins: np.ndarray, right: np.ndarray, iters: int = 50) -> tuple[float, float]:
@@ -95,10 +96,13 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
        optimum is recorded beside it.
     """
     qs = sample(load_squad(v2_file).questions, limit)
-    texts, margins, _ = best_answers(reader, qs)
-    right = np.array([0.0 if q.is_impossible else float(score_question(q, texts[q.id])[1] >= 0.5) for q in qs])
-    a, b = fit_platt(np.array([margins[q.id] for q in qs]), right)
-    scores = {k: float(1 / (1 + np.exp(-np.clip(a * m + b, -50, 50)))) for k, m in margins.items()}
+    texts, margins, scores, _ = best_answers(reader, qs)
+    fit = {}
+    if reader.score_rule != "span":
+        right = np.array([0.0 if q.is_impossible else float(score_question(q, texts[q.id])[1] >= 0.5) for q in qs])
+        a, b = fit_platt(np.array([margins[q.id] for q in qs]), right)
+        scores = {k: float(1 / (1 + np.exp(-np.clip(a * m + b, -50, 50)))) for k, m in margins.items()}
+        fit = {"score_calibration": {"a": a, "b": b, "fit": "P(F1 >= 0.5) on the calibration file, logistic in the span margin"}}
     sweep = []
     for t in [i / 100 for i in range(0, 100)]:
         preds = {k: (texts[k] if scores[k] >= t else "") for k in texts}
@@ -107,8 +111,7 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
     floor = keep * sweep[0][1]["HasAns"]["f1"]
     t, m = max((tm for tm in sweep if tm[1]["HasAns"]["f1"] >= floor), key=lambda tm: tm[1]["f1"])
     return {
-        "score_calibration": {"a": a, "b": b, "fit": "P(F1 >= 0.5) on the calibration file, logistic in the span margin"},
-        "no_answer_threshold": t, "calibration_file": v2_file.name, "calibration_questions": len(qs),
+        **fit, "score": reader.score_rule, "no_answer_threshold": t, "calibration_file": v2_file.name, "calibration_questions": len(qs),
         "calibration_rule": f"best v2.0 F1 keeping >= {keep:.0%} of answerable F1",
         "v2_metrics": m, "v2_best_threshold": best_t, "v2_best_metrics": best_m,
         "v2_sweep": {f"{tt:.2f}": [round(mm["f1"], 1), round(mm["HasAns"]["f1"], 1), round(mm["NoAns"]["f1"], 1)]
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             quantize(fp32, d / "reader.onnx", **opts)
         write_model_dir(d, d / "reader.onnx", args.checkpoint, settings)
-        texts, _, per_q = best_answers(ExtractiveReader(d), dev)
+        texts, _, _, per_q = best_answers(ExtractiveReader(d), dev)
         m = squad_metrics(dev, texts)
         results[name] = {"f1": m["f1"], "exact": m["exact"], "ms_per_question": 1000 * per_q,
                          "mb": (d / "reader.onnx").stat().st_size / 2**20}  # fmt: skip

@@ -10,7 +10,11 @@ margin over the window's [CLS] "no answer here" slot, m = log p − log p_null (
 start_null − end_null of the logits; sigmoid(m) = p / (p + p_null)), which compares across
 windows. `reader.json` maps the margin to a probability that the answer is right,
 sigmoid(a·m + b), fitted on SQuAD v2.0 dev (Platt scaling, `qa.reader.export.calibrate`),
-and stores the no-answer threshold on that scale. Without a fit, a = 1 and b = 0.
+and stores the no-answer threshold on that scale (`"score": "null_aware"`).
+
+A model whose [CLS] slot never learnt "not here" from hard distractors (`"score": "span"`, the
+reader shipped before v2) keeps the older score, p(start)·p(end) summed over overlapping
+spans: with it the null-aware margin turns the README's own question into a no-answer.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class ExtractiveReader:
         self.threshold: float = float(self.config.get("no_answer_threshold", 0.5))
         platt = self.config.get("score_calibration") or {}
         self.platt_a, self.platt_b = float(platt.get("a", 1.0)), float(platt.get("b", 0.0))
+        self.score_rule: str = self.config.get("score", "null_aware")
         self.max_length: int = int(self.config.get("max_length", 256))
         self.stride: int = int(self.config.get("stride", 96))
 
@@ -143,12 +148,15 @@ class ExtractiveReader:
             else:
                 groups.append([p, c0, c1])
         return [
-            Answer(text=passage.text[c0:c1], score=self.calibrated(margin(p, null)), document=passage.document,
+            Answer(text=passage.text[c0:c1], score=self._score(p, null), document=passage.document,
                    start=passage.start + c0, end=passage.start + c1, passage=passage.text,
                    passage_start=passage.start, passage_index=p_i, margin=margin(p, null))
             for p, c0, c1 in groups
         ]  # fmt: skip
 
+
+    def _score(self, p_span: float, p_null: float) -> float:
+        return min(1.0, p_span) if self.score_rule == "span" else self.calibrated(margin(p_span, p_null))
 
     def calibrated(self, m: float) -> float:
         """P(the answer is right) for a span margin, by the fit stored with the model."""
