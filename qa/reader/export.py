@@ -121,10 +121,10 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", type=Path, required=True, help="Folder saved by qa.reader.train (…/final)")
+    p.add_argument("--checkpoint", type=Path, help="Folder saved by qa.reader.train (…/final)")
     p.add_argument("--work", type=Path, default=Path("runs/export"))
     p.add_argument("--out", type=Path, default=default_model_dir())
-    p.add_argument("--select", type=Path, required=True,
+    p.add_argument("--select", type=Path,
                    help="SQuAD file whose questions pick the quantization variant: the training file with --mined "
                         "(its held-out articles), never a dev set")
     p.add_argument("--mined", type=Path, help="qa.mining output: use only its held-out articles of --select")
@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
         print("calibration", json.dumps({k: config[k] for k in ("no_answer_threshold", "v2_metrics")}))
         return
 
+    if not args.checkpoint or not args.select:
+        p.error("--checkpoint and --select are needed to export (only --calibrate-only works without them)")
     args.work.mkdir(parents=True, exist_ok=True)
     fp32 = export_fp32(args.checkpoint, args.work)
     pool = load_squad(args.select).questions
