@@ -139,13 +139,15 @@ def ask(question: str, seeds: Path | None, reseed: bool, index_dir: Path, top_k:
         click.echo("The documents don't say.")
         if result.answers:
             a = result.answers[0]
-            click.echo(f"(closest guess, confidence {a.score:.2f}: {a.text!r} in {a.document}:{a.line})")
+            where = f"{a.document}:{a.line}" if a.page is None else f"{a.document}:page {a.page}, line {a.line}"
+            click.echo(f"(closest guess, confidence {a.score:.2f}: {a.text!r} in {where})")
         return
     for n, a in enumerate(result.answers, 1):
         if n > 1:
             click.echo()
         click.echo(f"{n}. " + click.style(a.text, bold=True) + f"  (confidence {a.score:.2f})")
-        click.echo(f"   {a.document}:{a.line}  [characters {a.start}-{a.end}]")
+        where = f"{a.document}:{a.line}" if a.page is None else f"{a.document}:page {a.page}, line {a.line}"
+        click.echo(f"   {where}  [characters {a.start}-{a.end}]")
         click.echo(_marked_passage(a))
 
 

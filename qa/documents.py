@@ -16,11 +16,12 @@ from pathlib import Path
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES
+PAGED_SUFFIXES = {".pdf": "pdf", ".docx": "docx"}  # read by qa.converters in a limited child process
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | set(PAGED_SUFFIXES)
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # Settings.max_file_mb (QA_MAX_FILE_MB)
 # Bump when extraction changes the text of a file that did not change: offsets of old chunks
 # would no longer point into the new text, so indexes built before are rebuilt in full.
-EXTRACTION_VERSION = 2
+EXTRACTION_VERSION = 3
 
 # Tags whose end starts a new line in the visible text.
 _BLOCK_TAGS = [
@@ -36,9 +37,10 @@ class Document:
     id: str  # path relative to the seeds folder, with forward slashes: stable across runs
     text: str
     sha256: str
-    kind: str  # "text" or "html"
+    kind: str  # "text", "html", "pdf" or "docx"
     size: int = 0
     mtime_ns: int = 0
+    pages: list[int] | None = None  # start offset of each page in `text` (PDF), else None
 
 
 @dataclass
@@ -162,14 +164,22 @@ def read_document(state: FileState, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
     if state.size > max_bytes:
         raise ValueError(_too_large(state.size, max_bytes))
     raw, size, mtime_ns = _read_stable(state.path, max_bytes)
-    text, note = decode(raw)
-    kind = "html" if state.path.suffix.lower() in HTML_SUFFIXES else "text"
-    if kind == "html":
-        text = html_to_text(text)
+    suffix = state.path.suffix.lower()
+    pages = None
+    if suffix in PAGED_SUFFIXES:
+        from qa import converters
+
+        kind, note = PAGED_SUFFIXES[suffix], None
+        text, pages = converters.run_limited(converters.pdf_text if kind == "pdf" else converters.docx_text, raw)
+    else:
+        text, note = decode(raw)
+        kind = "html" if suffix in HTML_SUFFIXES else "text"
+        if kind == "html":
+            text = html_to_text(text)
     if not text.strip():
         raise ValueError("empty (no text)")
     digest = hashlib.sha256(raw).hexdigest()
-    return Document(state.id, text, digest, kind, size, mtime_ns), note
+    return Document(state.id, text, digest, kind, size, mtime_ns, pages), note
 
 
 def _too_large(size: int, max_bytes: int) -> str:
@@ -204,3 +214,12 @@ def _read_stable(path: Path, max_bytes: int, tries: int = 3) -> tuple[bytes, int
 def line_of(text: str, offset: int) -> int:
     """1-based line number of a character offset."""
     return text.count("\n", 0, offset) + 1
+
+
+def page_of(pages: list[int] | None, offset: int) -> int | None:
+    """1-based page of a character offset, from the pages' start offsets (None: not a paged document)."""
+    if not pages:
+        return None
+    import bisect
+
+    return max(1, bisect.bisect_right(pages, offset))

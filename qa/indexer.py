@@ -191,7 +191,10 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
 
 
 def _info(doc) -> dict:
-    return {"sha256": doc.sha256, "size": doc.size, "mtime_ns": doc.mtime_ns, "kind": doc.kind}
+    info = {"sha256": doc.sha256, "size": doc.size, "mtime_ns": doc.mtime_ns, "kind": doc.kind}
+    if doc.pages:
+        info["pages"] = doc.pages
+    return info
 
 
 def _reason(e: Exception) -> str:

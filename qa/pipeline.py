@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.backends import open_store
-from qa.documents import line_of
+from qa.documents import line_of, page_of
 from qa.indexer import BuildReport, Changes, Progress, build_index, detect_changes
 from qa.reader.extractive import ExtractiveReader
 from qa.retriever import HybridRetriever, Mode
@@ -153,6 +153,11 @@ class QAPipeline:
             raise IndexProblem(f"index version {version} is no longer open; ask again")
         return v.document_text(doc_id)
 
+    def document_pages(self, doc_id: str, version: str | None = None) -> list[int] | None:
+        """Start offsets of a paged document's pages, as the given version holds them."""
+        v = self._versions.get(version) if version else self.version
+        return (v.documents.get(doc_id) or {}).get("pages") if v is not None else None
+
     def stale(self) -> Changes:
         if self.seeds is None or not self.seeds.is_dir():
             return Changes()
@@ -194,6 +199,7 @@ class QAPipeline:
         for a in answers:
             doc_text = texts.get(a.document) or texts.setdefault(a.document, version.document_text(a.document) or "")
             a.line = line_of(doc_text, a.start)
+            a.page = page_of(version.documents.get(a.document, {}).get("pages"), a.start)
             a.score = round(a.score, 4)
         timings.update(read_s=t2 - t1, total_s=t2 - t0)
         return Result(q, not above, answers, passages, warnings, timings, version.name)

@@ -55,10 +55,14 @@ class Answer:
     passage: str
     passage_start: int
     line: int = 0  # 1-based line of `start`; filled in by the pipeline, which has the document text
+    page: int | None = None  # 1-based page of `start` in a paged document (PDF); in the JSON only then
     passage_index: int = 0  # which of the passages it was read in (not part of the JSON)
     margin: float = 0.0  # log p(span) - log p(no answer here) in its window, before calibration (not in the JSON)
 
     JSON_FIELDS = ("text", "score", "document", "start", "end", "line", "passage", "passage_start")
 
     def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in self.JSON_FIELDS}
+        out = {k: getattr(self, k) for k in self.JSON_FIELDS}
+        if self.page is not None:
+            out["page"] = self.page
+        return out

@@ -274,7 +274,7 @@ def test_starts_without_index_and_says_how(tmp_path):
     server = Server(QAPipeline(tmp_path / "index", seeds))
     server.prepare()
     panel = index_html(server.index_info())
-    assert "No index yet" in panel and "put .txt, .md or .html files in" in panel and str(seeds) in panel
+    assert "No index yet" in panel and "put .txt, .md, .html, .pdf or .docx files in" in panel and str(seeds) in panel
     assert build_app(server) is not None and server.examples() == []
 
 

@@ -74,7 +74,7 @@ class Server:
         return len(scan(self.seeds)[0]) if self.seeds.is_dir() else 0
 
     def _how_to_start(self) -> str:
-        return (f"put .txt, .md or .html files in {self.seeds.resolve()} and click Rebuild index "
+        return (f"put .txt, .md, .html, .pdf or .docx files in {self.seeds.resolve()} and click Rebuild index "
                 f"(or run `qa index --seeds {self.seeds} --index {self.index_location}`)")  # fmt: skip
 
     def index_info(self) -> dict:
@@ -166,7 +166,8 @@ def build_app(server: Server) -> gr.Blocks:
         def cited_document(cite: Cite) -> str:
             """The document as the index version that answered holds it: offsets stay right after a rebuild."""
             try:
-                return document_html(cite, server.pipeline.document_text(cite.document, cite.version))
+                return document_html(cite, server.pipeline.document_text(cite.document, cite.version),
+                                     server.pipeline.document_pages(cite.document, cite.version))
             except IndexProblem as e:
                 return f'<div class="qa-empty">{esc(e)}</div>'
 

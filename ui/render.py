@@ -33,6 +33,12 @@ class Cite:
     end: int
     line: int
     version: str = ""  # the index version whose text the offsets point into
+    page: int | None = None  # 1-based, in a paged document (PDF)
+
+
+def where(document: str, line: int, page: int | None = None) -> str:
+    """`document · line N`, or `document · page P · line N` for a paged document."""
+    return f"{document} · line {line}" if page is None else f"{document} · page {page} · line {line}"
 
 
 def answer_message(result) -> str:
@@ -42,13 +48,13 @@ def answer_message(result) -> str:
         guess = ""
         if result.answers:
             a = result.answers[0]
-            guess = f"\n\nClosest guess (confidence {a.score:.2f}): “{md_text(a.text)}” — {md_text(a.document)} · line {a.line}"
+            guess = f"\n\nClosest guess (confidence {a.score:.2f}): “{md_text(a.text)}” — {md_text(where(a.document, a.line, a.page))}"
         shown = "the closest passages are under Sources" if result.passages else "nothing in the index matched"
         return f"{NO_ANSWER}\n\nNo passage answers this with enough confidence; {shown}.{guess}{notes}"
     if len(result.answers) == 1:
         a = result.answers[0]
-        return f"**{md_text(a.text)}**\n\nconfidence {a.score:.2f} · {md_text(a.document)} · line {a.line}{notes}"
-    items = "\n".join(f"{n}. **{md_text(a.text)}** — confidence {a.score:.2f} · {md_text(a.document)} · line {a.line}"
+        return f"**{md_text(a.text)}**\n\nconfidence {a.score:.2f} · {md_text(where(a.document, a.line, a.page))}{notes}"
+    items = "\n".join(f"{n}. **{md_text(a.text)}** — confidence {a.score:.2f} · {md_text(where(a.document, a.line, a.page))}"
                       for n, a in enumerate(result.answers, 1))  # fmt: skip
     return f"The documents give {len(result.answers)} answers:\n\n{items}{notes}"
 
@@ -75,7 +81,7 @@ def sources_html(result, document_text) -> tuple[str, list[Cite]]:
     citations the cards can open. `document_text(doc_id)` is `store.document_text` (for line numbers)."""
     if result is None:
         return '<div class="qa-empty">Sources for the latest answer appear here.</div>', []
-    cites = [Cite(a.document, a.start, a.end, a.line, result.version) for a in result.answers]
+    cites = [Cite(a.document, a.start, a.end, a.line, result.version, a.page) for a in result.answers]
     cards: dict[tuple[str, int], dict] = {}
     for i, a in enumerate(result.answers):
         card = cards.setdefault((a.document, a.passage_start), {"text": a.passage, "answers": []})
@@ -90,18 +96,18 @@ def sources_html(result, document_text) -> tuple[str, list[Cite]]:
                   "alt" if result.no_answer else "", i) for i in idx]  # fmt: skip
         if idx:
             a = result.answers[idx[0]]
-            cite_i, line, where = idx[0], a.line, f"characters {a.start}–{a.end}"
+            cite_i, label, chars = idx[0], where(doc, a.line, a.page), f"characters {a.start}–{a.end}"
             kind = "closest guess" if result.no_answer else (f"answer {idx[0] + 1}" if len(result.answers) > 1 else "answer")
             score = f"{kind} · score {a.score:.2f}"
         else:
             text = document_text(doc) or ""
-            line = line_of(text, p_start)
-            cites.append(Cite(doc, p_start, p_start + len(card["text"]), line, result.version))
-            cite_i, where, score = len(cites) - 1, f"characters {p_start}–{p_start + len(card['text'])}", "closest passage"
+            label = where(doc, line_of(text, p_start))
+            cites.append(Cite(doc, p_start, p_start + len(card["text"]), line_of(text, p_start), result.version))
+            cite_i, chars, score = len(cites) - 1, f"characters {p_start}–{p_start + len(card['text'])}", "closest passage"
         parts.append(
             f'<div class="qa-card"><div class="qa-card-head">'
-            f'<button class="qa-cite" data-cite="{cite_i}" title="Open the document">{esc(doc)} · line {line}</button>'
-            f'<span class="qa-meta">{where} · {esc(score)}</span></div>'
+            f'<button class="qa-cite" data-cite="{cite_i}" title="Open the document">{esc(label)}</button>'
+            f'<span class="qa-meta">{chars} · {esc(score)}</span></div>'
             f'<div class="qa-passage">{_marked(card["text"], spans)}</div></div>'
         )
     if not parts:
@@ -109,17 +115,26 @@ def sources_html(result, document_text) -> tuple[str, list[Cite]]:
     return '<div class="qa-sources">' + "".join(parts) + "</div>", cites
 
 
-def document_html(cite: Cite, text: str | None) -> str:
-    """The cited document with the span marked (`#qa-doc-mark`), cut to a window around it when long."""
+def document_html(cite: Cite, text: str | None, pages: list[int] | None = None) -> str:
+    """The cited document with the span marked (`#qa-doc-mark`), cut to a window around it when long.
+
+    For a paged document (PDF) the window is the cited page: its text, with the span marked. That
+    page's text is what was indexed, so the mark is exact; a rendered page image would need the
+    PDF's character boxes mapped through header removal and de-hyphenation, for little gain.
+    """
     if text is None:
         return f'<div class="qa-empty">{esc(cite.document)} is no longer in the index.</div>'
     lo, hi = max(0, cite.start - DOC_WINDOW), min(len(text), cite.end + DOC_WINDOW)
+    if pages and cite.page:
+        page_lo = pages[cite.page - 1]
+        page_hi = pages[cite.page] if cite.page < len(pages) else len(text)
+        lo, hi = max(lo, min(page_lo, cite.start)), min(hi, max(page_hi, cite.end))
     shown = f"characters {lo}–{hi} of {len(text)}" if (lo, hi) != (0, len(text)) else f"{len(text)} characters"
     s, e = cite.start - lo, cite.end - lo
     window = text[lo:hi]
     body = f'{esc(window[:s])}<mark id="qa-doc-mark">{esc(window[s:e])}</mark>{esc(window[e:])}'
     return (
-        f'<div class="qa-doc"><div class="qa-doc-head"><b>{esc(cite.document)}</b> · line {cite.line} · '
+        f'<div class="qa-doc"><div class="qa-doc-head"><b>{esc(where(cite.document, cite.line, cite.page))}</b> · '
         f'characters {cite.start}–{cite.end} <span class="qa-meta">(showing {shown})</span></div>'
         f'<div class="qa-doc-text">{body}</div></div>'
     )

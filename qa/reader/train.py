@@ -214,7 +214,8 @@ def train(cfg: TrainConfig) -> Path:
     t0, seen, loss_sum = time.time(), 0, 0.0
     while step < total:
         idx = plan[step]
-        width = max(len(feats[j][0]) for j in idx)
+        # padded to a multiple of 32: few distinct shapes, so CPU kernel caches and the allocator stay bounded
+        width = min(cfg.max_length, -(-max(len(feats[j][0]) for j in idx) // 32) * 32)
         ids = torch.full((len(idx), width), pad, dtype=torch.long)
         mask = torch.zeros((len(idx), width), dtype=torch.long)
         tt = torch.zeros((len(idx), width), dtype=torch.long)

@@ -1,0 +1,194 @@
+"""PDF and Word files to exact text, each in a child process with its own time and memory limits.
+
+Documents are untrusted: a corrupt, encrypted or hostile file (a decompression bomb, a zip bomb,
+thousands of empty pages) must give a one-line reason, never hang the indexer or exhaust its
+memory. So the parsing libraries run in a process forked from a clean server (`forkserver`),
+under RLIMIT_AS and a wall-clock limit, and only the text comes back.
+
+- PDF (pypdfium2, PDFium's text layer): page by page; words hyphenated across line ends are
+  joined, running headers and footers repeated on most pages are dropped, and the start offset
+  of each page in the final text is kept, so an answer's character offset gives its page.
+- DOCX (python-docx): paragraphs and tables in reading order; headings stay in the text.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import re
+import resource
+from collections import Counter
+from collections.abc import Callable
+
+PDF_MAX_PAGES = 5000
+ZIP_MAX_UNPACKED = 256 * 1024 * 1024  # a .docx whose parts unpack to more is refused (zip bomb)
+ZIP_MAX_RATIO = 200  # ... or whose parts are compressed more than this
+CHILD_MEMORY = 2 * 1024 * 1024 * 1024
+CHILD_SECONDS = 120.0
+
+
+class ConversionError(ValueError):
+    """The file cannot be turned into text; the message is the one-line reason."""
+
+
+def run_limited(fn: Callable[[bytes], tuple[str, list[int] | None]], raw: bytes, seconds: float = CHILD_SECONDS,
+                memory: int = CHILD_MEMORY) -> tuple[str, list[int] | None]:  # fmt: skip
+    """`fn(raw)` in a child process limited to `memory` bytes of address space and `seconds`."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["qa.converters"])
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(send, fn, raw, memory), daemon=True)
+    child.start()
+    send.close()
+    try:
+        if not receive.poll(seconds):
+            raise ConversionError(f"took longer than {seconds:.0f} s to read (skipped)")
+        ok, value = receive.recv()
+    except EOFError:
+        raise ConversionError("the reader ran out of memory or crashed on this file (skipped)") from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receive.close()
+    if not ok:
+        raise ConversionError(value)
+    return value
+
+
+def _child(send, fn, raw: bytes, memory: int) -> None:
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (_address_space() + memory, resource.RLIM_INFINITY))
+        send.send((True, fn(raw)))
+    except MemoryError:
+        send.send((False, "needs more memory than allowed to read: a decompression bomb? (skipped)"))
+    except ConversionError as e:
+        send.send((False, str(e)))
+    except Exception as e:  # the parsers raise many kinds; one line says which
+        send.send((False, f"could not be read ({type(e).__name__}: {' '.join(str(e).split())[:200]})"))
+    finally:
+        send.close()
+
+
+def _address_space() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+# --- PDF ---
+
+
+def pdf_text(raw: bytes) -> tuple[str, list[int]]:
+    """The text of a PDF and the start offset of each page in it."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(raw)
+    except pdfium.PdfiumError as e:
+        reason = str(e).lower()
+        if "password" in reason or "security" in reason:
+            raise ConversionError("encrypted PDF (a password is needed)") from None
+        raise ConversionError(f"not a readable PDF ({' '.join(str(e).split())})") from None
+    try:
+        n = len(pdf)
+        if n > PDF_MAX_PAGES:
+            raise ConversionError(f"{n} pages, more than the {PDF_MAX_PAGES} read per PDF")
+        pages = []
+        for i in range(n):
+            page = pdf[i]
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n"))
+            textpage.close()
+            page.close()
+    finally:
+        pdf.close()
+    pages = drop_running_lines(pages)
+    pages = [dehyphenate(p).strip() for p in pages]
+    if not any(p.strip() for p in pages):
+        raise ConversionError("no text layer (a scanned PDF? OCR is not supported)")
+    text, starts = "", []
+    for p in pages:
+        if text:
+            text += "\n\n"
+        starts.append(len(text))
+        text += p
+    return text, starts
+
+
+def drop_running_lines(pages: list[str], edge: int = 2) -> list[str]:
+    """Drop header and footer lines (the first and last `edge` lines of a page) that repeat on at
+    least half the pages, numbers ignored ("Page 3 of 9", "Annual report 2024 · 17")."""
+    if len(pages) < 3:
+        return pages
+
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split()).lower())
+
+    counts: Counter[str] = Counter()
+    for p in pages:
+        lines = [ln for ln in p.split("\n") if ln.strip()]
+        counts.update({key(ln) for ln in lines[:edge] + lines[-edge:]})
+    running = {k for k, c in counts.items() if k and c >= max(3, len(pages) // 2)}
+    out = []
+    for p in pages:
+        lines = p.split("\n")
+        content = [i for i, ln in enumerate(lines) if ln.strip()]
+        edges = set(content[:edge] + content[-edge:])
+        out.append("\n".join(ln for i, ln in enumerate(lines) if not (i in edges and key(ln) in running)))
+    return out
+
+
+def dehyphenate(text: str) -> str:
+    """Join a word split by a hyphen at a line end ("exam-\\nple" → "example"). PDFium itself marks
+    such a hyphen as U+FFFE and joins the lines; other writers leave "-" and a line break."""
+    text = re.sub(r"\ufffe\n?", "", text)
+    return re.sub(r"(?<=[a-zà-ÿ])-\n(?=[a-zà-ÿ])", "", text)
+
+
+# --- DOCX ---
+
+
+def docx_text(raw: bytes) -> tuple[str, None]:
+    """Paragraphs (headings included) and tables, in the order they appear in the document."""
+    import zipfile
+
+    try:
+        parts = zipfile.ZipFile(io.BytesIO(raw)).infolist()
+    except zipfile.BadZipFile:
+        raise ConversionError("not a valid .docx (not a zip file)") from None
+    unpacked = sum(p.file_size for p in parts)
+    packed = max(1, sum(p.compress_size for p in parts))
+    if unpacked > ZIP_MAX_UNPACKED or unpacked / packed > ZIP_MAX_RATIO:
+        raise ConversionError(f"a zip bomb? its parts unpack to {unpacked / 2**20:.0f} MB from {packed / 2**20:.1f} MB (skipped)")
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(raw))
+    except Exception as e:
+        raise ConversionError(f"not a valid .docx ({type(e).__name__})") from None
+    blocks: list[str] = []
+    for child in document.element.body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            text = Paragraph(child, document).text.strip()
+            if text:
+                blocks.append(text)
+        elif tag == "tbl":
+            rows = []
+            for row in Table(child, document).rows:
+                cells = []
+                for cell in row.cells:  # a merged cell appears once per column it spans: keep it once
+                    t = " ".join(cell.text.split())
+                    if not cells or cells[-1] != t:
+                        cells.append(t)
+                rows.append(" | ".join(cells))
+            blocks.append("\n".join(rows))
+    text = "\n\n".join(blocks)
+    if not text.strip():
+        raise ConversionError("empty (no text)")
+    return text, None
