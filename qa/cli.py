@@ -82,12 +82,30 @@ def _pipeline(seeds: Path | None, index_dir: Path, reseed: bool, must_exist: boo
 @_index_option
 @click.option("--full", is_flag=True, help="Re-embed everything instead of only what changed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(seeds: Path | None, reseed: bool, index_dir: Path, full: bool, quiet: bool):
+@click.option("--watch", is_flag=True, help="Then keep watching the seeds folder and rebuild on every change (Ctrl-C stops).")
+def index(seeds: Path | None, reseed: bool, index_dir: Path, full: bool, quiet: bool, watch: bool):
     """Build or refresh the index from its seeds folder."""
     from qa.indexer import build_index
 
     pipeline = _pipeline(seeds, index_dir, reseed, must_exist=True)
     report = build_index(pipeline.store, pipeline.seeds, pipeline.settings, full=full, show_progress_bar=not quiet and sys.stderr.isatty())
+    _print_report(report)
+    if watch:
+        from qa.watch import Watcher
+
+        def said(status):
+            if status.state == "failed":
+                click.echo(f"error: {status.last_error}", err=True)
+            else:
+                click.echo(f"rebuilt: {status.last_summary}")
+                for line in status.skipped:
+                    click.echo(f"skipped {line}", err=True)
+            sys.stdout.flush()
+
+        Watcher(pipeline, on_build=said, on_ready=lambda: click.echo(f"watching {pipeline.seeds} (Ctrl-C stops)", err=True)).run()
+
+
+def _print_report(report) -> None:
     for s in report.skipped:
         click.echo(f"skipped {s.path}: {s.reason}", err=True)
     for note in report.notes:
@@ -183,11 +201,12 @@ def eval_cmd(squad_file, reader_only, limit, top_k, index_dir, reader_dir, as_js
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=7860, show_default=True)
 @click.option("--share", is_flag=True, help="Ask Gradio for a public share link (off by default).")
-def serve(seeds: Path | None, reseed: bool, index_dir: Path, host: str, port: int, share: bool):
+@click.option("--watch/--no-watch", default=True, show_default=True, help="Rebuild when files in the seeds folder change.")
+def serve(seeds: Path | None, reseed: bool, index_dir: Path, host: str, port: int, share: bool, watch: bool):
     """Open the browser chat."""
     from qa.ui.app import launch
 
-    launch(_pipeline(seeds, index_dir, reseed), host=host, port=port, share=share)
+    launch(_pipeline(seeds, index_dir, reseed), host=host, port=port, share=share, watch=watch)
 
 
 @cli.command(name="train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})

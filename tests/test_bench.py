@@ -156,3 +156,10 @@ def test_baseline_smoke(tmp_path, tiny_squad, checkpoint):
     assert res["questions"] == 3
     assert set(res["speedup_p50"]) == {"embed", "search", "read", "total"}
     assert 0 <= res["same_retrieved_passages_pct"] <= 100 and {"exact", "f1", "latency"} <= set(res["product"])
+
+
+def test_pdf_pages_smoke(tmp_path):
+    out = tmp_path / "pdf_pages.json"
+    run_bench("pdf_pages.py", "--pages", "6", "--work", str(tmp_path / "work"), "--out", str(out))
+    res = load(out, "pdf_pages")
+    assert res["pages"] == 6 and res["extract_pages_per_s"] > 0 and res["build_pages_per_s"] > 0 and res["chunks"] >= 6

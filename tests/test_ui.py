@@ -17,9 +17,6 @@ import pytest
 
 from tests.conftest import ROOT, run_qa
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 NO_ANSWER = "The documents don't say."
 
 # Markup and Markdown inside document *text*: must reach every view as inert characters.
@@ -45,14 +42,15 @@ def free_port() -> int:
 class ServerProcess:
     """`qa serve` in a subprocess; `launch_s` is the time from start to the page answering HTTP."""
 
-    def __init__(self, seeds: Path, index: Path, log: Path, env: dict | None = None):
+    def __init__(self, seeds: Path, index: Path, log: Path, env: dict | None = None, watch: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = log
         t0 = time.perf_counter()
         self.started = t0
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--seeds", str(seeds), "--index", str(index), "--port", str(self.port)],
+            [sys.executable, "-m", "qa.cli", "serve", "--seeds", str(seeds), "--index", str(index), "--port", str(self.port),
+             "--watch" if watch else "--no-watch"],
             stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
         )  # fmt: skip
         deadline = t0 + 300
@@ -89,18 +87,6 @@ def ui(seeds_dir, tmp_path_factory):
     server.seeds, server.index, server.client, server.first = seeds, root / "index", client, first
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

@@ -55,6 +55,7 @@ class Server:
         self.pipeline = pipeline
         self.seeds = pipeline.seeds or Path("seeds")
         self.index_location = pipeline.store.location
+        self.watcher = None  # a qa.watch.Watcher when the seeds folder is watched
 
     def prepare(self) -> None:
         """Load the models; build the index first when there is none but the seeds have documents."""
@@ -78,10 +79,11 @@ class Server:
                 f"(or run `qa index --seeds {self.seeds} --index {self.index_location}`)")  # fmt: skip
 
     def index_info(self) -> dict:
+        watching = {"watch": self.watcher.status.line()} if self.watcher else {}
         try:
-            return self.pipeline.index_info()
+            return {**self.pipeline.index_info(), **watching}
         except IndexProblem as e:
-            return {"problem": f"No index yet ({e}). To start, {self._how_to_start()}."}
+            return {"problem": f"No index yet ({e}). To start, {self._how_to_start()}.", **watching}
 
     def examples(self) -> list[dict]:
         try:
@@ -198,6 +200,8 @@ def build_app(server: Server) -> gr.Blocks:
         chatbot.clear(clear, None, [chatbot, sources, cites, chat_cites, document], queue=False, **private)
         rebuild_btn.click(rebuild_clicked, None, [index_panel, rebuild_msg], concurrency_limit=1, concurrency_id="rebuild", **private)
         demo.load(lambda: index_html(server.index_info()), None, index_panel, **private)
+        if server.watcher is not None:  # the panel follows rebuilds made by the watcher
+            gr.Timer(2.0).tick(lambda: index_html(server.index_info()), None, index_panel, queue=False, **private)
 
         def ask(question: str, top_k: int = 5) -> dict:
             """Answer a question from the indexed documents: the same JSON object as `qa ask --json`."""
@@ -212,11 +216,16 @@ def build_app(server: Server) -> gr.Blocks:
     return demo
 
 
-def launch(pipeline: QAPipeline, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
+def launch(pipeline: QAPipeline, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
+           watch: bool = False):  # fmt: skip
     """Load the models once, then serve; `block=False` returns (demo, url) for tests and scripts."""
     t0 = time.perf_counter()
     server = Server(pipeline)
     server.prepare()
+    if watch and server.seeds.is_dir():
+        from qa.watch import Watcher
+
+        server.watcher = Watcher(pipeline, on_build=lambda st: print(f"watch: {st.line()}", file=sys.stderr, flush=True)).start()
     demo = build_app(server)
     concurrency = pipeline.settings.concurrency
     demo.queue(default_concurrency_limit=concurrency, max_size=QUEUE_MAX)

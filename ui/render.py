@@ -142,8 +142,9 @@ def document_html(cite: Cite, text: str | None, pages: list[int] | None = None) 
 
 def index_html(info: dict) -> str:
     """The index panel: size, build time, skipped files, and whether the seeds changed since."""
+    watch = f'<div class="qa-watch">{esc(info["watch"])}</div>' if info.get("watch") else ""
     if info.get("problem"):
-        return f'<div class="qa-index qa-warn">{esc(info["problem"])}</div>'
+        return f'<div class="qa-index qa-warn">{esc(info["problem"])}</div>{watch}'
     rows = [f"<b>{info['n_documents']}</b> documents · <b>{info['n_chunks']}</b> chunks · built {esc(info['built_at'])}"]
     if info.get("skipped"):
         items = "".join(f"<li>{esc(p)}: {esc(r)}</li>" for p, r in sorted(info["skipped"].items()))
@@ -152,4 +153,4 @@ def index_html(info: dict) -> str:
     if info.get("stale"):
         rows.append(f'<div class="qa-warn">The seeds folder changed since this index was built ({esc(info["stale"])}); '
                     "answers come from the indexed text. Click <i>Rebuild index</i>.</div>")  # fmt: skip
-    return '<div class="qa-index">' + "".join(f"<div>{r}</div>" for r in rows) + "</div>"
+    return '<div class="qa-index">' + "".join(f"<div>{r}</div>" for r in rows) + watch + "</div>"
