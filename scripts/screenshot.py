@@ -1,8 +1,11 @@
 """Save docs/screenshot.png: the browser chat answering a question, its source marked and opened.
 
     python scripts/screenshot.py [--seeds seeds] [--question Q ...] [--out docs/screenshot.png]
+    python scripts/screenshot.py --drop report.pdf --question "How much did the new breakwater cost?" --out docs/watched-pdf.png
 
-By default it asks "Who is the NATO Secretary General?", then "What did Sherman say?".
+By default it asks "Who is the NATO Secretary General?", then "What did Sherman say?". With
+`--drop FILE` the server watches its seeds folder; FILE is copied in once the page is up, and the
+questions are asked after the index panel shows the rebuild (no restart, no click).
 
 Serves a temporary copy of the seeds (the index is built at start-up, the real one is untouched)
 and drives Debian's Chromium headless through Playwright (`apt-get install -y chromium`).
@@ -29,6 +32,7 @@ def main() -> None:
     ap.add_argument("--question", action="append", help="ask this (repeatable; the screenshot shows the last answer)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--drop", type=Path, help="copy this file into the watched seeds folder while the server runs")
     args = ap.parse_args()
     questions = args.question or ["Who is the NATO Secretary General?", "What did Sherman say?"]
 
@@ -43,13 +47,18 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        demo, url = launch(QAPipeline(Path(tmp) / "index", seeds), port=port, block=False)
+        demo, url = launch(QAPipeline(Path(tmp) / "index", seeds), port=port, block=False, watch=bool(args.drop))
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
                 page.goto(url)
                 page.wait_for_selector("#index-panel .qa-index", timeout=300_000)
+                if args.drop:
+                    page.wait_for_function("() => /Watching|Rebuilt/.test(document.querySelector('#index-panel').innerText)")
+                    shutil.copy(args.drop, seeds / args.drop.name)
+                    page.wait_for_function("() => document.querySelector('#index-panel').innerText.includes('+1 added')",
+                                           timeout=300_000)  # fmt: skip
                 for n, q in enumerate(questions, 1):
                     page.fill("#question textarea", q)
                     page.press("#question textarea", "Enter")
