@@ -34,16 +34,16 @@ class _Report(fpdf.FPDF):
         self.cell(0, 8, f"Page {self.page_no()}", align="C")
 
 
-def make_report(path) -> None:
+def make_report(path, facts: dict[int, str] = PAGE_FACTS) -> None:
     """Three pages: running header and footer, a word hyphenated at a line end, a table, two columns."""
     pdf = _Report()
     pdf.set_auto_page_break(False)
     pdf.add_page()
     pdf.set_font("Helvetica", size=11)
-    pdf.multi_cell(0, 6, "Harbour operations\n" + PAGE_FACTS[1] + "\nThe board approved the recon-\nstruction of the north quay.")
+    pdf.multi_cell(0, 6, "Harbour operations\n" + facts[1] + "\nThe board approved the recon-\nstruction of the north quay.")
     pdf.add_page()
     pdf.set_font("Helvetica", size=11)
-    pdf.multi_cell(0, 6, "Works and costs\n" + PAGE_FACTS[2])
+    pdf.multi_cell(0, 6, "Works and costs\n" + facts[2])
     with pdf.table() as table:
         for row in (("Project", "Cost"), ("North quay", "1.1 million pounds"), ("Lighthouse lamp", "90,000 pounds")):
             r = table.row()
@@ -53,7 +53,7 @@ def make_report(path) -> None:
     pdf.set_font("Helvetica", size=11)
     top = pdf.get_y()
     pdf.set_xy(10, top)
-    pdf.multi_cell(90, 6, "Passenger services\n" + PAGE_FACTS[3])
+    pdf.multi_cell(90, 6, "Passenger services\n" + facts[3])
     pdf.set_xy(110, top)
     pdf.multi_cell(90, 6, "Cargo\nThe cargo terminal handled mostly timber and salt fish from the northern isles.")
     pdf.output(str(path))

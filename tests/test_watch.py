@@ -58,6 +58,15 @@ def watched(seeds_dir, tmp_path_factory):
     server.stop()
 
 
+def _rebuilt(page, summary: str) -> None:
+    """Wait for the watcher's line (not the stale-seeds warning, which names the same change first)."""
+    page.wait_for_function(
+        """s => { const w = document.querySelector('#index-panel .qa-watch');
+                  return w && w.innerText.startsWith('Rebuilt') && w.innerText.includes(s); }""",
+        arg=summary, timeout=240_000,
+    )  # fmt: skip
+
+
 def test_a_pdf_dropped_into_a_served_folder_is_answerable_with_its_page(watched, browser):
     from tests.test_pdf_docx import PAGE_FACTS, make_report
     from tests.test_ui import ask
@@ -68,7 +77,7 @@ def test_a_pdf_dropped_into_a_served_folder_is_answerable_with_its_page(watched,
     page.wait_for_selector("#question textarea", timeout=120_000)
     page.wait_for_function("() => /Watching|Rebuilt/.test(document.querySelector('#index-panel').innerText)", timeout=60_000)
     make_report(watched.seeds / "report.pdf")  # dropped in: no restart, no click
-    page.wait_for_function("() => document.querySelector('#index-panel').innerText.includes('+1 added')", timeout=240_000)
+    _rebuilt(page, "+1 added")
     assert "4 documents" in page.locator("#index-panel").inner_text()
     reply, _ = ask(page, "How much did the new breakwater cost?")
     assert "4.2 million pounds" in reply and "report.pdf · page 2 · line" in reply, reply
@@ -78,4 +87,15 @@ def test_a_pdf_dropped_into_a_served_folder_is_answerable_with_its_page(watched,
     shown = page.locator("#document .qa-doc-text").inner_text()
     assert "breakwater" in shown and "Agnes Pellow" not in shown  # the cited page, not the whole PDF
     assert PAGE_FACTS[1] not in shown
+    # changed: the new text answers
+    make_report(watched.seeds / "report.pdf", {**PAGE_FACTS, 2: PAGE_FACTS[2].replace("4.2 million", "5.6 million")})
+    _rebuilt(page, "0 added, 1 changed")
+    reply, _ = ask(page, "How much did the new breakwater cost?")
+    assert "5.6 million pounds" in reply and "report.pdf · page 2" in reply, reply
+    # deleted: gone from the index and from the answers
+    (watched.seeds / "report.pdf").unlink()
+    _rebuilt(page, "0 changed, 1 removed")
+    assert "3 documents" in page.locator("#index-panel").inner_text()
+    reply, _ = ask(page, "How much did the new breakwater cost?")
+    assert "report.pdf" not in reply
     context.close()
