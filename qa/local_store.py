@@ -57,6 +57,7 @@ class LocalStore:
         self.location = str(self.dir)
         self.flat_limit = flat_limit
         self.fix = f"run `qa index --full --index {self.dir}` to rebuild it"
+        self._embedders: dict[str, object] = {}  # model folder -> loaded QueryEmbedder, shared by versions
 
     def exists(self) -> bool:
         return (self.dir / "CURRENT").exists()
@@ -288,7 +289,10 @@ class LocalVersion:
                 meta = json.loads((folder / "embedder.json").read_text(encoding="utf-8"))
                 if not rel.startswith("models/") or meta.get("fingerprint") != self.manifest["settings"]["embedder"]["fingerprint"]:
                     raise ValueError("another model")
-                self._embedder = QueryEmbedder.from_dir(folder)
+                # the folder is content-addressed and never changes: versions that name it share one session
+                if rel not in self.store._embedders:
+                    self.store._embedders[rel] = QueryEmbedder.from_dir(folder)
+                self._embedder = self.store._embedders[rel]
             except Exception:
                 raise IndexProblem(f"the query embedder {folder} of this index is missing, corrupt or of another model; "
                                    f"{self.store.fix}") from None  # fmt: skip

@@ -23,7 +23,7 @@ from qa.settings import Settings
 from qa.store import IndexProblem, Store, StoreVersion
 
 MAX_QUESTION_CHARS = 2000
-KEEP_VERSIONS = 8  # versions kept open for citations of earlier answers
+KEEP_VERSIONS = 3  # versions kept open for citations of earlier answers (the live one and two before)
 
 
 class BadQuestion(ValueError):
