@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import statistics
 import threading
 import time
 
 import pytest
 
+from tests.conftest import copy_seeds_and_index
 from tests.test_ui import NEW_DOC, ServerProcess
 
 CLIENTS, QUESTIONS = 20, 200
@@ -30,9 +30,7 @@ ASKED = [
 def test_concurrent_questions_during_a_rebuild(seeds_dir, index_dir, tmp_path):
     from gradio_client import Client
 
-    seeds, index = tmp_path / "seeds", tmp_path / "index"
-    shutil.copytree(seeds_dir, seeds, symlinks=True)
-    shutil.copytree(index_dir, index, symlinks=True)
+    seeds, index = copy_seeds_and_index(seeds_dir, index_dir, tmp_path)
     server = ServerProcess(seeds, index, tmp_path / "server.log")
     try:
         first = Client(server.url, verbose=False).predict(ASKED[0], 5, api_name="/ask")
