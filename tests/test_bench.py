@@ -163,3 +163,12 @@ def test_pdf_pages_smoke(tmp_path):
     run_bench("pdf_pages.py", "--pages", "6", "--work", str(tmp_path / "work"), "--out", str(out))
     res = load(out, "pdf_pages")
     assert res["pages"] == 6 and res["extract_pages_per_s"] > 0 and res["build_pages_per_s"] > 0 and res["chunks"] >= 6
+
+
+@needs_squad
+def test_embedding_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "embedding.json"
+    run_bench("embedding.py", "--squad", str(tiny_squad), "--questions", "20", "--work", str(tmp_path / "work"), "--out", str(out))
+    res = load(out, "embedding")
+    assert res["chunks"] >= 3 and res["cosine_onnx_vs_st"]["min"] >= 0.999 and res["speedup_onnx_vs_st"] > 0
+    assert set(res["dense_recall"]) == {"sentence-transformers", "onnx"}

@@ -1,0 +1,82 @@
+"""Document embedding, side by side in one run: sentence-transformers (the old indexing path) vs the
+ONNX export that indexing now uses. Speed in chunks/s, agreement of the vectors (cosine), and what
+it does to dense retrieval (recall@1/5 of the gold paragraph, same questions, same query vectors).
+
+The corpus is the SQuAD v1.1 dev paragraphs, chunked by the product's splitter. Questions are a
+fixed sample of dev questions.
+
+    python bench/embedding.py [--limit 0] [--questions 500]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+
+def main() -> None:
+    p = common.base_parser(__doc__.splitlines()[0], "embedding")
+    p.add_argument("--questions", type=int, default=500)
+    args = p.parse_args()
+    run = common.Run("embedding", args)
+    import shutil
+
+    import faiss
+    import numpy as np
+
+    from qa.chunking import split_document
+    from qa.documents import Document
+    from qa.embedder import DocumentEmbedder, OnnxDocumentEmbedder, QueryEmbedder, export_query_embedder
+    from qa.reader.squad import load_squad, sample
+    from qa.settings import Settings
+
+    data = load_squad(common.squad_file(args.squad, "dev-v1.1"))
+    pids = list(data.paragraphs)[: args.limit or None]
+    cfg = Settings()
+    texts, owner = [], []
+    for pid in pids:
+        doc = Document(pid, data.paragraphs[pid], "", "text")
+        for s, e in split_document(doc, cfg.chunk_size, cfg.chunk_overlap):
+            texts.append(doc.text[s:e])
+            owner.append(pid)
+    shutil.rmtree(args.work, ignore_errors=True)
+    export_query_embedder(args.work / "model")
+    engines = {"sentence-transformers": DocumentEmbedder(), "onnx": OnnxDocumentEmbedder(args.work / "model")}
+    vectors, timing = {}, {}
+    for name, model in engines.items():
+        model(texts[:8])  # load and warm up: not timed
+        t = time.perf_counter()
+        vectors[name] = model(texts)
+        timing[name] = time.perf_counter() - t
+        print(f"{name}: {len(texts) / timing[name]:.1f} chunks/s", file=sys.stderr)
+    cos = np.sum(vectors["sentence-transformers"] * vectors["onnx"], axis=1)
+    qs = [q for q in sample(data.questions, args.questions) if q.paragraph_id in set(pids)]
+    qv = QueryEmbedder.from_dir(args.work / "model")([q.question for q in qs])
+    recall = {}
+    top5 = {}
+    for name, vecs in vectors.items():
+        index = faiss.IndexFlatIP(vecs.shape[1])
+        index.add(vecs)
+        _, ids = index.search(qv, 20)
+        hits = [[owner[i] for i in row] for row in ids]
+        top5[name] = [tuple(row[:5]) for row in ids]
+        recall[name] = {f"@{k}": round(100 * float(np.mean([q.paragraph_id in h[:k] for q, h in zip(qs, hits)])), 2) for k in (1, 5, 20)}
+    same_top5 = float(np.mean([a == b for a, b in zip(top5["sentence-transformers"], top5["onnx"])]))
+    results = {
+        "chunks": len(texts), "documents": len(pids), "questions": len(qs),
+        "chunks_per_s": {k: round(len(texts) / v, 1) for k, v in timing.items()},
+        "speedup_onnx_vs_st": round(timing["sentence-transformers"] / timing["onnx"], 2),
+        "cosine_onnx_vs_st": {"min": round(float(cos.min()), 6), "p01": round(float(np.percentile(cos, 1)), 6),
+                              "mean": round(float(cos.mean()), 6)},
+        "dense_recall": recall, "identical_top5_share": round(same_top5, 4),
+    }  # fmt: skip
+    print(results, file=sys.stderr)
+    run.write(results)
+
+
+if __name__ == "__main__":
+    main()
