@@ -120,7 +120,8 @@ class QAPipeline:
         version = self.store.open()
         try:
             version.check()
-            retriever = HybridRetriever(version, self.settings.retrieval_candidates, self.settings.rrf_k)
+            s = self.settings
+            retriever = HybridRetriever(version, s.retrieval_candidates, s.rrf_k, s.dense_weight)
         except IndexProblem:
             version.close()
             raise

@@ -15,23 +15,24 @@ from qa.store import StoreVersion
 Mode = Literal["hybrid", "dense", "bm25"]
 
 
-def reciprocal_rank_fusion(ranked_lists: list[list[int]], k: int = 60) -> dict[int, float]:
-    """Sum of 1 / (k + rank) over the lists each id appears in (rank is 1-based)."""
+def reciprocal_rank_fusion(ranked_lists: list[list[int]], k: int = 60, weights: list[float] | None = None) -> dict[int, float]:
+    """Sum of weight / (k + rank) over the lists each id appears in (rank is 1-based; weights default to 1)."""
     fused: dict[int, float] = {}
-    for ranked in ranked_lists:
+    for ranked, w in zip(ranked_lists, weights or [1.0] * len(ranked_lists)):
         for rank, cid in enumerate(ranked, 1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank)
+            fused[cid] = fused.get(cid, 0.0) + w / (k + rank)
     return fused
 
 
 class HybridRetriever:
     """Retrieval over one store version (questions in flight keep the version they started on)."""
 
-    def __init__(self, version: StoreVersion, candidates: int = 50, rrf_k: int = 60):
+    def __init__(self, version: StoreVersion, candidates: int = 50, rrf_k: int = 60, dense_weight: float = 1.0):
         self.version = version
         self.embed = version.query_embedder()
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.dense_weight = dense_weight  # BM25's list weighs 1
 
     def __call__(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None) -> list[Passage]:
         """Top passages; `timings` (if given) receives embed_s and search_s."""
@@ -44,7 +45,7 @@ class HybridRetriever:
             embed_s = time.perf_counter() - t0
             dense = self.version.search_dense(vec, n)
         lexical = self.version.search_lexical(question, n) if mode in ("hybrid", "bm25") else []
-        fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in lexical]], self.rrf_k)
+        fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in lexical]], self.rrf_k, [self.dense_weight, 1.0])
         best = sorted(fused, key=lambda c: -fused[c])[:top_k]
         if timings is not None:
             timings["embed_s"] = embed_s

@@ -172,3 +172,14 @@ def test_embedding_smoke(tmp_path, tiny_squad):
     res = load(out, "embedding")
     assert res["chunks"] >= 3 and res["cosine_onnx_vs_st"]["min"] >= 0.999 and res["speedup_onnx_vs_st"] > 0
     assert set(res["dense_recall"]) == {"sentence-transformers", "onnx"}
+
+
+@needs_squad
+def test_fusion_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "fusion.json"
+    run_bench("fusion.py", "--squad", str(tiny_squad), "--train-articles", "2", "--train-questions", "30", "--dev-questions", "10",
+              "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    res = load(out, "fusion")
+    chosen = res["train"]["chosen"]
+    assert chosen["recall"] == res["train"]["grid"][f"w={chosen['dense_weight']} k={chosen['rrf_k']}"]
+    assert len(res["dev"]["recall"]) == 4 and all(set(r) == {"@1", "@5", "@20"} for r in res["dev"]["recall"].values())

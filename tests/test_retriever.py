@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.retriever import HybridRetriever
+from qa.settings import Settings
 from tests.conftest import build, open_version
 
 FILLER = [
@@ -37,7 +38,8 @@ def retriever(tmp_path_factory) -> HybridRetriever:
         (seeds / f"doc{i:02d}.txt").write_text(t, encoding="utf-8")
     index = tmp_path_factory.mktemp("rindex")
     build(seeds, index)
-    return HybridRetriever(open_version(index))
+    s = Settings()  # the shipped fusion
+    return HybridRetriever(open_version(index), s.retrieval_candidates, s.rrf_k, s.dense_weight)
 
 
 def _rank(passages, text):
