@@ -108,10 +108,6 @@ class LocalStore:
 
     # --- models ---
 
-    def encoder_dir(self) -> Path:
-        """The ONNX MiniLM that embeds documents and questions for this index (exported if missing)."""
-        return self.dir / self.query_embedder_dir()
-
     def query_embedder_dir(self) -> str:
         """The content-addressed query embedder for the installed model, exported if missing.
 

@@ -69,7 +69,6 @@ class Store(Protocol):
     location: str
 
     def exists(self) -> bool: ...
-    def encoder_dir(self) -> Path: ...  # the exported ONNX MiniLM its versions use (exported if missing)
     def open(self) -> StoreVersion: ...  # the live version; IndexProblem if none or broken
     def building(self, wait_s: float) -> AbstractContextManager[None]: ...  # one builder at a time (IndexBusy)
     def writer(self, base: StoreVersion | None, embedder_settings: dict) -> StoreWriter: ...
