@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +184,13 @@ def test_fusion_smoke(tmp_path, tiny_squad):
     chosen = res["train"]["chosen"]
     assert chosen["recall"] == res["train"]["grid"][f"w={chosen['dense_weight']} k={chosen['rrf_k']}"]
     assert len(res["dev"]["recall"]) == 4 and all(set(r) == {"@1", "@5", "@20"} for r in res["dev"]["recall"].values())
+
+
+@pytest.mark.skipif(shutil.which("man") is None or shutil.which("col") is None, reason="needs man and col to render man pages")
+def test_nonwiki_smoke(tmp_path):
+    out = tmp_path / "nonwiki.json"
+    run_bench("nonwiki.py", "--work", str(tmp_path / "work"), "--out", str(out))
+    res = load(out, "nonwiki")
+    assert res["questions"] >= 8 and len(res["by_fusion"]) == 2
+    for r in res["by_fusion"].values():
+        assert 0 <= r["recall@1"] <= r["recall@5"] <= 100 and len(r["rows"]) == res["questions"]
