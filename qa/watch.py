@@ -93,6 +93,8 @@ class Watcher:
             self.status.builds += 1
         except (IndexBusy, IndexProblem, FileNotFoundError, OSError) as e:
             self.status.state, self.status.last_error = "failed", str(e)
+        except Exception as e:  # the watch goes on: the next change tries again
+            self.status.state, self.status.last_error = "failed", f"{type(e).__name__}: {e}"
         self.status.last_at = time.strftime("%H:%M:%S")
         self.on_build(self.status)
         return self.status
