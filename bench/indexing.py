@@ -4,12 +4,19 @@ Builds go through `qa.indexer.build_index`, end to end as `qa index` runs them (
 reading, splitting, embedding, FAISS + BM25 + SQLite, fsync). The corpus is copied to
 bench/work/indexing/seeds so that one document can be changed, one added and one removed.
 
-    python bench/indexing.py [--limit 500]   # --limit: documents (first paragraphs of dev)
+Side by side in the same run, the same full rebuild is timed with the code of `--baseline-ref`
+(a git commit, checked out into the work folder and run in a subprocess with the same
+interpreter): the indexing path before issue 12 (sentence-transformers fp32, batch 64).
+
+    python bench/indexing.py [--limit 500] [--baseline-ref 6728d53]   # --limit: documents
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,8 +34,34 @@ def row(report) -> dict:
             "chunks_per_s": round(report.n_chunks / report.seconds, 1) if report.full and report.seconds else None}  # fmt: skip
 
 
+BASELINE_BUILD = """
+import json, sys
+from pathlib import Path
+from qa.backends import open_store
+from qa.indexer import build_index
+seeds, index = Path(sys.argv[1]), Path(sys.argv[2])
+build_index(open_store(index), seeds)  # first build: exports the query embedder, loads the model
+r = build_index(open_store(index), seeds, full=True)
+print(json.dumps({"seconds": r.seconds, "chunks": r.n_chunks, "documents": r.n_documents}))
+"""
+
+
+def baseline_full_rebuild(ref: str, seeds: Path, work: Path) -> dict:
+    """The full rebuild, timed with the code at git `ref` (same interpreter, same corpus)."""
+    src = work / f"baseline-{ref}"
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(common.ROOT), "archive", ref, "qa"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    out = subprocess.run([sys.executable, "-c", BASELINE_BUILD, str(seeds), str(work / "baseline-index")], cwd=src,
+                         env={**os.environ, "PYTHONPATH": str(src)}, check=True, capture_output=True, text=True)  # fmt: skip
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"ref": ref, "seconds": round(r["seconds"], 2), "chunks": r["chunks"], "chunks_per_s": round(r["chunks"] / r["seconds"], 1)}
+
+
 def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "indexing")
+    p.add_argument("--baseline-ref", default="6728d53", help="git commit whose indexing path is timed side by side ('' skips it)")
     args = p.parse_args()
     run = common.Run("indexing", args)
     from qa.backends import open_store
@@ -49,6 +82,11 @@ def main() -> None:
         print(f"{name}: {steps[name]}", file=sys.stderr)
 
     build("first_full_build")  # also exports the ONNX query embedder once
+    baseline = None
+    if args.baseline_ref:
+        print(f"full rebuild with the code at {args.baseline_ref} …", file=sys.stderr)
+        baseline = baseline_full_rebuild(args.baseline_ref, seeds, args.work)
+        print(f"baseline: {baseline}", file=sys.stderr)
     build("full_rebuild", full=True)
     build("no_change")
     files = sorted(seeds.rglob("*.txt"))
@@ -64,7 +102,10 @@ def main() -> None:
     build("remove_one_document")
     target.write_text(original, encoding="utf-8")
     results = {"file": dev.name, "documents": steps["full_rebuild"]["documents"], "chunks": steps["full_rebuild"]["chunks"],
-               "chunks_per_s_full_build": steps["full_rebuild"]["chunks_per_s"], "steps": steps}  # fmt: skip
+               "chunks_per_s_full_build": steps["full_rebuild"]["chunks_per_s"], "steps": steps,
+               "embed_precision": os.environ.get("QA_EMBED_PRECISION", "auto"), "baseline_full_rebuild": baseline}  # fmt: skip
+    if baseline:
+        results["speedup_full_rebuild_vs_baseline"] = round(baseline["seconds"] / steps["full_rebuild"]["seconds"], 2)
     run.write(results)
 
 

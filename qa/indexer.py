@@ -209,13 +209,15 @@ _DOC_EMBEDDER: embedder.DocumentEmbedder | None = None
 
 
 def _embed(texts: list[str], settings: Settings, progress: Progress, bar: bool) -> np.ndarray:
-    """Vectors for `texts` by sentence-transformers (on this CPU it outruns the ONNX export for
-    documents: 59.8 vs 43.2 chunks/s, bench/embedding.py), longest last so batches pad little."""
+    """Vectors for `texts` by sentence-transformers, in bf16 where the CPU has it (see
+    embedder.DocumentEmbedder; bench/embedding.py), longest last so batches pad little."""
     global _DOC_EMBEDDER
     if not texts:
         return np.zeros((0, embedder.DIM), np.float32)
     # one model load per process: `qa serve` and tests rebuild many times
-    model = _DOC_EMBEDDER = _DOC_EMBEDDER or embedder.DocumentEmbedder()
+    if _DOC_EMBEDDER is None or _DOC_EMBEDDER.requested != settings.embed_precision:
+        _DOC_EMBEDDER = embedder.DocumentEmbedder(precision=settings.embed_precision)
+    model = _DOC_EMBEDDER
     order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), embedder.DIM), np.float32)
     from tqdm import tqdm

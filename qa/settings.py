@@ -11,6 +11,8 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+EMBED_PRECISIONS = ("auto", "fp32", "bf16")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -25,6 +27,7 @@ class Settings:
     chunk_overlap: int = 120
     # indexing
     embed_batch: int = 256  # chunks per embedding call (and per progress update)
+    embed_precision: str = "auto"  # QA_EMBED_PRECISION: auto (bf16 where the CPU has it natively), fp32, bf16
     flat_limit: int = 50_000  # QA_FLAT_LIMIT: exact FAISS search up to this many chunks, HNSW above
     lock_wait_s: float = 300.0  # QA_LOCK_WAIT: how long a second `qa index` waits for the first
     # retrieval
@@ -41,6 +44,10 @@ class Settings:
     # serving
     ui_concurrency: int = 0  # QA_UI_CONCURRENCY: questions answered at once by `qa serve` (0: cores, 2..8)
 
+    def __post_init__(self):
+        if self.embed_precision not in EMBED_PRECISIONS:
+            raise ValueError(f"QA_EMBED_PRECISION={self.embed_precision!r} is not one of {', '.join(EMBED_PRECISIONS)}")
+
     @classmethod
     def from_env(cls, **overrides) -> Settings:
         """Defaults, then QA_* environment variables, then explicit overrides (None means unset)."""
@@ -48,7 +55,7 @@ class Settings:
             "seeds": ("QA_SEEDS", Path), "index": ("QA_INDEX", Path), "max_file_mb": ("QA_MAX_FILE_MB", float),
             "flat_limit": ("QA_FLAT_LIMIT", int), "lock_wait_s": ("QA_LOCK_WAIT", float),
             "reader_dir": ("QA_READER_DIR", Path), "threads": ("QA_THREADS", int),
-            "ui_concurrency": ("QA_UI_CONCURRENCY", int),
+            "ui_concurrency": ("QA_UI_CONCURRENCY", int), "embed_precision": ("QA_EMBED_PRECISION", str),
         }  # fmt: skip
         values = {}
         for name, (var, cast) in env.items():

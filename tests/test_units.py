@@ -551,7 +551,8 @@ def test_marked_command_real_readme(readme_command):
 
 # --------------------------------------------------------------------------- 7. settings
 
-QA_VARS = ("QA_SEEDS", "QA_INDEX", "QA_MAX_FILE_MB", "QA_FLAT_LIMIT", "QA_LOCK_WAIT", "QA_READER_DIR", "QA_THREADS", "QA_UI_CONCURRENCY")
+QA_VARS = ("QA_SEEDS", "QA_INDEX", "QA_MAX_FILE_MB", "QA_FLAT_LIMIT", "QA_LOCK_WAIT", "QA_READER_DIR", "QA_THREADS", "QA_UI_CONCURRENCY",
+           "QA_EMBED_PRECISION")
 
 
 @pytest.fixture()
@@ -566,7 +567,7 @@ def test_settings_defaults(clean_env):
     assert s == Settings()
     assert s.seeds == Path("seeds") and s.index == Path("index")
     assert s.max_file_mb == 20.0 and s.max_file_bytes == 20 * 1024 * 1024
-    assert s.flat_limit == 50_000 and s.threads == 0 and s.reader_dir is None
+    assert s.flat_limit == 50_000 and s.threads == 0 and s.reader_dir is None and s.embed_precision == "auto"
     assert s.splitter() == {"splitter": "RecursiveCharacterTextSplitter", "chunk_size": 800, "chunk_overlap": 120}
 
 
@@ -590,7 +591,8 @@ def test_settings_env_then_overrides(clean_env):
 
 
 @pytest.mark.parametrize(
-    "var, raw", [("QA_FLAT_LIMIT", "lots"), ("QA_FLAT_LIMIT", "1e5"), ("QA_MAX_FILE_MB", "big"), ("QA_THREADS", "2.5")]
+    "var, raw",
+    [("QA_FLAT_LIMIT", "lots"), ("QA_FLAT_LIMIT", "1e5"), ("QA_MAX_FILE_MB", "big"), ("QA_THREADS", "2.5"), ("QA_EMBED_PRECISION", "fp16")],
 )
 def test_settings_bad_value_names_the_variable(clean_env, var, raw):
     clean_env.setenv(var, raw)
