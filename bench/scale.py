@@ -125,7 +125,7 @@ def build_size(n: int, dest: Path, chunks, paragraphs, vectors, query_embedder: 
     store = LocalStore(dest, flat_limit=flat_limit)
     info = {"sha256": "", "size": 0, "mtime_ns": 0, "kind": "text"}
     t = time.perf_counter()
-    writer = store.writer(None, embedder.embedder_settings())
+    writer = store.writer(None, embedder.EmbedderSpec.choose())
     for doc_id, (text, spans, rows) in docs.items():
         writer.add(doc_id, text, info, spans, vecs[rows])
     writer.commit({"built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seeds": "", "settings": indexer.index_settings(Settings()),

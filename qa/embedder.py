@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,16 +47,15 @@ def model_path() -> Path:
 
 _FINGERPRINT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "modules.json", "1_Pooling/config.json")
 _fingerprints: dict[tuple, str] = {}
+OVERLAY_NAME = "encoder-layers.safetensors"
+SHIPPED_OVERLAY = Path(__file__).resolve().parent / "models" / "embedder" / OVERLAY_NAME
 
 
-def model_fingerprint(path: Path | None = None) -> str:
-    """A hash of the model's content (weights, config, tokenizer, pooling): other weights, even of
-    the same size, are another model and force a full rebuild. Cached per file size and time."""
-    path = Path(path or model_path())
-    files = [path / f for f in _FINGERPRINT_FILES if (path / f).exists()]
-    key = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+def _hash_files(seed: str, files: list[Path]) -> str:
+    """sha256 over the files' names and bytes, cached per path, size and mtime."""
+    key = (seed, *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
     if key not in _fingerprints:
-        h = hashlib.sha256(MODEL_NAME.encode())
+        h = hashlib.sha256(seed.encode())
         for f in files:
             h.update(f.name.encode())
             with open(f, "rb") as fh:
@@ -65,8 +65,70 @@ def model_fingerprint(path: Path | None = None) -> str:
     return _fingerprints[key]
 
 
-def embedder_settings() -> dict:
-    return {"model": MODEL_NAME, "fingerprint": model_fingerprint(), "dim": DIM, "normalized": True}
+def model_fingerprint(path: Path | None = None) -> str:
+    """A hash of the bundled model's content (weights, config, tokenizer, pooling): other weights,
+    even of the same size, are another model and force a full rebuild."""
+    path = Path(path or model_path())
+    return _hash_files(MODEL_NAME, [path / f for f in _FINGERPRINT_FILES if (path / f).exists()])
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """Which weights embed: the bundled MiniLM, or the bundled MiniLM with fine-tuned transformer
+    layers laid over it (an `overlay` file written by `qa.embedder_train`; the shipped one is
+    qa/models/embedder/). Its fingerprint names the vectors: another spec means a full rebuild."""
+
+    overlay: Path | None = None
+
+    @classmethod
+    def choose(cls, choice: str = "auto") -> EmbedderSpec:
+        """`auto`: the shipped fine-tuned layers if present; `bundled`: the plain MiniLM; else a
+        folder (or file) holding an overlay."""
+        if choice == "bundled":
+            return cls(None)
+        if choice == "auto":
+            return cls(SHIPPED_OVERLAY if SHIPPED_OVERLAY.is_file() else None)
+        path = Path(choice).expanduser()
+        path = path / OVERLAY_NAME if path.is_dir() else path
+        if not path.is_file():
+            raise ValueError(f"QA_EMBEDDER={choice!r} is not auto, bundled or a folder holding {OVERLAY_NAME}")
+        return cls(path.resolve())
+
+    @property
+    def label(self) -> str:
+        return "bundled" if self.overlay is None else f"bundled+{self.overlay.parent.name}/{self.overlay.name}"
+
+    def fingerprint(self) -> str:
+        base = model_fingerprint()
+        return base if self.overlay is None else _hash_files(base, [self.overlay])
+
+    def settings(self) -> dict:
+        """Saved in each index manifest; compared at every build."""
+        return {"model": MODEL_NAME, "weights": "bundled" if self.overlay is None else "bundled+overlay",
+                "fingerprint": self.fingerprint(), "dim": DIM, "normalized": True}  # fmt: skip
+
+    def key(self) -> str:
+        """Names the exported query embedder: the weights, this exporter and the ONNX Runtime that
+        optimised the graph (a saved optimised graph is specific to it)."""
+        import onnxruntime
+
+        return f"{self.fingerprint()}-e{EXPORT_VERSION}-ort{onnxruntime.__version__}"
+
+    def apply_overlay(self, st_model) -> None:
+        """Load the fine-tuned layers into a sentence-transformers MiniLM in place."""
+        if self.overlay is None:
+            return
+        from safetensors.torch import load_file
+
+        layers = load_file(str(self.overlay))
+        auto = st_model[0].auto_model
+        unexpected = auto.load_state_dict({k: v.float() for k, v in layers.items()}, strict=False).unexpected_keys
+        if unexpected or not layers:
+            raise ValueError(f"{self.overlay} does not fit MiniLM ({len(unexpected)} unknown tensors)")
+
+
+def embedder_settings(spec: EmbedderSpec | None = None) -> dict:
+    return (spec or EmbedderSpec.choose()).settings()
 
 
 def native_bf16() -> bool:
@@ -87,11 +149,12 @@ class DocumentEmbedder:
     (bench/embedding.py). `auto` picks it where the CPU has native bf16. fp32 is the reference
     that the ONNX query embedder is checked against."""
 
-    def __init__(self, batch_size: int = 16, precision: str = "auto"):
+    def __init__(self, batch_size: int = 16, precision: str = "auto", spec: EmbedderSpec | None = None):
         if precision not in EMBED_PRECISIONS:
             raise ValueError(f"embedding precision must be one of {', '.join(EMBED_PRECISIONS)}, not {precision!r}")
         self.batch_size = batch_size
         self.requested = precision
+        self.spec = spec or EmbedderSpec.choose()
         self.precision = ("bf16" if native_bf16() else "fp32") if precision == "auto" else precision
         self._model = None
 
@@ -102,8 +165,10 @@ class DocumentEmbedder:
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(str(model_path()), device="cpu")
-            self._model.max_seq_length = MAX_TOKENS
+            model = SentenceTransformer(str(model_path()), device="cpu")
+            model.max_seq_length = MAX_TOKENS
+            self.spec.apply_overlay(model)
+            self._model = model
         return self._model
 
     def __call__(self, texts: list[str], progress: bool = False) -> np.ndarray:
@@ -123,11 +188,12 @@ class DocumentEmbedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
-def export_query_embedder(dest_dir: Path) -> Path:
+def export_query_embedder(dest_dir: Path, spec: EmbedderSpec | None = None) -> Path:
     """Write the ONNX embedder and its tokenizer into `dest_dir` (which must not exist yet) and prove
     it matches sentence-transformers. The caller moves the folder into place."""
+    spec = spec or EmbedderSpec.choose()
     dest_dir.mkdir(parents=True)
-    ref = DocumentEmbedder(precision="fp32")  # the reference the export must match
+    ref = DocumentEmbedder(precision="fp32", spec=spec)  # the reference the export must match
     st_model = ref.warm_up()
     raw = dest_dir / "minilm-embedder.raw.onnx"
     onnx_path = dest_dir / ONNX_NAME
@@ -142,18 +208,14 @@ def export_query_embedder(dest_dir: Path) -> Path:
         raise RuntimeError(f"ONNX embedder disagrees with sentence-transformers (cosine {cos:.5f})")
     import onnxruntime
 
-    meta = {"model": MODEL_NAME, "fingerprint": model_fingerprint(), "onnxruntime": onnxruntime.__version__,
+    meta = {"model": MODEL_NAME, "weights": spec.label, "fingerprint": spec.fingerprint(), "onnxruntime": onnxruntime.__version__,
             "export": EXPORT_VERSION, "min_cosine_vs_sentence_transformers": cos}  # fmt: skip
     (dest_dir / "embedder.json").write_text(json.dumps(meta))
     return onnx_path
 
 
-def query_embedder_key() -> str:
-    """Names the exported copy: the model's content, this exporter and the ONNX Runtime that
-    optimised the graph (a saved optimised graph is specific to it)."""
-    import onnxruntime
-
-    return f"{model_fingerprint()}-e{EXPORT_VERSION}-ort{onnxruntime.__version__}"
+def query_embedder_key(spec: EmbedderSpec | None = None) -> str:
+    return (spec or EmbedderSpec.choose()).key()
 
 
 class QueryEmbedder:

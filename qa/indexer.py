@@ -61,7 +61,8 @@ class BuildReport:
 
 def index_settings(settings: Settings) -> dict:
     """What shapes the stored chunks and vectors; saved in the manifest, compared at each build."""
-    return {"embedder": embedder.embedder_settings(), "splitter": settings.splitter(), "extraction": EXTRACTION_VERSION}
+    spec = embedder.EmbedderSpec.choose(settings.embedder)
+    return {"embedder": spec.settings(), "splitter": settings.splitter(), "extraction": EXTRACTION_VERSION}
 
 
 def _same_file(state: FileState, old: dict | None) -> bool:
@@ -130,7 +131,8 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
     progress("scanning seeds", 0.0)
     files, skipped = scan(seeds)
     old_docs = old.documents if old else {}
-    writer = store.writer(old, want["embedder"])
+    spec = embedder.EmbedderSpec.choose(settings.embedder)
+    writer = store.writer(old, spec)
     changes = Changes(removed=sorted(set(old_docs) - {f.id for f in files}))
     for doc_id in changes.removed:
         writer.remove(doc_id)
@@ -162,7 +164,7 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
 
     texts = [d.text[s:e] for d, spans in to_embed for s, e in spans]
     progress(f"embedding {len(texts)} chunks", 0.15)
-    vectors = _embed(texts, settings, progress, bar)
+    vectors = _embed(texts, spec, settings, progress, bar)
     offset = 0
     for doc, spans in to_embed:
         writer.add(doc.id, doc.text, _info(doc), spans, vectors[offset : offset + len(spans)])
@@ -208,15 +210,15 @@ def _reason(e: Exception) -> str:
 _DOC_EMBEDDER: embedder.DocumentEmbedder | None = None
 
 
-def _embed(texts: list[str], settings: Settings, progress: Progress, bar: bool) -> np.ndarray:
+def _embed(texts: list[str], spec: embedder.EmbedderSpec, settings: Settings, progress: Progress, bar: bool) -> np.ndarray:
     """Vectors for `texts` by sentence-transformers, in bf16 where the CPU has it (see
     embedder.DocumentEmbedder; bench/embedding.py), longest last so batches pad little."""
     global _DOC_EMBEDDER
     if not texts:
         return np.zeros((0, embedder.DIM), np.float32)
     # one model load per process: `qa serve` and tests rebuild many times
-    if _DOC_EMBEDDER is None or _DOC_EMBEDDER.requested != settings.embed_precision:
-        _DOC_EMBEDDER = embedder.DocumentEmbedder(precision=settings.embed_precision)
+    if _DOC_EMBEDDER is None or (_DOC_EMBEDDER.requested, _DOC_EMBEDDER.spec) != (settings.embed_precision, spec):
+        _DOC_EMBEDDER = embedder.DocumentEmbedder(precision=settings.embed_precision, spec=spec)
     model = _DOC_EMBEDDER
     order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), embedder.DIM), np.float32)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.embedder import EmbedderSpec
 from qa.schema import Chunk
 from qa.store import IndexBusy, IndexProblem
 
@@ -103,20 +104,20 @@ class LocalStore:
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
-    def writer(self, base: LocalVersion | None, embedder_settings: dict) -> LocalWriter:
-        return LocalWriter(self, base, embedder_settings)
+    def writer(self, base: LocalVersion | None, spec: EmbedderSpec) -> LocalWriter:
+        return LocalWriter(self, base, spec)
 
     # --- models ---
 
-    def query_embedder_dir(self) -> str:
-        """The content-addressed query embedder for the installed model, exported if missing.
+    def query_embedder_dir(self, spec: EmbedderSpec) -> str:
+        """The content-addressed query embedder for these weights, exported if missing.
 
         Written to a temporary folder and renamed into place, so it is complete or absent.
         Returns its path relative to the index folder, for the manifest.
         """
         from qa import embedder
 
-        key = embedder.query_embedder_key()
+        key = spec.key()
         final = self.dir / "models" / key
         if final.is_dir():
             try:
@@ -126,7 +127,7 @@ class LocalStore:
                 shutil.rmtree(final, ignore_errors=True)  # a damaged copy: export it again
         tmp = self.dir / "models" / f".tmp-{key}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        embedder.export_query_embedder(tmp)
+        embedder.export_query_embedder(tmp, spec)
         _fsync_tree(tmp)
         os.rename(tmp, final)
         return f"models/{key}"
@@ -353,10 +354,10 @@ class LocalVersion:
 class LocalWriter:
     """The next version: the base version's documents, minus `remove`d ones, plus `add`ed ones."""
 
-    def __init__(self, store: LocalStore, base: LocalVersion | None, embedder_settings: dict):
+    def __init__(self, store: LocalStore, base: LocalVersion | None, spec: EmbedderSpec):
         self.store = store
         self.base = base
-        self.embedder_settings = embedder_settings
+        self.spec = spec
         self.removed: set[str] = set()
         self.added: dict[str, tuple[str, dict, list[tuple[int, int]], np.ndarray]] = {}
 
@@ -385,7 +386,7 @@ class LocalWriter:
                 docs[doc_id] = (text, info, *self.base.document_chunks(doc_id))
         docs.update(self.added)
         store._clean_stale_builds()
-        query_embedder = store.query_embedder_dir()
+        query_embedder = store.query_embedder_dir(self.spec)
         name = store._new_version_name()
         building = store.dir / "versions" / f".building-{name}"
         docs_rows, chunk_rows, vec_parts, texts, manifest_docs = [], [], [], [], {}
@@ -398,7 +399,7 @@ class LocalWriter:
                 texts.append(text[s:e])
             vec_parts.append(np.asarray(vectors, np.float32).reshape(len(spans), -1))
             manifest_docs[doc_id] = {**info, "chars": len(text), "chunks": [first, len(spans)]}
-        dim = self.embedder_settings["dim"]
+        dim = self.spec.settings()["dim"]
         vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), np.float32)
         full = {**manifest, "format_version": FORMAT_VERSION, "n_chunks": len(chunk_rows), "documents": manifest_docs,
                 "query_embedder": query_embedder}  # fmt: skip

@@ -89,7 +89,7 @@ def mine(train_file: Path, out: Path, work: Path, per_question: int = 3, depth: 
     import bm25s
     import faiss
 
-    from qa.embedder import QueryEmbedder, export_query_embedder
+    from qa.embedder import EmbedderSpec, QueryEmbedder, export_query_embedder
     from qa.local_store import bm25_tokenize
     from qa.retriever import reciprocal_rank_fusion
 
@@ -98,7 +98,8 @@ def mine(train_file: Path, out: Path, work: Path, per_question: int = 3, depth: 
     pids = list(data.paragraphs)
     texts = [data.paragraphs[p] for p in pids]
     if not work.exists():
-        export_query_embedder(work)
+        # the bundled MiniLM, always: the fine-tuned embedder is itself trained on these negatives
+        export_query_embedder(work, EmbedderSpec.choose("bundled"))
     para_embedder = QueryEmbedder.from_dir(work)
     para_embedder.tokenizer.enable_truncation(256)
     vecs = embed_paragraphs(texts, para_embedder)

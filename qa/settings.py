@@ -28,6 +28,7 @@ class Settings:
     # indexing
     embed_batch: int = 256  # chunks per embedding call (and per progress update)
     embed_precision: str = "auto"  # QA_EMBED_PRECISION: auto (bf16 where the CPU has it natively), fp32, bf16
+    embedder: str = "auto"  # QA_EMBEDDER: auto (the shipped fine-tuned layers), bundled (plain MiniLM) or an overlay folder
     flat_limit: int = 50_000  # QA_FLAT_LIMIT: exact FAISS search up to this many chunks, HNSW above
     lock_wait_s: float = 300.0  # QA_LOCK_WAIT: how long a second `qa index` waits for the first
     # retrieval
@@ -56,6 +57,7 @@ class Settings:
             "flat_limit": ("QA_FLAT_LIMIT", int), "lock_wait_s": ("QA_LOCK_WAIT", float),
             "reader_dir": ("QA_READER_DIR", Path), "threads": ("QA_THREADS", int),
             "ui_concurrency": ("QA_UI_CONCURRENCY", int), "embed_precision": ("QA_EMBED_PRECISION", str),
+            "embedder": ("QA_EMBEDDER", str),
         }  # fmt: skip
         values = {}
         for name, (var, cast) in env.items():

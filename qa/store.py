@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.embedder import EmbedderSpec
 from qa.schema import Chunk
 
 
@@ -71,4 +72,4 @@ class Store(Protocol):
     def exists(self) -> bool: ...
     def open(self) -> StoreVersion: ...  # the live version; IndexProblem if none or broken
     def building(self, wait_s: float) -> AbstractContextManager[None]: ...  # one builder at a time (IndexBusy)
-    def writer(self, base: StoreVersion | None, embedder_settings: dict) -> StoreWriter: ...
+    def writer(self, base: StoreVersion | None, spec: EmbedderSpec) -> StoreWriter: ...  # spec: the weights of the vectors

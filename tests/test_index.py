@@ -121,6 +121,45 @@ def test_changed_model_splitter_or_extraction_forces_full_rebuild(fresh, monkeyp
     assert open_version(index).manifest["settings"]["extraction"] == 999
 
 
+def test_switching_embedder_weights_rebuilds_in_full_and_queries_match(fresh, monkeypatch):
+    """The shipped fine-tuned layers and the plain bundled MiniLM are different models: switching
+    re-embeds everything, and each index answers queries with the export of its own weights."""
+    assert embedder.SHIPPED_OVERLAY.is_file(), "the fine-tuned embedder layers ship with the package"
+    seeds, index = fresh  # built with the default, the fine-tuned layers
+    tuned = open_version(index)
+    n = tuned.n_chunks
+    monkeypatch.setenv("QA_EMBEDDER", "bundled")
+    r = build(seeds, index)
+    assert r.full and r.chunks_embedded == n and r.chunks_reused == 0
+    assert any("embedding model" in note for note in r.notes)
+    plain = open_version(index)
+    assert (tuned.manifest["settings"]["embedder"]["weights"], plain.manifest["settings"]["embedder"]["weights"]) == (
+        "bundled+overlay", "bundled")
+    assert plain.manifest["query_embedder"] != tuned.manifest["query_embedder"]
+    # each index's vectors are its own model's, and its query export agrees with that model
+    text = plain.chunks([0])[0].text
+    specs = {"plain": embedder.EmbedderSpec.choose("bundled"), "tuned": embedder.EmbedderSpec.choose("auto")}
+    ref = {k: embedder.DocumentEmbedder(precision="fp32", spec=v)([text])[0] for k, v in specs.items()}
+    assert float(ref["plain"] @ ref["tuned"]) < 0.999  # the fine-tuning really moved the vectors
+    assert abs(float(plain.faiss.reconstruct(0) @ ref["plain"]) - 1.0) < 1e-3
+    assert abs(float(tuned.faiss.reconstruct(0) @ ref["tuned"]) - 1.0) < 1e-3
+    for version, key in ((plain, "plain"), (tuned, "tuned")):
+        q = version.query_embedder()(["What did Sherman say?"])[0]
+        want = embedder.DocumentEmbedder(precision="fp32", spec=specs[key])(["What did Sherman say?"])[0]
+        assert float(q @ want) >= 0.999
+    monkeypatch.delenv("QA_EMBEDDER")
+    r = build(seeds, index)  # and back
+    assert r.full and open_version(index).manifest["settings"] == tuned.manifest["settings"]
+
+
+def test_embedder_setting_must_name_weights(fresh, monkeypatch, tmp_path):
+    seeds, index = fresh
+    monkeypatch.setenv("QA_EMBEDDER", str(tmp_path / "no-such-folder"))
+    with pytest.raises(ValueError, match="QA_EMBEDDER"):
+        build(seeds, index)
+    assert open_version(index).n_chunks > 0  # the index is untouched
+
+
 def test_stale_index_is_detected(fresh):
     seeds, index = fresh
     store = open_version(index)
