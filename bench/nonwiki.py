@@ -54,6 +54,33 @@ QUESTIONS = [
     ("How much longer than expected did the discussions last?", "nato-russia-council.txt", ["four hours"]),
     ("Where did the Russians speak to the press?", "nato-russia-council.txt", ["embassy"]),
     ("What does NATO plan to do if diplomacy fails?", "nato-russia-council.txt", ["troop movements", "prepare", "monitor"]),
+    # added for issue 12 (the other man pages and modules were distractors only until then)
+    ("How do I match file names with find without caring about letter case?", "man/find.txt", ["-iname"]),
+    ("Which find test selects files whose data changed a given number of days ago?", "man/find.txt", ["-mtime"]),
+    ("How can I stop find from going deeper than a certain number of directory levels?", "man/find.txt", ["-maxdepth"]),
+    ("Which sed option edits the files themselves instead of printing the result?", "man/sed.txt", ["--in-place", "-i"]),
+    ("How do I stop sed from printing every line automatically?", "man/sed.txt", ["--quiet", "-n", "--silent"]),
+    ("Which sed flag turns on extended regular expressions?", "man/sed.txt", ["--regexp-extended", "-E"]),
+    ("How do I get ls to print sizes like 1K and 234M?", "man/ls.txt", ["--human-readable", "-h"]),
+    ("Which ls option lists the largest files first?", "man/ls.txt", ["-S"]),
+    ("How can ls show the entries whose names start with a dot?", "man/ls.txt", ["--all", "-a"]),
+    ("How do I make cp refuse to overwrite files that are already there?", "man/cp.txt", ["--no-clobber", "-n"]),
+    ("Which cp option copies only when the source is newer than the destination?", "man/cp.txt", ["--update", "-u"]),
+    ("How can chmod change a directory and everything inside it?", "man/chmod.txt", ["--recursive", "-R"]),
+    ("How do I give a file the same mode as another file with chmod?", "man/chmod.txt", ["--reference"]),
+    ("Which gzip option keeps the input files instead of deleting them?", "man/gzip.txt", ["--keep", "-k"]),
+    ("What compression level does the gzip command use by default?", "man/gzip.txt", ["-6", "6"]),
+    ("How do I check that a compressed file is not corrupted with gzip?", "man/gzip.txt", ["--test", "-t"]),
+    ("What does shutil.copytree raise when the destination exists and dirs_exist_ok is false?", "python/shutil.txt",
+     ["FileExistsError"]),
+    ("Which shutil function reports the total, used and free space of a disk?", "python/shutil.txt", ["disk_usage"]),
+    ("How can I quickly tell whether a file is a ZIP archive in Python?", "python/zipfile.txt", ["is_zipfile"]),
+    ("Which exception does zipfile raise for a broken archive?", "python/zipfile.txt", ["BadZipFile"]),
+    ("Which mode string opens a tar archive for reading with gzip compression?", "python/tarfile.txt", ["r:gz"]),
+    ("Which tarfile function says whether a file is a tar archive it can read?", "python/tarfile.txt", ["is_tarfile"]),
+    ("Which ArgumentParser parameter lets long options be abbreviated?", "python/argparse.txt", ["allow_abbrev"]),
+    ("Which formatter class adds the default value of each argument to the help?", "python/argparse.txt",
+     ["ArgumentDefaultsHelpFormatter"]),
 ]  # fmt: skip
 
 
@@ -95,7 +122,7 @@ def main() -> None:
     # (embedder, dense weight, k): the retrieval before issue 12, the bundled MiniLM with the fusion
     # tuned on train, and what ships
     configs = {"bundled MiniLM, equal weights, k 60 (old)": ("bundled", 1.0, 60),
-               f"bundled MiniLM, dense {shipped.dense_weight}, k {shipped.rrf_k}": ("bundled", shipped.dense_weight, shipped.rrf_k),
+               "bundled MiniLM, dense 0.4, k 10 (before the fine-tuned embedder)": ("bundled", 0.4, 10),
                f"shipped embedder ({args.embedder}), dense {shipped.dense_weight}, k {shipped.rrf_k}":
                    (args.embedder, shipped.dense_weight, shipped.rrf_k)}  # fmt: skip
     results, reader, sizes = {}, None, {}

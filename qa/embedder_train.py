@@ -137,6 +137,18 @@ def heldout_recall(model, data: SquadFile, mined: dict, n: int, seed: int = 0) -
     return {"questions": len(qs), "chunks": len(texts), **out}
 
 
+def pad_to_32(features: dict) -> dict:
+    """Pad a tokenized batch to a multiple of 32 tokens: few distinct shapes, so the CPU kernels'
+    caches and the allocator stay bounded (with one shape per batch, memory grew without end)."""
+    import torch.nn.functional as F
+
+    width = features["input_ids"].shape[1]
+    extra = -width % 32
+    if not extra:
+        return features
+    return {k: F.pad(v, (0, extra)) if k in ("input_ids", "attention_mask", "token_type_ids") else v for k, v in features.items()}
+
+
 def trainable(name: str) -> bool:
     """Only the transformer layers train; the embeddings (half the weights) stay as shipped."""
     return ".encoder.layer." in f".{name}"
@@ -216,7 +228,7 @@ def train(cfg: EmbedderTrainConfig) -> Path:
     t0, seen, loss_sum = time.time(), 0, 0.0
     while step < total:
         idx = plan[step]
-        features = [model.tokenize([triplets[i][col] for i in idx]) for col in (0, 1, 2)]
+        features = [pad_to_32(model.tokenize([triplets[i][col] for i in idx])) for col in (0, 1, 2)]
         with torch.autocast("cpu", dtype=torch.bfloat16):
             loss = loss_fn(features, None)
         loss.backward()
