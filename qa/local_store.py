@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.chunking import bm25_tokenize
+from qa.embedder import fsync_tree
 from qa.schema import Chunk
 from qa.store import IndexBusy, IndexProblem
 
@@ -34,20 +36,6 @@ MANIFEST = "manifest.json"
 FAISS_FILE = "vectors.faiss"
 SQLITE_FILE = "store.sqlite"
 BM25_DIR = "bm25"
-_STEMMER = None
-
-
-def bm25_tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stop-worded, Snowball-stemmed tokens (the same for chunks and questions)."""
-    global _STEMMER
-    import bm25s
-
-    if _STEMMER is None:
-        import Stemmer
-
-        _STEMMER = Stemmer.Stemmer("english")
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
-
 
 class LocalStore:
     """An index folder. `open()` gives the live version; `writer()` builds the next one."""
@@ -109,27 +97,11 @@ class LocalStore:
     # --- models ---
 
     def query_embedder_dir(self) -> str:
-        """The content-addressed query embedder for the installed model, exported if missing.
-
-        Written to a temporary folder and renamed into place, so it is complete or absent.
-        Returns its path relative to the index folder, for the manifest.
-        """
+        """The content-addressed query embedder for the installed model (exported if missing), as a
+        path relative to the index folder, for the manifest."""
         from qa import embedder
 
-        key = embedder.query_embedder_key()
-        final = self.dir / "models" / key
-        if final.is_dir():
-            try:
-                embedder.QueryEmbedder.from_dir(final)(["check"])
-                return f"models/{key}"
-            except Exception:
-                shutil.rmtree(final, ignore_errors=True)  # a damaged copy: export it again
-        tmp = self.dir / "models" / f".tmp-{key}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        embedder.export_query_embedder(tmp)
-        _fsync_tree(tmp)
-        os.rename(tmp, final)
-        return f"models/{key}"
+        return f"models/{embedder.ensure_query_embedder(self.dir / 'models').name}"
 
     # --- housekeeping ---
 
@@ -409,13 +381,6 @@ class LocalWriter:
         return name
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
-
-
 def make_faiss(vectors: np.ndarray, flat_limit: int):
     """Exact search while it is fast; HNSW (recall checked in bench/scale.py) above `flat_limit`."""
     import faiss
@@ -451,7 +416,7 @@ def _write_version(version_dir: Path, manifest: dict, docs: list[tuple[str, str]
     retriever.save(str(version_dir / BM25_DIR))
     manifest = {**manifest, "faiss": type(findex).__name__}
     (version_dir / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-    _fsync_tree(version_dir)
+    fsync_tree(version_dir)
 
 
 def _manifest_problem(m: dict) -> str | None:
