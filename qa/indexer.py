@@ -178,7 +178,7 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
         "settings": want,
         "skipped": {s.path: s.reason for s in skipped},
         "skipped_files": {f.id: [f.size, f.mtime_ns] for f in files if f.id in skipped_ids},
-    })  # fmt: skip
+    }, progress=lambda message: progress(message, 0.95))  # fmt: skip
     progress("done", 1.0)
     live = store.open()
     try:

@@ -342,9 +342,10 @@ class LocalWriter:
         self.removed.discard(doc_id)
         self.added[doc_id] = (text, info, spans, vectors)
 
-    def commit(self, manifest: dict) -> str:
+    def commit(self, manifest: dict, progress=None) -> str:
         """Write every file of the new version, then make it live. `manifest` adds the seeds folder,
-        settings, skipped files and build time; the store adds the documents and its own parts."""
+        settings, skipped files and build time; the store adds the documents and its own parts.
+        (`progress` is for stores whose commit has steps worth naming; a folder swap has none.)"""
         store = self.store
         docs: dict[str, tuple[str, dict, list[tuple[int, int]], np.ndarray]] = {}
         if self.base is not None:

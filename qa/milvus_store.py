@@ -460,16 +460,18 @@ class MilvusWriter:
         self.removed.discard(doc_id)
         self.added[doc_id] = (text, info, spans, vectors)
 
-    def commit(self, manifest: dict) -> str:
+    def commit(self, manifest: dict, progress=None) -> str:
         """Write the rows of what changed, then switch "current" to the new version, then drop what
-        no kept version sees."""
+        no kept version sees. `progress` hears each step ("writing index: switching", ...)."""
         from qa import embedder
 
+        say = progress or (lambda message: None)
         s = self.store
         live = s._current() or 0
         if self.base is not None and self.base.v != live:
             raise IndexProblem(f"the index at {s.location} moved on while this build ran (version {live}, not {self.base.v})")
         query_embedder = embedder.ensure_query_embedder(embedder.model_cache_dir()).name  # export on the builder once
+        say("writing index: cleaning up an unfinished build")
         self._undo_unfinished(live)
         v = live + 1
         old_docs = self.base.documents if self.base else (s.documents_at(live) if live else {})
@@ -496,6 +498,7 @@ class MilvusWriter:
             gone_chunks = list(old_docs)
         else:
             gone_chunks += [d for d in self.removed if d in old_docs]
+        say(f"writing index: {len(chunk_rows)} chunk rows, {len(gone_chunks) + len(gone_docs)} documents retired")
         self._mark_dead(s.chunks_c, gone_chunks, live, v, ["id", "doc_key", "doc_id", "start", "end", "born", "text", "lex", "vector"])
         self._mark_dead(s.docs_c, gone_docs, live, v, ["key", "doc_key", "doc_id", "part", "born", "info", "text"])
         for collection, rows in ((s.chunks_c, chunk_rows), (s.docs_c, doc_rows)):
@@ -505,7 +508,9 @@ class MilvusWriter:
         s._write_manifest(v, {**manifest, "format_version": FORMAT_VERSION, "n_chunks": n_chunks, "n_documents": len(docs),
                               "query_embedder": query_embedder, "dense_index": "HNSW"})  # fmt: skip
         s._set_meta("next_id", str(next_id))
+        say("writing index: switching")
         s._set_meta("current", str(v))  # the switch: one row
+        say("writing index: dropping old rows")
         self._drop_old(v)
         return f"v{v}"
 

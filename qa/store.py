@@ -13,6 +13,7 @@ the pipeline, reader and UI do not change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -60,7 +61,8 @@ class StoreWriter(Protocol):
 
     def remove(self, doc_id: str) -> None: ...
     def add(self, doc_id: str, text: str, info: dict, spans: list[tuple[int, int]], vectors: np.ndarray) -> None: ...
-    def commit(self, manifest: dict) -> str: ...  # makes the new version live; returns its name
+    # makes the new version live and returns its name; `progress` hears the store's steps, if it has any
+    def commit(self, manifest: dict, progress: Callable[[str], None] | None = None) -> str: ...
 
 
 class Store(Protocol):
