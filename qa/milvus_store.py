@@ -504,6 +504,8 @@ class MilvusWriter:
         for collection, rows in ((s.chunks_c, chunk_rows), (s.docs_c, doc_rows)):
             for i in range(0, len(rows), BATCH):
                 s._call(f"writing {collection}", s.client.insert, collection, rows[i : i + BATCH])
+        for collection in (s.chunks_c, s.docs_c):  # seal what was written, so it is indexed (unsealed rows are searched by brute force)
+            s._call(f"flushing {collection}", s.client.flush, collection)
         n_chunks = sum(d["chunks"][1] for d in docs.values())
         s._write_manifest(v, {**manifest, "format_version": FORMAT_VERSION, "n_chunks": n_chunks, "n_documents": len(docs),
                               "query_embedder": query_embedder, "dense_index": "HNSW"})  # fmt: skip
