@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, build_until, run_qa
+from tests.conftest import build_until, run_qa
 from tests.test_serve_load import ASKED
 from tests.test_ui import ServerProcess, free_port
 
 FERRY = "The ferry to Holmvik leaves at 06:40 every weekday.\n"
 NATO = "Who is the NATO Secretary General?"
+RAY_ENV = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": os.urandom(16).hex()}
 FERRY_Q = "When does the ferry to Holmvik leave?"
 
 
@@ -239,7 +240,8 @@ def ray_cluster(tmp_path_factory):
     port = free_port()
     ray = str(Path(sys.executable).parent / "ray")
     common = ["--block", "--num-cpus=1", "--object-store-memory=300000000", "--node-ip-address=127.0.0.1"]
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    # token auth with a token of its own: the same on every node whatever ~/.ray holds
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **RAY_ENV}
     procs = []
     try:
         for name, args in (("head", ["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={root / 'tmp'}"]),
@@ -260,7 +262,8 @@ def ray_cluster(tmp_path_factory):
 @pytest.mark.slow
 def test_index_with_embedding_on_a_two_node_ray_cluster(milvus, ray_cluster, seeds_dir, index_dir):
     url = milvus.url("ray")
-    r = run_qa("index", "--seeds", str(seeds_dir), "--store", url, "--ray", ray_cluster, "--ray-workers", "2", cwd=ROOT)
+    # two one-CPU actors on two one-CPU nodes: one runs on each node, or the build would never finish
+    r = run_qa("index", "--seeds", str(seeds_dir), "--store", url, "--ray", ray_cluster, "--ray-workers", "2", env=RAY_ENV)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("+3 added, 0 changed, 0 removed, 0 chunks reused, 10 embedded"), r.stdout
     for q in ASKED[:3]:  # ONNX vectors on the workers, sentence-transformers locally: the same answers
