@@ -402,16 +402,25 @@ class MilvusVersion:
         if not ids:
             return []
         s = self.store
-        rows = s._call("reading chunks", s.client.query, s.chunks_c, filter=f"id in {[int(i) for i in ids]} and {_visible(self.v)}",
-                       output_fields=["id", "doc_id", "start", "end", "text"])  # fmt: skip
-        by_id = {r["id"]: Chunk(int(r["id"]), r["doc_id"], int(r["start"]), int(r["end"]), r["text"]) for r in rows}
+        # a primary-key lookup (ids are never reused, so one row per id), then this version's view of it
+        rows = s._call("reading chunks", s.client.get, s.chunks_c, ids=[int(i) for i in ids],
+                       output_fields=["id", "doc_id", "start", "end", "text", "born", "dead"])  # fmt: skip
+        by_id = {r["id"]: Chunk(int(r["id"]), r["doc_id"], int(r["start"]), int(r["end"]), r["text"])
+                 for r in rows if r["born"] <= self.v < r["dead"]}  # fmt: skip
         return [by_id[i] for i in ids if i in by_id]
 
     def document_text(self, doc_id: str) -> str | None:
-        s = self.store
-        rows = s.query_all(s.docs_c, f"doc_key == {doc_key(doc_id)} and {_visible(self.v)}", ["doc_id", "part", "text"])
+        """A primary-key lookup of the document's text rows, which its info names (born, parts)."""
+        info = self.documents.get(doc_id)
+        if info is None:
+            return None
+        s, (born, parts) = self.store, info["text_rows"]
+        keys = [f"{born}:{doc_key(doc_id)}:{p}" for p in range(parts)]
+        rows = s._call("reading a document", s.client.get, s.docs_c, ids=keys, output_fields=["doc_id", "part", "text"])
         rows = sorted((r for r in rows if r["doc_id"] == doc_id), key=lambda r: r["part"])
-        return "".join(r["text"] for r in rows) if rows else None
+        if len(rows) != parts:
+            raise IndexProblem(f"version {self.v} at {s.location} lacks the text of {doc_id}; {s.fix}")
+        return "".join(r["text"] for r in rows)
 
     def document_chunks(self, doc_id: str) -> tuple[list[tuple[int, int]], np.ndarray]:
         """Chunk offsets and vectors of one document, checked against the manifest."""
@@ -492,7 +501,8 @@ class MilvusWriter:
                 if prev:
                     gone_chunks.append(doc_id)
                 chunk_rows += _chunk_rows(doc_id, text, spans, vectors, first, v)
-            docs[doc_id] = {**info, "chars": len(text), "chunks": [first, count]}
+            parts = max(1, -(-len(text) // TEXT_PIECE))
+            docs[doc_id] = {**info, "chars": len(text), "chunks": [first, count], "text_rows": [v, parts]}
             doc_rows += _doc_rows(doc_id, text, docs[doc_id], v)
         if self.base is None:
             gone_chunks = list(old_docs)
