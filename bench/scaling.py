@@ -28,6 +28,8 @@ import hashlib
 import json
 import os
 import random
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -256,6 +258,8 @@ def main() -> None:
     np.save(qfile.with_suffix(".npy"), qvecs)
     gold = [q.paragraph_id for q in asked]
 
+    shutil.rmtree(args.work / "milvus-data", ignore_errors=True)  # every run builds its collections from scratch
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server
     server, port = start_milvus(args.work / "milvus-data")
     rows = []
     try:
@@ -295,10 +299,13 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
-    ray = ray_indexing(src, args.ray_chunks) if args.ray_chunks else None
-    run.write({"source": src.name, "chunk_size": args.chunk_size, "real_chunks": len(chunks), "noise": args.noise,
-               "embed_s_this_run": round(embed_s, 1), "questions": args.questions, "sizes": rows, "indexing": ray,
-               "milvus_endpoint": "milvus-lite (pure-Python gRPC server), same machine"})  # fmt: skip
+    results = {"source": src.name, "chunk_size": args.chunk_size, "real_chunks": len(chunks), "noise": args.noise,
+               "embed_s_this_run": round(embed_s, 1), "questions": args.questions, "sizes": rows, "indexing": None,
+               "milvus_endpoint": "milvus-lite (pure-Python gRPC server), same machine"}  # fmt: skip
+    run.write(results)  # the sizes are kept even if Ray fails to start
+    if args.ray_chunks:
+        results["indexing"] = ray_indexing(src, args.ray_chunks)
+        run.write(results)
 
 
 if __name__ == "__main__":

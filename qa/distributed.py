@@ -12,6 +12,8 @@ Needs the `scale` extra (ray) on the driver and on every worker node.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from qa import embedder
@@ -54,6 +56,8 @@ class RayEmbedder:
             return out
         model_dir = embedder.ensure_query_embedder(embedder.model_cache_dir())
         files = {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()}
+        if self.address == LOCAL:  # a busy machine can take longer than Ray's 30 s to start its GCS
+            os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "180")
         try:
             ray.init(address=None if self.address == LOCAL else self.address, include_dashboard=False,
                      log_to_driver=False, logging_level="ERROR", configure_logging=False)  # fmt: skip
