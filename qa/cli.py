@@ -95,8 +95,12 @@ def index(seeds: Path | None, reseed: bool, index_dir: str, full: bool, quiet: b
 
     embed = None
     if ray_address:
+        from importlib.util import find_spec
+
         if watch:
             raise click.UsageError("--ray builds once; it does not combine with --watch")
+        if find_spec("ray") is None:
+            raise click.UsageError("--ray needs the scale extra: pip install 'qa-docs[scale]'")
         from qa.distributed import RayEmbedder
 
         embed = RayEmbedder(ray_address, workers=ray_workers)

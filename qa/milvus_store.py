@@ -56,7 +56,10 @@ from qa.store import IndexBusy, IndexProblem
 FORMAT_VERSION = 1
 ALIVE = 2**62  # `dead` of a row no version has removed yet
 KEEP_VERSIONS = 3  # the live version and the two before it stay answerable (qa.pipeline keeps 3 open)
-CONNECT_TIMEOUT_S = 3.0
+CONNECT_TIMEOUT_S = 10.0  # a refused connection fails at once; this bounds a server that does not answer
+# no keepalive pings on an idle connection: servers with gRPC's default policy (Milvus Lite) answer a
+# ping every 10 s (pymilvus' default) with GOAWAY "too_many_pings", and a `qa serve` idles for long
+GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False}
 TIMEOUT_S = 60.0
 LOCK_TTL_S = 30.0  # a builder that stops renewing its lease for this long is taken to be dead
 TEXT_PIECE = 16_000  # characters of document text per row (VARCHAR holds 65,535 bytes)
@@ -109,7 +112,7 @@ class MilvusStore:
                 raise IndexProblem("a milvus:// store needs the scale extra: pip install 'qa-docs[scale]'") from None
             logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # its RPC errors become our one-line messages
             try:
-                self._client = MilvusClient(uri=f"http://{self.address}", timeout=CONNECT_TIMEOUT_S)
+                self._client = MilvusClient(uri=f"http://{self.address}", timeout=CONNECT_TIMEOUT_S, grpc_options=GRPC_OPTIONS)
             except Exception as e:
                 raise IndexProblem(f"cannot reach the Milvus server at {self.address} ({_reason(e)}); is it running?") from None
         return self._client
