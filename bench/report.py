@@ -191,6 +191,36 @@ def scale_tables(d: dict) -> str:
     )
 
 
+def scaling_tables(d: dict) -> str:
+    """docs/scaling.md: local FAISS store vs the Milvus endpoint per size, then embedding on Ray."""
+    r = d["results"]
+    head = ["chunks", "store", "retrieval p50 / p95 ms", "dense / BM25 / fetch p50 ms", "dense recall@10 vs exact",
+            "gold hit@10", "BM25 top-10 agreement", "query process RSS MB", "server RSS MB", "write s (rows/s)"]  # fmt: skip
+    rows = []
+    for size in r["sizes"]:
+        for key, name in (("local_faiss", "local FAISS"), ("milvus_lite", "Milvus (Lite)")):
+            x = size[key]
+            rows.append([f"{size['chunks']:,}", name, f"{x['retrieval_ms']['p50_ms']:.1f} / {x['retrieval_ms']['p95_ms']:.1f}",
+                         f"{x['dense_ms']['p50_ms']:.1f} / {x['lexical_ms']['p50_ms']:.1f} / {x['fetch_ms']['p50_ms']:.2f}",
+                         f"{x['dense_recall_at_10_vs_exact']:.3f}", f"{x['gold_paragraph_hit_at_10']:.3f}",
+                         f"{size['bm25_top10_agreement']:.3f}" if key == "milvus_lite" else "—",
+                         f"{x['query_process_rss_after_load_mb']:.0f} ({x['query_process_peak_rss_mb']:.0f})",
+                         f"{x['server_rss_mb']:.0f}" if "server_rss_mb" in x else "— (in the query process)",
+                         f"{x['index_write_s']:.1f}" + (f" ({x['rows_per_s']:,.0f})" if "rows_per_s" in x else "")])  # fmt: skip
+    out = [provenance(d), "", table(head, rows)]
+    ix = r.get("indexing")
+    if ix:
+        out += ["", f"Embedding {ix['chunks']} product-sized chunks (mean {ix['mean_chars']:.0f} characters):", ""]
+        irows = [["in process (sentence-transformers, all cores)", ix["in_process_sentence_transformers"]["chunks_per_s"], "—", "—"]]
+        for w in (1, 2):
+            x = ix[f"ray_{w}_workers"]
+            irows.append([f"Ray, {w} worker{'s' if w > 1 else ''} (ONNX Runtime, 1 CPU each)", x["chunks_per_s_steady"],
+                          x["chunks_per_s_end_to_end"], f"{x['min_cosine_vs_sentence_transformers']:.4f}"])  # fmt: skip
+        out.append(table(["embedding", "chunks/s (steady)", "chunks/s with Ray start and model load",
+                          "min cosine vs sentence-transformers"], irows))  # fmt: skip
+    return "\n".join(out)
+
+
 def baseline_tables(d: dict) -> str:
     r = d["results"]
     rows = []
@@ -306,6 +336,7 @@ MAKERS = {
     "indexing": indexing_tables,
     "scale": scale_tables,
     "baseline": baseline_tables,
+    "scaling": scaling_tables,
 }
 
 

@@ -26,3 +26,19 @@ def split_document(doc: Document, chunk_size: int = 800, chunk_overlap: int = 12
         spans.append((start, start + len(piece)))
         cursor = start + 1
     return spans
+
+
+_STEMMER = None
+
+
+def bm25_tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stop-worded, Snowball-stemmed tokens (the same for chunks and questions, and for
+    every store: the local one indexes them with bm25s, the Milvus one with its BM25 function)."""
+    global _STEMMER
+    import bm25s
+
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)

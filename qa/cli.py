@@ -20,8 +20,10 @@ def _seeds_option(f):
 
 
 def _index_option(f):
-    return click.option("--index", "index_dir", type=click.Path(path_type=Path), default=lambda: os.environ.get("QA_INDEX", "index"),
-                        show_default="./index or $QA_INDEX", help="Where the index lives.")(f)  # fmt: skip
+    return click.option("--index", "--store", "index_dir", show_default="./index, or $QA_STORE / $QA_INDEX",
+                        default=lambda: os.environ.get("QA_STORE") or os.environ.get("QA_INDEX", "index"),
+                        help="Where the index lives: a folder, or milvus://HOST:PORT[/NAME] for a Milvus server "
+                             "(the scale extra).")(f)  # fmt: skip
 
 
 class QAGroup(click.Group):
@@ -63,13 +65,13 @@ def cli(ctx, debug):
     ctx.obj = {"debug": debug}
 
 
-def _pipeline(seeds: Path | None, index_dir: Path, reseed: bool, must_exist: bool = False):
+def _pipeline(seeds: Path | None, index_dir: str, reseed: bool, must_exist: bool = False):
     """The pipeline over the index, with the seeds folder it remembers (or the one given)."""
     from qa.backends import open_store
     from qa.pipeline import QAPipeline, choose_seeds
     from qa.settings import Settings
 
-    settings = Settings.from_env(index=index_dir)
+    settings = Settings.from_env(index=None if "://" in index_dir else Path(index_dir))
     store = open_store(index_dir, settings)
     chosen = choose_seeds(store, seeds, reseed, default=settings.seeds)
     if must_exist and not chosen.is_dir():
@@ -83,12 +85,30 @@ def _pipeline(seeds: Path | None, index_dir: Path, reseed: bool, must_exist: boo
 @click.option("--full", is_flag=True, help="Re-embed everything instead of only what changed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--watch", is_flag=True, help="Then keep watching the seeds folder and rebuild on every change (Ctrl-C stops).")
-def index(seeds: Path | None, reseed: bool, index_dir: Path, full: bool, quiet: bool, watch: bool):
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Embed on a Ray cluster (HOST:PORT; no address: a local Ray). Needs the scale extra.")  # fmt: skip
+@click.option("--ray-workers", type=click.IntRange(0), default=0, help="Ray embedding workers (0: one per CPU of the cluster).")
+def index(seeds: Path | None, reseed: bool, index_dir: str, full: bool, quiet: bool, watch: bool, ray_address: str | None,
+          ray_workers: int):  # fmt: skip
     """Build or refresh the index from its seeds folder."""
     from qa.indexer import build_index
 
+    embed = None
+    if ray_address:
+        from importlib.util import find_spec
+
+        if watch:
+            raise click.UsageError("--ray builds once; it does not combine with --watch")
+        if find_spec("ray") is None:
+            raise click.UsageError("--ray needs the scale extra: pip install 'qa-docs[scale]'")
     pipeline = _pipeline(seeds, index_dir, reseed, must_exist=True)
-    report = build_index(pipeline.store, pipeline.seeds, pipeline.settings, full=full, show_progress_bar=not quiet and sys.stderr.isatty())
+    if ray_address:
+        from qa.distributed import RayEmbedder
+        from qa.embedder import EmbedderSpec
+
+        embed = RayEmbedder(ray_address, workers=ray_workers, spec=EmbedderSpec.choose(pipeline.settings.embedder))
+    report = build_index(pipeline.store, pipeline.seeds, pipeline.settings, full=full, show_progress_bar=not quiet and sys.stderr.isatty(),
+                         embed=embed)  # fmt: skip
     _print_report(report)
     if watch:
         from qa.watch import Watcher
@@ -138,7 +158,7 @@ def _marked_passage(a) -> str:
 @click.option("--top-k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to read.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--rebuild", is_flag=True, help="Refresh the index first if the seeds changed.")
-def ask(question: str, seeds: Path | None, reseed: bool, index_dir: Path, top_k: int, as_json: bool, rebuild: bool):
+def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: int, as_json: bool, rebuild: bool):
     """Answer QUESTION from the indexed documents: every answer the documents give, best first."""
     from qa.pipeline import clean_question
 
@@ -202,7 +222,7 @@ def eval_cmd(squad_file, reader_only, limit, top_k, index_dir, reader_dir, as_js
 @click.option("--port", type=int, default=7860, show_default=True)
 @click.option("--share", is_flag=True, help="Ask Gradio for a public share link (off by default).")
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Rebuild when files in the seeds folder change.")
-def serve(seeds: Path | None, reseed: bool, index_dir: Path, host: str, port: int, share: bool, watch: bool):
+def serve(seeds: Path | None, reseed: bool, index_dir: str, host: str, port: int, share: bool, watch: bool):
     """Open the browser chat."""
     from qa.ui.app import launch
 

@@ -234,6 +234,53 @@ def query_embedder_key(spec: EmbedderSpec | None = None) -> str:
     return (spec or EmbedderSpec.choose()).key()
 
 
+def fsync_tree(folder: Path) -> None:
+    """Flush every file under `folder` to disk (before a rename makes it visible)."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def ensure_query_embedder(models_dir: Path, spec: EmbedderSpec | None = None) -> Path:
+    """`models_dir/<key>/`: the query embedder for these weights, exported if missing or damaged.
+
+    Content-addressed (`EmbedderSpec.key`), so one copy serves every index made with the same
+    model. Exported into a temporary folder and renamed into place: it is complete or absent, and
+    two processes exporting at once both end up with the same folder.
+    """
+    import shutil
+
+    spec = spec or EmbedderSpec.choose()
+    key = spec.key()
+    final = Path(models_dir) / key
+    if final.is_dir():
+        try:
+            QueryEmbedder.from_dir(final)(["check"])
+            return final
+        except Exception:
+            shutil.rmtree(final, ignore_errors=True)  # a damaged copy: export it again
+    tmp = Path(models_dir) / f".tmp-{key}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    export_query_embedder(tmp, spec)
+    fsync_tree(tmp)
+    try:
+        os.rename(tmp, final)
+    except OSError:  # another process put it there first
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not final.is_dir():
+            raise
+    return final
+
+
+def model_cache_dir() -> Path:
+    """Where stores that live on a server keep the query embedder on this machine:
+    $QA_MODEL_CACHE, or $XDG_CACHE_HOME/qa/models (~/.cache/qa/models)."""
+    if os.environ.get("QA_MODEL_CACHE"):
+        return Path(os.environ["QA_MODEL_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa" / "models"
+
+
 class QueryEmbedder:
     """MiniLM through ONNX Runtime: mean pooling + L2 norm, like sentence-transformers."""
 

@@ -22,6 +22,7 @@ from qa.settings import Settings
 from qa.store import IndexProblem, Store, StoreVersion
 
 Progress = Callable[[str, float], None]  # (message, fraction done)
+Embed = Callable[[list[str], Progress], np.ndarray]  # chunk texts -> one normalised vector each (qa.distributed: on Ray)
 
 
 @dataclass
@@ -95,8 +96,9 @@ def detect_changes(version: StoreVersion, seeds: Path) -> Changes:
 
 
 def build_index(store: Store, seeds: Path, settings: Settings | None = None, full: bool = False,
-                progress: Progress | None = None, show_progress_bar: bool = False) -> BuildReport:  # fmt: skip
-    """Bring `store` up to date with `seeds`. One build at a time per store (others wait)."""
+                progress: Progress | None = None, show_progress_bar: bool = False, embed: Embed | None = None) -> BuildReport:  # fmt: skip
+    """Bring `store` up to date with `seeds`. One build at a time per store (others wait). `embed`
+    replaces the in-process sentence-transformers (Ray workers, say)."""
     settings = settings or Settings.from_env()
     seeds = Path(seeds)
     if not seeds.is_dir():
@@ -104,16 +106,16 @@ def build_index(store: Store, seeds: Path, settings: Settings | None = None, ful
     progress = progress or (lambda m, f: None)
     with store.building(settings.lock_wait_s):
         try:
-            return _build(store, seeds, settings, full, progress, show_progress_bar)
+            return _build(store, seeds, settings, full, progress, show_progress_bar, embed)
         except IndexProblem as e:  # the previous version broke while its parts were being reused
             if full:
                 raise
-            report = _build(store, seeds, settings, True, progress, show_progress_bar)
+            report = _build(store, seeds, settings, True, progress, show_progress_bar, embed)
             report.notes.insert(0, f"the previous index could not be reused, so everything was rebuilt: {e}")
             return report
 
 
-def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: Progress, bar: bool) -> BuildReport:
+def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: Progress, bar: bool, embed: Embed | None) -> BuildReport:
     t0 = time.perf_counter()
     want = index_settings(settings)
     old: StoreVersion | None = None
@@ -164,7 +166,7 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
 
     texts = [d.text[s:e] for d, spans in to_embed for s, e in spans]
     progress(f"embedding {len(texts)} chunks", 0.15)
-    vectors = _embed(texts, spec, settings, progress, bar)
+    vectors = embed(texts, progress) if embed and texts else _embed(texts, spec, settings, progress, bar)
     offset = 0
     for doc, spans in to_embed:
         writer.add(doc.id, doc.text, _info(doc), spans, vectors[offset : offset + len(spans)])
@@ -178,7 +180,7 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
         "settings": want,
         "skipped": {s.path: s.reason for s in skipped},
         "skipped_files": {f.id: [f.size, f.mtime_ns] for f in files if f.id in skipped_ids},
-    })  # fmt: skip
+    }, progress=lambda message: progress(message, 0.95))  # fmt: skip
     progress("done", 1.0)
     live = store.open()
     try:

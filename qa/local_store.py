@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedder import EmbedderSpec
+from qa.chunking import bm25_tokenize
+from qa.embedder import EmbedderSpec, ensure_query_embedder, fsync_tree
 from qa.schema import Chunk
 from qa.store import IndexBusy, IndexProblem
 
@@ -35,20 +36,6 @@ MANIFEST = "manifest.json"
 FAISS_FILE = "vectors.faiss"
 SQLITE_FILE = "store.sqlite"
 BM25_DIR = "bm25"
-_STEMMER = None
-
-
-def bm25_tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stop-worded, Snowball-stemmed tokens (the same for chunks and questions)."""
-    global _STEMMER
-    import bm25s
-
-    if _STEMMER is None:
-        import Stemmer
-
-        _STEMMER = Stemmer.Stemmer("english")
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
-
 
 class LocalStore:
     """An index folder. `open()` gives the live version; `writer()` builds the next one."""
@@ -110,27 +97,9 @@ class LocalStore:
     # --- models ---
 
     def query_embedder_dir(self, spec: EmbedderSpec) -> str:
-        """The content-addressed query embedder for these weights, exported if missing.
-
-        Written to a temporary folder and renamed into place, so it is complete or absent.
-        Returns its path relative to the index folder, for the manifest.
-        """
-        from qa import embedder
-
-        key = spec.key()
-        final = self.dir / "models" / key
-        if final.is_dir():
-            try:
-                embedder.QueryEmbedder.from_dir(final)(["check"])
-                return f"models/{key}"
-            except Exception:
-                shutil.rmtree(final, ignore_errors=True)  # a damaged copy: export it again
-        tmp = self.dir / "models" / f".tmp-{key}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        embedder.export_query_embedder(tmp, spec)
-        _fsync_tree(tmp)
-        os.rename(tmp, final)
-        return f"models/{key}"
+        """The content-addressed query embedder for these weights (exported if missing), as a path
+        relative to the index folder, for the manifest."""
+        return f"models/{ensure_query_embedder(self.dir / 'models', spec).name}"
 
     # --- housekeeping ---
 
@@ -371,9 +340,10 @@ class LocalWriter:
         self.removed.discard(doc_id)
         self.added[doc_id] = (text, info, spans, vectors)
 
-    def commit(self, manifest: dict) -> str:
+    def commit(self, manifest: dict, progress=None) -> str:
         """Write every file of the new version, then make it live. `manifest` adds the seeds folder,
-        settings, skipped files and build time; the store adds the documents and its own parts."""
+        settings, skipped files and build time; the store adds the documents and its own parts.
+        (`progress` is for stores whose commit has steps worth naming; a folder swap has none.)"""
         store = self.store
         docs: dict[str, tuple[str, dict, list[tuple[int, int]], np.ndarray]] = {}
         if self.base is not None:
@@ -408,13 +378,6 @@ class LocalWriter:
         store._swap_current(name)
         store._drop_old_versions(keep={name, self.base.name if self.base else ""})
         return name
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
 
 
 def make_faiss(vectors: np.ndarray, flat_limit: int):
@@ -452,7 +415,7 @@ def _write_version(version_dir: Path, manifest: dict, docs: list[tuple[str, str]
     retriever.save(str(version_dir / BM25_DIR))
     manifest = {**manifest, "faiss": type(findex).__name__}
     (version_dir / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-    _fsync_tree(version_dir)
+    fsync_tree(version_dir)
 
 
 def _manifest_problem(m: dict) -> str | None:

@@ -89,8 +89,8 @@ def mine(train_file: Path, out: Path, work: Path, per_question: int = 3, depth: 
     import bm25s
     import faiss
 
+    from qa.chunking import bm25_tokenize
     from qa.embedder import EmbedderSpec, QueryEmbedder, export_query_embedder
-    from qa.local_store import bm25_tokenize
     from qa.retriever import reciprocal_rank_fusion
 
     rng = random.Random(seed)

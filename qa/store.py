@@ -6,13 +6,14 @@ chunk, a lexical (BM25) index, the query embedder that matches the vectors, and 
 next one from the current one (keep, remove, add documents) and `commit` makes it live
 atomically, so readers never see half an index and keep the version they opened.
 
-The local FAISS + SQLite + bm25s store (`qa.local_store`) is the default. Another backend
-(Milvus, say) implements the same three protocols and is picked by `qa.backends.open_store`;
-the pipeline, reader and UI do not change.
+The local FAISS + SQLite + bm25s store (`qa.local_store`) is the default; the Milvus store
+(`qa.milvus_store`, `milvus://HOST:PORT`) implements the same three protocols. `qa.backends.open_store`
+picks one by location; the pipeline, reader and UI do not change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -61,7 +62,8 @@ class StoreWriter(Protocol):
 
     def remove(self, doc_id: str) -> None: ...
     def add(self, doc_id: str, text: str, info: dict, spans: list[tuple[int, int]], vectors: np.ndarray) -> None: ...
-    def commit(self, manifest: dict) -> str: ...  # makes the new version live; returns its name
+    # makes the new version live and returns its name; `progress` hears the store's steps, if it has any
+    def commit(self, manifest: dict, progress: Callable[[str], None] | None = None) -> str: ...
 
 
 class Store(Protocol):

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[test]'
+.venv/bin/pip install -q -e '.[test,scale]'  # scale: the Milvus store and Ray tests run too
 if [ ! -x /usr/bin/chromium ]; then  # headless browser for the UI tests (Debian package; no browser download)
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
   else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi
@@ -14,7 +14,7 @@ fi
 # Declared dependencies vs imports (config in pyproject.toml): the whole package, then the runtime
 # modules alone with every extra treated as absent, so a runtime import of an extra's package fails.
 .venv/bin/deptry qa ui
-.venv/bin/deptry qa ui --extend-exclude 'qa/(reader/train|reader/export|mining)\.py' --optional-dependencies-dev-groups train,test,bench
+.venv/bin/deptry qa ui --extend-exclude 'qa/(reader/train|reader/export|mining|milvus_store|distributed)\.py' --optional-dependencies-dev-groups train,test,bench,scale
 # The module graph: data flows one way, no cycles (contracts in pyproject.toml).
 PYTHONPATH=. .venv/bin/lint-imports
 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q "$@"

@@ -148,6 +148,20 @@ def test_scale_smoke(tmp_path, tiny_squad):
     assert big["worker"]["warm"]["total"]["n"] == 1 and big["worker_peak_rss_mb"] > 0
 
 
+def test_scaling_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "scaling.json"
+    run_bench("scaling.py", "--squad", str(tiny_squad), "--sizes", "20,60", "--real", "40", "--questions", "2", "--ray-chunks", "0",
+              "--cache", str(tmp_path / "cache"), "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    res = load(out, "scaling")
+    small, big = res["sizes"]
+    assert (small["chunks"], big["chunks"], big["real_chunks"]) == (20, 60, 40)
+    for row in (small, big):
+        for store in ("local_faiss", "milvus_lite"):
+            assert row[store]["retrieval_ms"]["n"] == 2 and row[store]["query_process_peak_rss_mb"] > 0
+            assert row[store]["dense_recall_at_10_vs_exact"] == 1.0  # exact search at this size, in both stores
+        assert 0 <= row["bm25_top10_agreement"] <= 1
+
+
 @needs_squad
 def test_baseline_smoke(tmp_path, tiny_squad, checkpoint):
     out = tmp_path / "baseline.json"
