@@ -135,8 +135,13 @@ def indexing_tables(d: dict) -> str:
     rows = [
         [k, s["seconds"], s["chunks_embedded"], s["chunks_reused"], s["changes"], s["chunks_per_s"] or ""] for k, s in r["steps"].items()
     ]
+    base = r.get("baseline_full_rebuild")
+    if base:
+        name = f"full_rebuild with the code at {base['ref']} (before issue 12)"
+        rows.insert(2, [name, base["seconds"], base["chunks"], 0, "", base["chunks_per_s"]])
+    side = f" ({r['speedup_full_rebuild_vs_baseline']}x the pre-issue-12 path in the same run)" if base else ""
     return (
-        f"{r['documents']} documents, {r['chunks']} chunks; full build **{r['chunks_per_s_full_build']} chunks/s**.\n\n"
+        f"{r['documents']} documents, {r['chunks']} chunks; full build **{r['chunks_per_s_full_build']} chunks/s**{side}.\n\n"
         + table(["build", "seconds", "embedded", "reused", "changes", "chunks/s"], rows)
         + "\n\n"
         + provenance(d)
