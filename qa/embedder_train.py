@@ -160,18 +160,10 @@ def train(cfg: EmbedderTrainConfig) -> Path:
     from sentence_transformers.losses import MultipleNegativesRankingLoss
 
     from qa.embedder import model_path
+    from qa.reader.train import linear_schedule, resume, start_run
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     out = Path(cfg.out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    log = open(out / "train.log", "a", buffering=1)
-
-    def say(msg: str) -> None:
-        line = f"{time.strftime('%H:%M:%S')} {msg}"
-        print(line, flush=True)
-        log.write(line + "\n")
+    say = start_run(out, cfg.threads)
 
     rng = random.Random(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -180,7 +172,7 @@ def train(cfg: EmbedderTrainConfig) -> Path:
     triplets = build_triplets(cfg, data, mined, rng)
     per_epoch = batches_without_duplicates(triplets, cfg.batch_size, random.Random(cfg.seed))
     plan = []
-    for e in range(max(1, math.ceil(cfg.epochs))):
+    for e in range(max(1, math.ceil(cfg.epochs), math.ceil(cfg.max_steps / max(1, len(per_epoch))))):
         plan += batches_without_duplicates(triplets, cfg.batch_size, random.Random(cfg.seed + e))
     total = cfg.max_steps or int(len(per_epoch) * cfg.epochs)
     plan = plan[:total]
@@ -196,16 +188,11 @@ def train(cfg: EmbedderTrainConfig) -> Path:
         if p.requires_grad:
             params.append(p)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
-    warm = max(1, int(total * cfg.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
-    step, best = 0, None
+    sched = linear_schedule(opt, total, cfg.warmup)
     ckpt = out / "checkpoint.pt"
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step, best = state["step"], state.get("best")
+    state = resume(ckpt, model, opt, sched)
+    step, best = state.get("step", 0), state.get("best")
+    if state:
         say(f"resumed at step {step}/{total}")
     else:
         best = {"step": 0, **heldout_recall(model, data, mined, cfg.eval_questions)}

@@ -29,7 +29,7 @@ import numpy as np
 from qa.chunking import bm25_tokenize
 from qa.embedder import EmbedderSpec, ensure_query_embedder, fsync_tree
 from qa.schema import Chunk
-from qa.store import IndexBusy, IndexProblem
+from qa.store import DocumentChanges, IndexBusy, IndexProblem
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -320,25 +320,14 @@ class LocalVersion:
         self.db.close()
 
 
-class LocalWriter:
+class LocalWriter(DocumentChanges):
     """The next version: the base version's documents, minus `remove`d ones, plus `add`ed ones."""
 
     def __init__(self, store: LocalStore, base: LocalVersion | None, spec: EmbedderSpec):
+        super().__init__()
         self.store = store
         self.base = base
         self.spec = spec
-        self.removed: set[str] = set()
-        self.added: dict[str, tuple[str, dict, list[tuple[int, int]], np.ndarray]] = {}
-
-    def remove(self, doc_id: str) -> None:
-        self.removed.add(doc_id)
-        self.added.pop(doc_id, None)
-
-    def add(self, doc_id: str, text: str, info: dict, spans: list[tuple[int, int]], vectors: np.ndarray) -> None:
-        if len(spans) != len(vectors):
-            raise ValueError(f"{doc_id}: {len(spans)} chunks but {len(vectors)} vectors")
-        self.removed.discard(doc_id)
-        self.added[doc_id] = (text, info, spans, vectors)
 
     def commit(self, manifest: dict, progress=None) -> str:
         """Write every file of the new version, then make it live. `manifest` adds the seeds folder,

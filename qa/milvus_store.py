@@ -52,7 +52,7 @@ import numpy as np
 from qa.chunking import bm25_tokenize
 from qa.embedder import EmbedderSpec
 from qa.schema import Chunk
-from qa.store import IndexBusy, IndexProblem
+from qa.store import DocumentChanges, IndexBusy, IndexProblem
 
 FORMAT_VERSION = 1
 ALIVE = 2**62  # `dead` of a row no version has removed yet
@@ -450,7 +450,7 @@ class MilvusVersion:
         """Nothing to release: the store's client is shared by its versions."""
 
 
-class MilvusWriter:
+class MilvusWriter(DocumentChanges):
     """The next version: the base version's documents, minus `remove`d ones, plus `add`ed ones.
     Rows of documents that do not change are never read or written."""
 
@@ -458,23 +458,15 @@ class MilvusWriter:
         dim = spec.settings()["dim"]
         if dim != store.dim:
             raise IndexProblem(f"the store at {store.location} holds {store.dim}-dimensional vectors, the model makes {dim}")
+        super().__init__()
         self.spec = spec
         self.store = store
         self.base = base
-        self.removed: set[str] = set()
-        self.added: dict[str, tuple[str, dict, list[tuple[int, int]], np.ndarray]] = {}
-
-    def remove(self, doc_id: str) -> None:
-        self.removed.add(doc_id)
-        self.added.pop(doc_id, None)
 
     def add(self, doc_id: str, text: str, info: dict, spans: list[tuple[int, int]], vectors: np.ndarray) -> None:
-        if len(spans) != len(vectors):
-            raise ValueError(f"{doc_id}: {len(spans)} chunks but {len(vectors)} vectors")
         if len(doc_id.encode("utf-8")) > MAX_DOC_ID:
             raise ValueError(f"{doc_id[:80]}…: document paths longer than {MAX_DOC_ID} bytes do not fit the Milvus store")
-        self.removed.discard(doc_id)
-        self.added[doc_id] = (text, info, spans, vectors)
+        super().add(doc_id, text, info, spans, vectors)
 
     def commit(self, manifest: dict, progress=None) -> str:
         """Write the rows of what changed, then switch "current" to the new version, then drop what

@@ -57,6 +57,25 @@ class StoreVersion(Protocol):
     def close(self) -> None: ...
 
 
+class DocumentChanges:
+    """What a writer has been told so far: documents to drop and documents to (re)write. Every
+    store's writer starts from this bookkeeping and differs only in how it commits."""
+
+    def __init__(self) -> None:
+        self.removed: set[str] = set()
+        self.added: dict[str, tuple[str, dict, list[tuple[int, int]], np.ndarray]] = {}
+
+    def remove(self, doc_id: str) -> None:
+        self.removed.add(doc_id)
+        self.added.pop(doc_id, None)
+
+    def add(self, doc_id: str, text: str, info: dict, spans: list[tuple[int, int]], vectors: np.ndarray) -> None:
+        if len(spans) != len(vectors):
+            raise ValueError(f"{doc_id}: {len(spans)} chunks but {len(vectors)} vectors")
+        self.removed.discard(doc_id)
+        self.added[doc_id] = (text, info, spans, vectors)
+
+
 class StoreWriter(Protocol):
     """Builds the next version; starts as a copy of the current one."""
 

@@ -151,14 +151,14 @@ def bucketed_batches(feats, batch_size: int, rng: random.Random) -> list[list[in
     return batches
 
 
-def train(cfg: TrainConfig) -> Path:
+def start_run(out: Path, threads: int):
+    """Offline, the thread count set, `out` made; returns `say`, which prints a timestamped line
+    and appends it to out/train.log (what a resumed run continues)."""
     import torch
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out_dir)
+    if threads:
+        torch.set_num_threads(threads)
     out.mkdir(parents=True, exist_ok=True)
     log = open(out / "train.log", "a", buffering=1)
 
@@ -166,6 +166,37 @@ def train(cfg: TrainConfig) -> Path:
         line = f"{time.strftime('%H:%M:%S')} {msg}"
         print(line, flush=True)
         log.write(line + "\n")
+
+    return say
+
+
+def linear_schedule(opt, total: int, warmup: float):
+    """Linear warm-up over `warmup` of the steps, then linear decay to 0 at `total`."""
+    import torch
+
+    warm = max(1, int(total * warmup))
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+
+
+def resume(ckpt: Path, model, opt, sched) -> dict:
+    """Load a checkpoint.pt (model, optimiser, schedule, step, ...) into them; {} when there is none."""
+    import torch
+
+    if not ckpt.exists():
+        return {}
+    state = torch.load(ckpt, weights_only=False)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    sched.load_state_dict(state["sched"])
+    return state
+
+
+def train(cfg: TrainConfig) -> Path:
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    out = Path(cfg.out_dir)
+    say = start_run(out, cfg.threads)
 
     base = cfg.base_model or default_base_model()
     rng = random.Random(cfg.seed)
@@ -192,16 +223,10 @@ def train(cfg: TrainConfig) -> Path:
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     opt = torch.optim.AdamW(groups, lr=cfg.lr)
-    warm = max(1, int(total * cfg.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
-    step = 0
+    sched = linear_schedule(opt, total, cfg.warmup)
     ckpt = out / "checkpoint.pt"
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
+    step = resume(ckpt, model, opt, sched).get("step", 0)
+    if step:
         say(f"resumed at step {step}/{total}")
 
     def save_checkpoint() -> None:
