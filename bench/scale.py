@@ -89,14 +89,21 @@ def shared_query_embedder(models: Path) -> Path:
     own models/ folder) and linked into every size's index, so no size pays for an export."""
     from qa import embedder
 
-    final = models / embedder.query_embedder_key()
-    if not (final / "embedder.json").exists():  # written last: without it the export is incomplete
-        shutil.rmtree(final, ignore_errors=True)
-        tmp = models / f".tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        embedder.export_query_embedder(tmp)  # wants a folder that does not exist yet
-        os.rename(tmp, final)
-    return final
+    models.mkdir(parents=True, exist_ok=True)
+    return embedder.ensure_query_embedder(models)
+
+
+def group_documents(chunks, paragraphs, src) -> dict[str, tuple[str, list[tuple[int, int]], list[int]]]:
+    """doc id -> (text, spans, rows of the expanded vectors): the real chunks' paragraphs, then their
+    noisy copies as documents "pid~r"."""
+    docs: dict[str, tuple[str, list[tuple[int, int]], list[int]]] = {}
+    for cid, j in enumerate(src):
+        pid, s, e = chunks[j]
+        doc_id = pid if cid < len(chunks) else f"{pid}~{cid // len(chunks)}"
+        text, spans, rows = docs.setdefault(doc_id, (paragraphs[pid], [], []))
+        spans.append((s, e))
+        rows.append(cid)
+    return docs
 
 
 def build_size(n: int, dest: Path, chunks, paragraphs, vectors, query_embedder: Path, noise: float, flat_limit: int) -> dict:
@@ -115,13 +122,7 @@ def build_size(n: int, dest: Path, chunks, paragraphs, vectors, query_embedder: 
     (dest / "models").mkdir()
     (dest / "models" / query_embedder.name).symlink_to(query_embedder.resolve(), target_is_directory=True)
     vecs, src = expand(vectors, n, noise)
-    docs: dict[str, tuple[str, list[tuple[int, int]], list[int]]] = {}  # doc id -> text, spans, rows of vecs
-    for cid, j in enumerate(src):
-        pid, s, e = chunks[j]
-        doc_id = pid if cid < len(chunks) else f"{pid}~{cid // len(chunks)}"
-        text, spans, rows = docs.setdefault(doc_id, (paragraphs[pid], [], []))
-        spans.append((s, e))
-        rows.append(cid)
+    docs = group_documents(chunks, paragraphs, src)
     store = LocalStore(dest, flat_limit=flat_limit)
     info = {"sha256": "", "size": 0, "mtime_ns": 0, "kind": "text"}
     t = time.perf_counter()

@@ -64,13 +64,7 @@ def sentence_chunks(train: Path, chunk_size: int, limit: int) -> tuple[list[tupl
 def documents(n: int, chunks, paragraphs, vectors, noise: float):
     """doc id -> (text, spans, vectors) for n chunks: the real ones, then noisy copies (docs "pid~r")."""
     vecs, src = scale.expand(vectors, n, noise)
-    docs: dict[str, tuple[str, list, list]] = {}
-    for cid, j in enumerate(src):
-        pid, s, e = chunks[j]
-        doc_id = pid if cid < len(chunks) else f"{pid}~{cid // len(chunks)}"
-        text, spans, rows = docs.setdefault(doc_id, (paragraphs[pid], [], []))
-        spans.append((s, e))
-        rows.append(cid)
+    docs = scale.group_documents(chunks, paragraphs, src)
     return {d: (t, spans, vecs[rows]) for d, (t, spans, rows) in docs.items()}, vecs, src
 
 

@@ -142,10 +142,6 @@ class EmbedderSpec:
             raise ValueError(f"{self.overlay} does not fit MiniLM ({len(unexpected)} unknown tensors)")
 
 
-def embedder_settings(spec: EmbedderSpec | None = None) -> dict:
-    return (spec or EmbedderSpec.choose()).settings()
-
-
 def native_bf16() -> bool:
     """Whether this CPU does bf16 matrix maths in hardware (AVX512-BF16 or AMX). Without it torch
     emulates bf16 and is slower than fp32, so `auto` precision stays fp32 there."""
@@ -228,10 +224,6 @@ def export_query_embedder(dest_dir: Path, spec: EmbedderSpec | None = None) -> P
             "export": EXPORT_VERSION, "min_cosine_vs_sentence_transformers": cos}  # fmt: skip
     (dest_dir / "embedder.json").write_text(json.dumps(meta))
     return onnx_path
-
-
-def query_embedder_key(spec: EmbedderSpec | None = None) -> str:
-    return (spec or EmbedderSpec.choose()).key()
 
 
 def fsync_tree(folder: Path) -> None:

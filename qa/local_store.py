@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.chunking import bm25_tokenize
-from qa.embedder import EmbedderSpec, ensure_query_embedder, fsync_tree
+from qa.embedder import DIM, EmbedderSpec, ensure_query_embedder, fsync_tree
 from qa.schema import Chunk
 from qa.store import DocumentChanges, IndexBusy, IndexProblem
 
@@ -358,8 +358,7 @@ class LocalWriter(DocumentChanges):
                 texts.append(text[s:e])
             vec_parts.append(np.asarray(vectors, np.float32).reshape(len(spans), -1))
             manifest_docs[doc_id] = {**info, "chars": len(text), "chunks": [first, len(spans)]}
-        dim = self.spec.settings()["dim"]
-        vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), np.float32)
+        vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, DIM), np.float32)
         full = {**manifest, "format_version": FORMAT_VERSION, "n_chunks": len(chunk_rows), "documents": manifest_docs,
                 "query_embedder": query_embedder}  # fmt: skip
         _write_version(building, full, docs_rows, chunk_rows, vectors, bm25_tokenize(texts), store.flat_limit)

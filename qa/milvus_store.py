@@ -455,9 +455,6 @@ class MilvusWriter(DocumentChanges):
     Rows of documents that do not change are never read or written."""
 
     def __init__(self, store: MilvusStore, base: MilvusVersion | None, spec: EmbedderSpec):
-        dim = spec.settings()["dim"]
-        if dim != store.dim:
-            raise IndexProblem(f"the store at {store.location} holds {store.dim}-dimensional vectors, the model makes {dim}")
         super().__init__()
         self.spec = spec
         self.store = store

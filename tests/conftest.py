@@ -58,6 +58,16 @@ def index_dir(seeds_dir, tmp_path_factory) -> Path:
     return d
 
 
+def stop_process(proc: subprocess.Popen, wait_s: float = 20) -> None:
+    """Terminate a server the test started; kill it if it does not exit within `wait_s`."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def build(seeds: Path, index: Path, **kwargs):
     """`build_index` into the local store at `index`."""
     from qa.backends import open_store

@@ -50,7 +50,7 @@ def test_index_on_disk_has_manifest_vectors_and_exact_chunks(index_dir, seeds_di
 def test_onnx_query_embedder_matches_sentence_transformers(index_dir):
     version = open_version(index_dir)
     folder = index_dir / version.manifest["query_embedder"]  # content-addressed, named by the version
-    assert folder.parent == index_dir / "models" and folder.name == embedder.query_embedder_key()
+    assert folder.parent == index_dir / "models" and folder.name == embedder.EmbedderSpec.choose().key()
     meta = json.loads((folder / "embedder.json").read_text())
     assert meta["min_cosine_vs_sentence_transformers"] >= 0.999 and meta["fingerprint"] == embedder.EmbedderSpec.choose().fingerprint()
     q = version.query_embedder()
@@ -221,3 +221,19 @@ def test_removing_a_document_folder_entirely(fresh):
     shutil.rmtree(seeds / "notes")
     r = build(seeds, index)
     assert r.changes.removed == ["notes/aurora station.md"]
+
+
+def test_bf16_document_embedding_runs_in_bf16_and_stays_close_to_fp32():
+    """`bf16` really casts the model (its vectors differ from fp32's), keeps unit length, and stays
+    within cosine 0.99 of the fp32 reference; `auto` means bf16 exactly where the CPU has it natively."""
+    import numpy as np
+    import torch
+
+    texts = ["NATO and Russia met in Brussels after two and a half years.", "The ferry to Holmvik leaves at 06:40.", "short"]
+    bf, fp = embedder.DocumentEmbedder(precision="bf16"), embedder.DocumentEmbedder(precision="fp32")
+    assert next(bf.warm_up().parameters()).dtype == torch.bfloat16 and next(fp.warm_up().parameters()).dtype == torch.float32
+    vb, vf = bf(texts), fp(texts)
+    assert vb.dtype == np.float32 and np.allclose(np.linalg.norm(vb, axis=1), 1.0, atol=1e-5)
+    cos = (vb * vf).sum(axis=1)
+    assert cos.min() >= 0.99 and not np.array_equal(vb, vf)
+    assert embedder.DocumentEmbedder().precision == ("bf16" if embedder.native_bf16() else "fp32")

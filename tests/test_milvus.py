@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import build_until, run_qa
+from tests.conftest import build_until, run_qa, stop_process
 from tests.test_serve_load import ASKED
 from tests.test_ui import ServerProcess, free_port
 
@@ -57,11 +57,7 @@ class MilvusServer:
         return f"milvus://127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
@@ -252,11 +248,7 @@ def ray_cluster(tmp_path_factory):
         yield f"127.0.0.1:{port}"
     finally:
         for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop_process(p, 60)
 
 
 @pytest.mark.slow

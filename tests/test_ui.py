@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_qa
+from tests.conftest import ROOT, run_qa, stop_process
 
 NO_ANSWER = "The documents don't say."
 
@@ -62,12 +62,7 @@ class ServerProcess:
         self.launch_s = time.perf_counter() - t0
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
