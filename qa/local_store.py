@@ -29,7 +29,7 @@ import numpy as np
 from qa.chunking import bm25_tokenize
 from qa.embedder import DIM, EmbedderSpec, ensure_query_embedder, fsync_tree
 from qa.schema import Chunk
-from qa.store import DocumentChanges, IndexBusy, IndexProblem
+from qa.store import DocumentChanges, IndexBusy, IndexProblem, ManifestFacts
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -155,7 +155,7 @@ class LocalStore:
             os.close(fd)
 
 
-class LocalVersion:
+class LocalVersion(ManifestFacts):
     """A read-only view of one index version."""
 
     def __init__(self, version_dir: Path, manifest: dict, faiss_index, db: sqlite3.Connection, store: LocalStore):
@@ -214,19 +214,6 @@ class LocalVersion:
                 f"chunk store holds {count} chunks of {n_docs} documents, manifest says {n} of {len(manifest['documents'])}; {fix}"
             )
         return cls(version, manifest, findex, db, store)
-
-    @property
-    def n_chunks(self) -> int:
-        return int(self.manifest["n_chunks"])
-
-    @property
-    def documents(self) -> dict[str, dict]:
-        return self.manifest["documents"]
-
-    @property
-    def seeds(self) -> Path | None:
-        s = self.manifest.get("seeds")
-        return Path(s) if s else None
 
     def check(self) -> None:
         """Load the lazy parts now (BM25, query embedder): a problem shows before the first question."""

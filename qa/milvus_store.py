@@ -52,7 +52,7 @@ import numpy as np
 from qa.chunking import bm25_tokenize
 from qa.embedder import EmbedderSpec
 from qa.schema import Chunk
-from qa.store import DocumentChanges, IndexBusy, IndexProblem
+from qa.store import DocumentChanges, IndexBusy, IndexProblem, ManifestFacts
 
 FORMAT_VERSION = 1
 ALIVE = 2**62  # `dead` of a row no version has removed yet
@@ -349,7 +349,7 @@ class MilvusStore:
         return self._embedder
 
 
-class MilvusVersion:
+class MilvusVersion(ManifestFacts):
     """A read-only view of one version: every query filters on it."""
 
     def __init__(self, store: MilvusStore, v: int, manifest: dict):
@@ -360,21 +360,6 @@ class MilvusVersion:
         if len(self.manifest["documents"]) != manifest.get("n_documents"):
             raise IndexProblem(f"version {v} at {store.location} holds {len(self.manifest['documents'])} documents, "
                                f"its manifest says {manifest.get('n_documents')}; {store.fix}")  # fmt: skip
-
-    @property
-    def n_chunks(self) -> int:
-        return int(self.manifest["n_chunks"])
-
-    @property
-    def documents(self) -> dict[str, dict]:
-        return self.manifest["documents"]
-
-    @property
-    def seeds(self):
-        from pathlib import Path
-
-        s = self.manifest.get("seeds")
-        return Path(s) if s else None
 
     def check(self) -> None:
         """Load the query embedder now: a problem shows before the first question."""

@@ -57,6 +57,26 @@ class StoreVersion(Protocol):
     def close(self) -> None: ...
 
 
+class ManifestFacts:
+    """What every store's version reads straight from its manifest (the manifest is the one
+    record of a version: chunk count, documents, the seeds folder it was built from)."""
+
+    manifest: dict
+
+    @property
+    def n_chunks(self) -> int:
+        return int(self.manifest["n_chunks"])
+
+    @property
+    def documents(self) -> dict[str, dict]:
+        return self.manifest["documents"]
+
+    @property
+    def seeds(self) -> Path | None:
+        s = self.manifest.get("seeds")
+        return Path(s) if s else None
+
+
 class DocumentChanges:
     """What a writer has been told so far: documents to drop and documents to (re)write. Every
     store's writer starts from this bookkeeping and differs only in how it commits."""
