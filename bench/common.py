@@ -218,7 +218,7 @@ def peak_rss_mb() -> float:
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(cmd: list[str], env: dict | None = None, timeout: float = 900) -> tuple[float, float, int, str, str]:
+def run_child(cmd: list[str], env: dict | None = None, timeout: float = 900, cwd: Path | None = None) -> tuple[float, float, int, str, str]:
     """Run a process; (wall seconds, its peak RSS in MB, exit code, stdout, stderr).
 
     The peak is the child's VmHWM, polled every 5 ms until it exits (the last reading is kept)."""
@@ -226,7 +226,7 @@ def run_child(cmd: list[str], env: dict | None = None, timeout: float = 900) -> 
 
     with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, cwd=cwd or ROOT, env={**os.environ, **(env or {})})
         peak = 0.0
         while proc.poll() is None:
             hwm = _vm_hwm_mb(proc.pid)

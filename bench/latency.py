@@ -6,15 +6,22 @@ Warm = one long-lived process (bench/ask_worker.py) answering --questions questi
 Result.timings gives embed / search / read; the first question is reported apart
 (it loads BM25 lazily). Memory is each child's own peak RSS (os.wait4).
 
-    python bench/latency.py --cold-runs 5 --questions 200
+With --baseline-ref, the product as committed at that git commit (its `qa` package and shipped
+models, unpacked into the work folder) is measured side by side in the same run, on the same index
+and questions: cold runs alternate between the two, the warm workers run one after the other.
+
+    python bench/latency.py --cold-runs 5 --questions 200 [--baseline-ref 5ce90f9]
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,25 +34,48 @@ def qa_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "qa.cli"]
 
 
-def cold(index: Path, seeds: Path, questions: list[str], runs: int, top_k: int, progress: bool) -> dict:
-    walls, rss = [], []
+def tree_at(ref: str, work: Path) -> Path:
+    """The `qa` package (with its models) and `bench/` as committed at git `ref`, unpacked into the scratch folder."""
+    dest = work / f"tree-{ref}"
+    if not (dest / "qa" / "models" / "reader" / "reader.onnx").exists():
+        archive = subprocess.run(["git", "-C", str(common.ROOT), "archive", ref, "qa", "bench"], check=True,
+                                 capture_output=True).stdout  # fmt: skip
+        dest.mkdir(parents=True, exist_ok=True)
+        tar = work / f"reader-{ref}.tar"
+        tar.write_bytes(archive)
+        with tarfile.open(tar) as t:
+            t.extractall(dest, filter="data")
+        tar.unlink()
+    return dest
+
+
+def cold(index: Path, seeds: Path, questions: list[str], runs: int, top_k: int, progress: bool,
+         trees: dict[str, Path | None] | None = None) -> dict[str, dict]:  # fmt: skip
+    """Cold runs per code tree (name -> unpacked tree, None = this checkout), alternating run by run."""
+    readers = trees or {"shipped": None}
+    walls: dict[str, list[float]] = {r: [] for r in readers}
+    rss: dict[str, list[float]] = {r: [] for r in readers}
     for i in common.progress_bar(range(runs), "cold qa ask", not progress, unit="run"):
         q = questions[i % len(questions)]
-        wall, peak, rc, out, err = common.run_child([*qa_command(), "ask", q, "--index", str(index), "--seeds", str(seeds),
-                                                     "--top-k", str(top_k), "--json"])  # fmt: skip
-        if rc != 0:
-            sys.exit(f"qa ask failed ({rc}):\n{err[-2000:]}")
-        json.loads(out)  # a real answer object came back
-        walls.append(wall)
-        rss.append(peak)
-    return {"runs": runs, "wall_s_median": round(statistics.median(walls), 3), "wall_s_min": round(min(walls), 3),
-            "wall_s_max": round(max(walls), 3), "peak_rss_mb_median": round(statistics.median(rss), 1)}  # fmt: skip
+        for name, tree in readers.items():
+            cmd = [*qa_command()] if tree is None else [sys.executable, "-m", "qa.cli"]  # -m from the tree: its qa first
+            wall, peak, rc, out, err = common.run_child([*cmd, "ask", q, "--index", str(index.resolve()), "--seeds",
+                                                         str(seeds.resolve()), "--top-k", str(top_k), "--json"], cwd=tree)  # fmt: skip
+            if rc != 0:
+                sys.exit(f"qa ask failed ({rc}):\n{err[-2000:]}")
+            json.loads(out)  # a real answer object came back
+            walls[name].append(wall)
+            rss[name].append(peak)
+    return {r: {"runs": runs, "wall_s_median": round(statistics.median(walls[r]), 3), "wall_s_min": round(min(walls[r]), 3),
+                "wall_s_max": round(max(walls[r]), 3), "peak_rss_mb_median": round(statistics.median(rss[r]), 1)}
+            for r in readers}  # fmt: skip
 
 
-def warm(index: Path, questions: list[str], top_k: int, qfile: Path) -> dict:
+def warm(index: Path, questions: list[str], top_k: int, qfile: Path, tree: Path | None = None) -> dict:
     qfile.write_text(json.dumps(questions), encoding="utf-8")
-    wall, peak, rc, out, err = common.run_child([sys.executable, str(common.BENCH / "ask_worker.py"), "--index", str(index),
-                                                 "--questions", str(qfile), "--top-k", str(top_k)])  # fmt: skip
+    worker = (tree or common.ROOT) / "bench" / "ask_worker.py"  # its bench/common.py puts its own tree first on sys.path
+    wall, peak, rc, out, err = common.run_child([sys.executable, str(worker), "--index", str(index.resolve()),
+                                                 "--questions", str(qfile.resolve()), "--top-k", str(top_k)], cwd=tree)  # fmt: skip
     if rc != 0:
         sys.exit(f"worker failed:\n{err[-2000:]}")
     res = json.loads(out)
@@ -60,8 +90,18 @@ def measure(name: str, seeds: Path, index: Path, questions: list[str], args, pro
     report = build_index(open_store(index), seeds, show_progress_bar=progress)
     print(f"{name}: {report.summary()}", file=sys.stderr)
     out = {"documents": report.n_documents, "chunks": report.n_chunks, "top_k": args.top_k}
-    out["cold"] = cold(index, seeds, questions, args.cold_runs, args.top_k, progress)
+    trees: dict[str, Path | None] = {"shipped": None}
+    if args.baseline_ref:
+        trees[args.baseline_ref] = tree_at(args.baseline_ref, args.work)
+    colds = cold(index, seeds, questions, args.cold_runs, args.top_k, progress, trees)
+    out["cold"] = colds["shipped"]
     out["warm"] = warm(index, questions, args.top_k, args.work / f"{name}-questions.json")
+    if args.baseline_ref:
+        ref = args.baseline_ref
+        other = warm(index, questions, args.top_k, args.work / f"{name}-questions.json", trees[ref])
+        out["baseline"] = {"ref": ref, "cold": colds[ref], "warm": other,
+                          "warm_p50_ratio": round(out["warm"]["warm"]["total"]["p50_ms"] / other["warm"]["total"]["p50_ms"], 3),
+                          "read_p50_ratio": round(out["warm"]["warm"]["read"]["p50_ms"] / other["warm"]["read"]["p50_ms"], 3)}  # fmt: skip
     print(f"{name}: {json.dumps(out)}", file=sys.stderr)
     return out
 
@@ -75,7 +115,10 @@ def main() -> None:
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--no-squad", action="store_true", help="seed index only")
     p.add_argument("--index", type=Path, default=common.DEV_INDEX, help="where the SQuAD dev corpus index is built (reused when current)")
+    p.add_argument("--baseline-ref", default="", help="git commit whose product (code and models) is timed side by side ('' skips it)")
     args = p.parse_args()
+    if os.environ.get("QA_READER_DIR") and args.baseline_ref:
+        p.error("QA_READER_DIR is set: the comparison needs each side's own shipped reader")
     run = common.Run("latency", args)
     progress = not args.no_progress
     args.work.mkdir(parents=True, exist_ok=True)

@@ -92,42 +92,46 @@ def open_qa_tables(d: dict) -> str:
 
 
 def latency_tables(d: dict) -> str:
-    rows = []
+    def row(name: str, x: dict, cold: dict, warm: dict) -> list:
+        w = warm["warm"]
+        return [name, x["documents"], x["chunks"], cold["wall_s_median"], cold["peak_rss_mb_median"], warm["load_s"],
+                warm["first_question_ms"], f"{w['total']['p50_ms']:.0f} / {w['total']['p95_ms']:.0f}",
+                f"{w['embed']['p50_ms']:.1f} / {w['embed']['p95_ms']:.1f}", f"{w['search']['p50_ms']:.1f} / {w['search']['p95_ms']:.1f}",
+                f"{w['read']['p50_ms']:.0f} / {w['read']['p95_ms']:.0f}", warm["questions"], warm["peak_rss_mb"]]  # fmt: skip
+
+    rows, ratios = [], []
     for name, x in d["results"]["indexes"].items():
-        w = x["warm"]["warm"]
-        rows.append(
-            [
-                name,
-                x["documents"],
-                x["chunks"],
-                x["cold"]["wall_s_median"],
-                x["cold"]["peak_rss_mb_median"],
-                x["warm"]["load_s"],
-                x["warm"]["first_question_ms"],
-                f"{w['total']['p50_ms']:.0f} / {w['total']['p95_ms']:.0f}",
-                f"{w['embed']['p50_ms']:.1f} / {w['embed']['p95_ms']:.1f}",
-                f"{w['search']['p50_ms']:.1f} / {w['search']['p95_ms']:.1f}",
-                f"{w['read']['p50_ms']:.0f} / {w['read']['p95_ms']:.0f}",
-                x["warm"]["questions"],
-                x["warm"]["peak_rss_mb"],
-            ]
-        )
-    head = [
-        "index",
-        "docs",
-        "chunks",
-        "cold `qa ask` s (median)",
-        "cold peak RSS MB",
-        "warm load s",
-        "1st question ms",
-        "warm total p50/p95 ms",
-        "embed p50/p95",
-        "search p50/p95",
-        "read p50/p95",
-        "warm questions",
-        "warm peak RSS MB",
-    ]
-    return table(head, rows) + "\n\n" + provenance(d)
+        b = x.get("baseline")
+        rows.append(row(f"{name} (this commit)" if b else name, x, x["cold"], x["warm"]))
+        if b:
+            rows.append(row(f"{name} (at {b['ref']})", x, b["cold"], b["warm"]))
+            ratios.append(f"{name}: warm p50 {b['warm_p50_ratio']:.2f}×, reader p50 {b['read_p50_ratio']:.2f}×, cold "
+                          f"{x['cold']['wall_s_median'] / b['cold']['wall_s_median']:.2f}× the code and models at {b['ref']}")  # fmt: skip
+    head = ["index", "docs", "chunks", "cold `qa ask` s (median)", "cold peak RSS MB", "warm load s", "1st question ms",
+            "warm total p50/p95 ms", "embed p50/p95", "search p50/p95", "read p50/p95", "warm questions", "warm peak RSS MB"]  # fmt: skip
+    side = ("\n\nSide by side, same run: " + "; ".join(ratios) + " (below 1: faster now).") if ratios else ""
+    return table(head, rows) + side + "\n\n" + provenance(d)
+
+
+def interpolation_tables(d: dict) -> str:
+    r = d["results"]
+    c = r["chosen"]
+    parts = [f"Chosen on held-out train articles at top_k {c['top_k']}: prior **{c['prior']}**, λ = **{c['lambda']}** "
+             f"(held-out train F1 {c['holdout_train_f1']} vs {c['holdout_train_f1_at_0']} at λ = 0; dev F1 {c['dev_f1']} vs "
+             f"{c['dev_f1_at_0']})."]  # fmt: skip
+    for name in ("holdout_train", "dev"):
+        x = r[name]
+        ks = r["top_ks"]
+        rows = []
+        for prior in ("rank", "fused"):
+            for lam in r["lambdas"]:
+                cells = {s["top_k"]: s for s in x["sweep"] if s["prior"] == (prior if lam else "rank") and s["lambda"] == lam}
+                if not cells or (prior == "fused" and not lam):
+                    continue
+                rows.append([prior if lam else "none", lam, *[f"{cells[k]['f1']:.1f} ({cells[k]['cites_gold']:.0f}%)" for k in ks]])
+        parts.append(f"{name}: {x['questions']} questions, {x['documents']} documents; F1 (share citing the gold paragraph)\n\n"
+                     + table(["prior", "λ", *[f"top_k {k}" for k in ks]], rows))  # fmt: skip
+    return "\n\n".join(parts) + "\n\n" + provenance(d)
 
 
 def indexing_tables(d: dict) -> str:
@@ -338,6 +342,7 @@ MAKERS = {
     "reader": reader_tables,
     "open_qa": open_qa_tables,
     "latency": latency_tables,
+    "interpolation": interpolation_tables,
     "indexing": indexing_tables,
     "scale": scale_tables,
     "baseline": baseline_tables,

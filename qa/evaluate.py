@@ -68,13 +68,12 @@ def write_corpus(data, seeds: Path) -> dict[str, str]:
     return ids
 
 
-def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | None = None,
-                  reader_dir: Path | None = None, progress: bool = False, ks=(1, 5, 20)) -> dict:  # fmt: skip
-    """Index every paragraph as a document, then answer each question end to end."""
+def open_corpus(path: Path, data, index_dir: Path | None = None, reader_dir: Path | None = None, progress: bool = False):
+    """A pipeline over a SQuAD file's paragraphs, one document each (built, or brought up to date).
+    Returns (pipeline, paragraph id -> document id, build report, build seconds)."""
     from qa.backends import open_store
     from qa.pipeline import QAPipeline, choose_seeds
 
-    data = load_squad(path)
     work = corpus_dir(path)
     index_dir = Path(index_dir) if index_dir else work / "index"
     doc_of = write_corpus(data, work / "seeds")
@@ -82,7 +81,14 @@ def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | 
     pipe = QAPipeline(store, choose_seeds(store, work / "seeds"), reader=ExtractiveReader(reader_dir))
     t = time.perf_counter()
     build = pipe.rebuild(show_progress_bar=progress)
-    build_s = time.perf_counter() - t
+    return pipe, doc_of, build, time.perf_counter() - t
+
+
+def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | None = None,
+                  reader_dir: Path | None = None, progress: bool = False, ks=(1, 5, 20)) -> dict:  # fmt: skip
+    """Index every paragraph as a document, then answer each question end to end."""
+    data = load_squad(path)
+    pipe, doc_of, build, build_s = open_corpus(path, data, index_dir, reader_dir, progress)
     qs = sample(data.questions, limit)
     pipe.warm_up()
     threshold = pipe.reader.threshold if data.has_impossible else None

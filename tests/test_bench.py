@@ -82,8 +82,11 @@ def checkpoint(tmp_path_factory) -> Path:
 def test_latency_seed_index_smoke(tmp_path, seeds_dir):
     out = tmp_path / "latency.json"
     run_bench("latency.py", "--no-squad", "--seeds", str(seeds_dir), "--cold-runs", "1", "--seed-questions", "2",
-              "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+              "--work", str(tmp_path / "work"), "--out", str(out), "--baseline-ref", "HEAD")  # fmt: skip
     seed = load(out, "latency")["indexes"]["seed"]
+    base = seed["baseline"]  # the committed product, run from its own unpacked tree beside this checkout
+    assert base["ref"] == "HEAD" and (tmp_path / "work" / "tree-HEAD" / "qa" / "models" / "reader" / "reader.onnx").exists()
+    assert base["cold"]["runs"] == 1 and base["warm"]["questions"] == 2 and base["warm_p50_ratio"] > 0
     assert seed["chunks"] > 0 and seed["documents"] == 3
     assert seed["cold"]["runs"] == 1 and seed["cold"]["wall_s_median"] > 0 and seed["cold"]["peak_rss_mb_median"] > 0
     assert set(seed["warm"]["warm"]) == {"embed", "search", "read", "total"}
@@ -97,6 +100,18 @@ def test_latency_squad_smoke(tmp_path, tiny_squad):
               "--index", str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
     res = load(out, "latency")["indexes"]
     assert res["squad-dev"]["documents"] == 3 and res["squad-dev"]["warm"]["questions"] == 2
+
+
+@needs_squad
+def test_interpolation_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "interpolation.json"
+    run_bench("interpolation.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-every", "2", "--index",
+              str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    res = load(out, "interpolation")
+    assert res["dev"]["questions"] == 3 and res["holdout_train"]["questions"] == 3
+    lams = {(r["prior"], r["lambda"]) for r in res["dev"]["sweep"]}
+    assert ("rank", 0.0) in lams and ("fused", 1.0) in lams and ("fused", 0.0) not in lams
+    assert res["chosen"]["top_k"] == 5 and res["chosen"]["lambda"] in res["lambdas"]
 
 
 @needs_squad

@@ -90,3 +90,32 @@ def test_f1_on_fixed_300_question_dev_sample(reader):
     m = squad_metrics(qs, preds)
     assert m["total"] == 300
     assert m["f1"] >= 75.0, m
+
+
+def test_rank_prior_lowers_answers_from_lower_ranked_passages(tmp_path):
+    """With "rank_prior": λ, an answer read in the passage ranked r scores calibrated(m - λ·log(1 + r)):
+    the same span found lower in the list scores lower; with λ = 0 the rank does not matter."""
+    import math
+
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    gold = Passage.from_text(text, "seed", 0)
+    filler = Passage.from_text("The weather in Brussels was grey and wet all week.", "other", 0)
+    q = "Who is the NATO Secretary General?"
+    src = ExtractiveReader().model_dir
+    for lam in (0.0, 1.0):
+        d = tmp_path / f"reader-{lam}"
+        d.mkdir()
+        for f in src.iterdir():
+            (d / f.name).symlink_to(f.resolve())
+        (d / "reader.json").unlink()
+        cfg = {**json.loads((src / "reader.json").read_text()), "score": "null_aware", "rank_prior": lam}
+        (d / "reader.json").write_text(json.dumps(cfg))
+        r = ExtractiveReader(d)
+        first = r(q, [gold], top_n=1)[0]
+        fourth = next(a for a in r(q, [filler, filler, filler, gold], top_n=10) if a.passage_index == 3)
+        assert (fourth.text, fourth.start) == (first.text, first.start) and fourth.margin == pytest.approx(first.margin)
+        assert fourth.score == pytest.approx(r.calibrated(first.margin - lam * math.log(4)), abs=1e-4)
+        if lam:
+            assert fourth.score < first.score
+        else:
+            assert fourth.score == pytest.approx(first.score)

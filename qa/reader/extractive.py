@@ -12,6 +12,12 @@ windows. `reader.json` maps the margin to a probability that the answer is right
 sigmoid(a·m + b), fitted on SQuAD v2.0 dev (Platt scaling, `qa.reader.export.calibrate`),
 and stores the no-answer threshold on that scale (`"score": "null_aware"`).
 
+Across passages, the retriever's ranking can enter too (BERTserini's interpolation): with
+`"rank_prior": λ` in `reader.json`, an answer read in the passage ranked r (0 = first) scores
+calibrated(m − λ·log(1 + r)); λ = 0 leaves the reader's order alone. `bench/interpolation.py`
+measures whether it helps, with λ chosen on held-out train articles. Reading a single passage
+(`qa eval --reader-only`, the calibration) is rank 0, so the threshold keeps its meaning.
+
 A model whose [CLS] slot never learnt "not here" from hard distractors (`"score": "span"`, the
 reader shipped before v2) keeps the older score, p(start)·p(end) summed over overlapping
 spans: with it the null-aware margin turns the README's own question into a no-answer.
@@ -49,8 +55,13 @@ def default_model_dir() -> Path:
 
 
 class ExtractiveReader:
-    def __init__(self, model_dir: Path | None = None, max_answer_tokens: int = 30, threads: int = 0, span_candidates: int = 20):
+    def __init__(self, model_dir: Path | None = None, max_answer_tokens: int = 30, threads: int = 0, span_candidates: int = 20,
+                 batch_size: int = 1):  # fmt: skip
         self.model_dir = Path(model_dir or default_model_dir())
+        # One window per ONNX run by default: int8 dynamic quantization scales activations over the
+        # whole batch, padding included, so a window's scores would depend on what it was batched
+        # with (its margin moved by 0.3 on average); one at a time is also faster here (no padding).
+        self.batch_size = batch_size
         self.max_answer_tokens = max_answer_tokens
         self.span_candidates = span_candidates
         self.threads = threads
@@ -63,6 +74,7 @@ class ExtractiveReader:
         platt = self.config.get("score_calibration") or {}
         self.platt_a, self.platt_b = float(platt.get("a", 1.0)), float(platt.get("b", 0.0))
         self.score_rule: str = self.config.get("score", "null_aware")
+        self.rank_prior: float = float(self.config.get("rank_prior", 0.0))
         self.max_length: int = int(self.config.get("max_length", 256))
         self.stride: int = int(self.config.get("stride", 96))
 
@@ -91,9 +103,10 @@ class ExtractiveReader:
             return question, False
         return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]], True
 
-    def __call__(self, question: str, passages: list[Readable], top_n: int = 5, batch_size: int = 16) -> list[Answer]:
+    def __call__(self, question: str, passages: list[Readable], top_n: int = 5, batch_size: int | None = None) -> list[Answer]:
         """Best answers over all passages, best first, near-duplicates merged."""
         self.warm_up()
+        batch_size = batch_size or self.batch_size
         question, _ = self.truncate_question(question)
         windows = []  # (passage index, encoding)
         for p_i, p in enumerate(passages):
@@ -148,15 +161,17 @@ class ExtractiveReader:
             else:
                 groups.append([p, c0, c1])
         return [
-            Answer(text=passage.text[c0:c1], score=self._score(p, null), document=passage.document,
+            Answer(text=passage.text[c0:c1], score=self._score(p, null, p_i), document=passage.document,
                    start=passage.start + c0, end=passage.start + c1, passage=passage.text,
                    passage_start=passage.start, passage_index=p_i, margin=margin(p, null))
             for p, c0, c1 in groups
         ]  # fmt: skip
 
 
-    def _score(self, p_span: float, p_null: float) -> float:
-        return min(1.0, p_span) if self.score_rule == "span" else self.calibrated(margin(p_span, p_null))
+    def _score(self, p_span: float, p_null: float, rank: int = 0) -> float:
+        if self.score_rule == "span":
+            return min(1.0, p_span)
+        return self.calibrated(margin(p_span, p_null) - self.rank_prior * float(np.log1p(rank)))
 
     def calibrated(self, m: float) -> float:
         """P(the answer is right) for a span margin, by the fit stored with the model."""

@@ -1,0 +1,125 @@
+"""Should the retrieval score enter the answer score? BERTserini-style interpolation, measured.
+
+Each question's top 10 passages are retrieved and read once, one passage at a time, so every
+candidate answer keeps its reader margin m = log p(span) - log p(no answer here) and its
+passage's rank. An answer then scores
+
+    m + λ · g(passage)
+
+with g either the rank prior -log(1 + rank) (0 for the first passage) or the fused retrieval
+score log(s / s_first). The best answer is scored (SQuAD EM/F1, and whether it cites the gold
+paragraph) for a grid of λ at top_k 1, 3, 5 and 10.
+
+λ is chosen on open-corpus questions from the held-out SQuAD *train* articles (every 50th article,
+which neither the reader nor the embedder trained on), and only then read off on dev: the rule
+ships only if it helps on both.
+
+    python bench/interpolation.py --limit 800
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+LAMBDAS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+TOP_KS = (1, 3, 5, 10)
+PRIORS = {
+    "rank": lambda rank, score, first: -math.log1p(rank),
+    "fused": lambda rank, score, first: math.log(max(score, 1e-12) / max(first, 1e-12)),
+}
+
+
+def holdout_file(train: Path, out: Path, every: int = 50) -> Path:
+    """The held-out train articles (qa.mining's choice) as a SQuAD file of their own, in the scratch folder."""
+    from qa.mining import holdout_articles
+    from qa.reader.squad import load_squad
+
+    held = holdout_articles(load_squad(train), every)
+    with gzip.open(train, "rt", encoding="utf-8") as f:
+        raw = json.load(f)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"version": raw.get("version"), "data": [a for a in raw["data"] if a["title"] in held]}))
+    return out
+
+
+def candidates(path: Path, limit: int, index_dir: Path, progress: bool) -> tuple[list, list[list[dict]], dict, dict]:
+    """Per question, every passage's best answers with (margin, rank, fused score)."""
+    from tqdm import tqdm
+
+    from qa.evaluate import open_corpus
+    from qa.reader.squad import load_squad, sample
+
+    data = load_squad(path)
+    pipe, doc_of, build, _ = open_corpus(path, data, index_dir, progress=progress)
+    qs = sample(data.questions, limit)
+    pipe.warm_up()
+    out = []
+    for q in tqdm(qs, desc=path.stem, disable=not progress, unit="q"):
+        passages = pipe.retrieve(q.question, top_k=max(TOP_KS))
+        first = passages[0].score if passages else 0.0
+        rows = []
+        for rank, p in enumerate(passages):
+            for a in pipe.reader(q.question, [p], top_n=5):
+                rows.append({"text": a.text, "margin": a.margin, "rank": rank, "score": p.score, "first": first,
+                             "document": a.document})  # fmt: skip
+        out.append(rows)
+    return qs, out, doc_of, {"documents": build.n_documents, "chunks": build.n_chunks}
+
+
+def sweep(qs, rows_per_q, doc_of) -> list[dict]:
+    from qa.reader.squad import squad_metrics
+
+    results = []
+    for prior, g in PRIORS.items():
+        for lam in LAMBDAS:
+            for k in TOP_KS:
+                preds, cited = {}, 0
+                for q, rows in zip(qs, rows_per_q):
+                    pool = [r for r in rows if r["rank"] < k]
+                    best = max(pool, key=lambda r: r["margin"] + lam * g(r["rank"], r["score"], r["first"]), default=None)
+                    preds[q.id] = best["text"] if best else ""
+                    cited += bool(best) and best["document"] == doc_of[q.paragraph_id]
+                m = squad_metrics(qs, preds)
+                results.append({"prior": prior, "lambda": lam, "top_k": k, "f1": round(m["f1"], 2),
+                                "exact": round(m["exact"], 2), "cites_gold": round(100 * cited / max(1, len(qs)), 2)})  # fmt: skip
+            if lam == 0.0 and prior != "rank":
+                results = [r for r in results if not (r["prior"] == prior and r["lambda"] == 0.0)]  # λ=0 is the same for both
+    return results
+
+
+def main() -> None:
+    p = common.base_parser(__doc__.splitlines()[0], "interpolation")
+    p.add_argument("--top-k", type=int, default=5, help="the top_k λ is chosen for (the product's default)")
+    p.add_argument("--index", type=Path, default=common.DEV_INDEX, help="where the dev corpus index is built (reused when current)")
+    p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.mining does)")
+    args = p.parse_args()
+    run = common.Run("interpolation", args)
+    held = holdout_file(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
+    dev = common.squad_file(args.squad, "dev-v1.1")
+    sets = {"holdout_train": (held, args.work / "holdout-index"), "dev": (dev, args.index)}
+    out: dict = {"rule": "answer score = margin + λ·g(passage); λ and g chosen on holdout_train at --top-k, then read on dev",
+                 "lambdas": list(LAMBDAS), "top_ks": list(TOP_KS)}  # fmt: skip
+    for name, (path, index) in sets.items():
+        qs, rows, doc_of, corpus = candidates(path, args.limit, index, not args.no_progress)
+        out[name] = {"questions": len(qs), **corpus, "sweep": sweep(qs, rows, doc_of)}
+    base = {r["top_k"]: r for r in out["holdout_train"]["sweep"] if r["lambda"] == 0.0}
+    at_k = [r for r in out["holdout_train"]["sweep"] if r["top_k"] == args.top_k]
+    best = max(at_k, key=lambda r: (r["f1"], -r["lambda"]))
+    dev = {(r["prior"], r["lambda"], r["top_k"]): r for r in out["dev"]["sweep"]}
+    out["chosen"] = {"prior": best["prior"], "lambda": best["lambda"], "top_k": args.top_k,
+                     "holdout_train_f1": best["f1"], "holdout_train_f1_at_0": base[args.top_k]["f1"],
+                     "dev_f1": dev[(best["prior"], best["lambda"], args.top_k)]["f1"],
+                     "dev_f1_at_0": dev[("rank", 0.0, args.top_k)]["f1"]}  # fmt: skip
+    print(json.dumps(out["chosen"]), file=sys.stderr)
+    run.write(out)
+
+
+if __name__ == "__main__":
+    main()
