@@ -218,6 +218,18 @@ def peak_rss_mb() -> float:
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def git_tree(ref: str, dest: Path, *paths: str) -> Path:
+    """`paths` of this repository as committed at git `ref`, unpacked into `dest` (a baseline to run side by side)."""
+    import io
+    import tarfile
+
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, *paths], check=True, capture_output=True).stdout
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as t:
+        t.extractall(dest, filter="data")
+    return dest
+
+
 def run_child(cmd: list[str], env: dict | None = None, timeout: float = 900, cwd: Path | None = None) -> tuple[float, float, int, str, str]:
     """Run a process; (wall seconds, its peak RSS in MB, exit code, stdout, stderr).
 

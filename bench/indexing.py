@@ -50,9 +50,7 @@ def baseline_full_rebuild(ref: str, seeds: Path, work: Path) -> dict:
     """The full rebuild, timed with the code at git `ref` (same interpreter, same corpus)."""
     src = work / f"baseline-{ref}"
     shutil.rmtree(src, ignore_errors=True)
-    src.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(common.ROOT), "archive", ref, "qa"], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    common.git_tree(ref, src, "qa")
     out = subprocess.run([sys.executable, "-c", BASELINE_BUILD, str(seeds), str(work / "baseline-index")], cwd=src,
                          env={**os.environ, "PYTHONPATH": str(src)}, check=True, capture_output=True, text=True)  # fmt: skip
     r = json.loads(out.stdout.strip().splitlines()[-1])

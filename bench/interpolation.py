@@ -79,6 +79,8 @@ def sweep(qs, rows_per_q, doc_of) -> list[dict]:
     results = []
     for prior, g in PRIORS.items():
         for lam in LAMBDAS:
+            if lam == 0.0 and prior != "rank":
+                continue  # λ = 0 is the reader alone, the same for every prior: listed once
             for k in TOP_KS:
                 preds, cited = {}, 0
                 for q, rows in zip(qs, rows_per_q):
@@ -89,8 +91,6 @@ def sweep(qs, rows_per_q, doc_of) -> list[dict]:
                 m = squad_metrics(qs, preds)
                 results.append({"prior": prior, "lambda": lam, "top_k": k, "f1": round(m["f1"], 2),
                                 "exact": round(m["exact"], 2), "cites_gold": round(100 * cited / max(1, len(qs)), 2)})  # fmt: skip
-            if lam == 0.0 and prior != "rank":
-                results = [r for r in results if not (r["prior"] == prior and r["lambda"] == 0.0)]  # λ=0 is the same for both
     return results
 
 

@@ -19,9 +19,7 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,27 +36,20 @@ def tree_at(ref: str, work: Path) -> Path:
     """The `qa` package (with its models) and `bench/` as committed at git `ref`, unpacked into the scratch folder."""
     dest = work / f"tree-{ref}"
     if not (dest / "qa" / "models" / "reader" / "reader.onnx").exists():
-        archive = subprocess.run(["git", "-C", str(common.ROOT), "archive", ref, "qa", "bench"], check=True,
-                                 capture_output=True).stdout  # fmt: skip
-        dest.mkdir(parents=True, exist_ok=True)
-        tar = work / f"reader-{ref}.tar"
-        tar.write_bytes(archive)
-        with tarfile.open(tar) as t:
-            t.extractall(dest, filter="data")
-        tar.unlink()
+        common.git_tree(ref, dest, "qa", "bench")
     return dest
 
 
 def cold(index: Path, seeds: Path, questions: list[str], runs: int, top_k: int, progress: bool,
          trees: dict[str, Path | None] | None = None) -> dict[str, dict]:  # fmt: skip
     """Cold runs per code tree (name -> unpacked tree, None = this checkout), alternating run by run."""
-    readers = trees or {"shipped": None}
-    walls: dict[str, list[float]] = {r: [] for r in readers}
-    rss: dict[str, list[float]] = {r: [] for r in readers}
+    trees = trees or {"shipped": None}
+    walls: dict[str, list[float]] = {r: [] for r in trees}
+    rss: dict[str, list[float]] = {r: [] for r in trees}
     for i in common.progress_bar(range(runs), "cold qa ask", not progress, unit="run"):
         q = questions[i % len(questions)]
-        for name, tree in readers.items():
-            cmd = [*qa_command()] if tree is None else [sys.executable, "-m", "qa.cli"]  # -m from the tree: its qa first
+        for name, tree in trees.items():
+            cmd = qa_command() if tree is None else [sys.executable, "-m", "qa.cli"]  # -m from the tree: its qa first
             wall, peak, rc, out, err = common.run_child([*cmd, "ask", q, "--index", str(index.resolve()), "--seeds",
                                                          str(seeds.resolve()), "--top-k", str(top_k), "--json"], cwd=tree)  # fmt: skip
             if rc != 0:
@@ -68,7 +59,7 @@ def cold(index: Path, seeds: Path, questions: list[str], runs: int, top_k: int, 
             rss[name].append(peak)
     return {r: {"runs": runs, "wall_s_median": round(statistics.median(walls[r]), 3), "wall_s_min": round(min(walls[r]), 3),
                 "wall_s_max": round(max(walls[r]), 3), "peak_rss_mb_median": round(statistics.median(rss[r]), 1)}
-            for r in readers}  # fmt: skip
+            for r in trees}  # fmt: skip
 
 
 def warm(index: Path, questions: list[str], top_k: int, qfile: Path, tree: Path | None = None) -> dict:
