@@ -155,12 +155,12 @@ def start_milvus(data: Path) -> tuple[subprocess.Popen, int]:
         port = sock.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data), "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
-    from pymilvus import MilvusClient
+    from qa.milvus_store import milvus_client
 
     deadline = time.monotonic() + 120
     while True:
         try:
-            MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=1).list_collections()
+            milvus_client(f"127.0.0.1:{port}", timeout=1).list_collections()
             return proc, port
         except Exception:
             if proc.poll() is not None or time.monotonic() > deadline:

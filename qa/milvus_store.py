@@ -58,9 +58,10 @@ FORMAT_VERSION = 1
 ALIVE = 2**62  # `dead` of a row no version has removed yet
 KEEP_VERSIONS = 3  # the live version and the two before it stay answerable (qa.pipeline keeps 3 open)
 CONNECT_TIMEOUT_S = 10.0  # a refused connection fails at once; this bounds a server that does not answer
-# no keepalive pings on an idle connection: servers with gRPC's default policy (Milvus Lite) answer a
-# ping every 10 s (pymilvus' default) with GOAWAY "too_many_pings", and a `qa serve` idles for long
-GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False}
+# no keepalive pings: servers with gRPC's default policy (Milvus Lite) allow one ping in 5 minutes and
+# answer pymilvus' default (every 10 s) with GOAWAY "too_many_pings", which drops the connection of an
+# idle `qa serve` or of a slow call. Every call has its own deadline (TIMEOUT_S), so no ping is needed.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 2**31 - 1, "grpc.keepalive_permit_without_calls": False}
 TIMEOUT_S = 60.0
 LOCK_TTL_S = 30.0  # a builder that stops renewing its lease for this long is taken to be dead
 TEXT_PIECE = 16_000  # characters of document text per row (VARCHAR holds 65,535 bytes)
@@ -69,6 +70,15 @@ BATCH = 500
 HNSW = {"M": 32, "efConstruction": 80}  # as the local store's HNSW (bench/scale.py)
 BM25 = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s' defaults, so the ranking matches the local store's
 MAX_DOC_ID = 4096
+
+
+def milvus_client(address: str, timeout: float = CONNECT_TIMEOUT_S):
+    """A pymilvus client for HOST:PORT with our channel options. pymilvus shares one channel per
+    address in a process, made with the options of the first client, so every client of ours
+    (tests and benchmarks included) is made here."""
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri=f"http://{address}", timeout=timeout, grpc_options=GRPC_OPTIONS)
 
 
 def doc_key(doc_id: str) -> int:
@@ -109,12 +119,12 @@ class MilvusStore:
         """The pymilvus client, connected on first use; IndexProblem if pymilvus or the server is missing."""
         if self._client is None:
             try:
-                from pymilvus import MilvusClient
+                import pymilvus  # noqa: F401
             except ImportError:
                 raise IndexProblem("a milvus:// store needs the scale extra: pip install 'qa-docs[scale]'") from None
             logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # its RPC errors become our one-line messages
             try:
-                self._client = MilvusClient(uri=f"http://{self.address}", timeout=CONNECT_TIMEOUT_S, grpc_options=GRPC_OPTIONS)
+                self._client = milvus_client(self.address)
             except Exception as e:
                 raise IndexProblem(f"cannot reach the Milvus server at {self.address} ({_reason(e)}); is it running?") from None
         return self._client

@@ -45,10 +45,10 @@ class MilvusServer:
         _wait_for("milvus-lite", self._answers, self.proc, log)
 
     def _answers(self) -> bool:
-        from pymilvus import MilvusClient
+        from qa.milvus_store import milvus_client
 
         try:
-            MilvusClient(uri=f"http://127.0.0.1:{self.port}", timeout=1).list_collections()
+            milvus_client(f"127.0.0.1:{self.port}", timeout=1).list_collections()
             return True
         except Exception:
             return False
@@ -206,13 +206,15 @@ def test_two_servers_answer_from_one_store_while_a_third_process_rebuilds_it(mil
 def test_server_down_foreign_collection_or_bad_url_exit_2_with_one_clear_line(milvus, seeds_dir):
     from pymilvus import DataType, MilvusClient
 
+    from qa.milvus_store import milvus_client
+
     down = f"milvus://127.0.0.1:{free_port()}"
     for args in (["ask", NATO], ["index", "--seeds", str(seeds_dir)]):
         r = run_qa(*args, "--store", down, timeout=60)
         assert r.returncode == 2, (r.stdout, r.stderr)
         assert "cannot reach the Milvus server" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
-    client = MilvusClient(uri=f"http://127.0.0.1:{milvus.port}")
+    client = milvus_client(f"127.0.0.1:{milvus.port}")
     schema = MilvusClient.create_schema(auto_id=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=8)
