@@ -3,7 +3,7 @@
 Why: the dense and BM25 lists each see the question and the passage apart, so their fusion
 often has the answering passage among the top 20 but not first. A cross-encoder attends across
 both texts and orders those few candidates far better. It is small on purpose: the first layers
-of the bundled MiniLM with a one-logit head on [CLS], int8, trained by `qa.reranker_train`, so
+of the bundled MiniLM with a one-logit head on its mean token state, int8, trained by `qa.reranker_train`, so
 20 candidates fit in tens of milliseconds on two CPU threads. Query path: ONNX Runtime and
 `tokenizers` only (no torch).
 

@@ -4,7 +4,8 @@ Why: no registry ships cross-encoder weights we may use, and the product's fused
 already has the answering passage in its top 20 for ~99% of SQuAD dev questions but first for
 only ~79%. A cross-encoder reading question and passage together fixes the order; to stay
 within tens of milliseconds for 20 candidates on 2 CPU threads it keeps only the first
-`--layers` (default 3) transformer layers of MiniLM-L6, with a one-logit head on [CLS].
+`--layers` (default 3) transformer layers of MiniLM-L6, with a one-logit head on the mean of
+the token states (`--pooling cls` for [CLS]; see `build_model` for why mean).
 
 Data: SQuAD v1.1 train questions. Each question's group is its answer chunk (the product's
 splitter, as in qa.embedder_train) against one answer-free chunk of each hard distractor the
@@ -52,6 +53,7 @@ class RerankerTrainConfig:
     mined: str
     out_dir: str = "~/qa-runs/reranker-v1"
     layers: int = 3  # first transformer layers of MiniLM-L6 kept (speed: ~linear in layers)
+    pooling: str = "mean"  # what the head reads: mean of the token states, or [CLS] (see build_model)
     max_length: int = 256  # question + passage word pieces; a shipped 800-character chunk is ~180
     questions: int = 0  # training questions sampled (0 = all not held out)
     negatives: int = 3  # mined hard distractors per question (mining keeps 3)
@@ -120,14 +122,59 @@ def group_recall(groups: list[Group], score: Callable[[str, list[str]], np.ndarr
             "candidates": round(sum(1 + len(g[2]) for g in groups) / n, 2)}  # fmt: skip
 
 
-def load_model(base: str, layers: int):
-    """MiniLM cut to its first `layers` layers, with a fresh one-logit head on [CLS]."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+def build_model(layers: int, pooling: str = "mean"):
+    """MiniLM cut to its first `layers` layers, with a fresh one-logit linear head on the mean of the
+    token states (`mean`) or on [CLS] (`cls`). Mean by default: at initialisation MiniLM's [CLS] state
+    after 2 layers barely depends on the input (std across passages ~0.001 of its norm, against ~0.1
+    for the mean; sentence-transformers trained it with mean pooling), so a [CLS] head starts from a
+    flat loss (a 30-step smoke run stayed at ln 5)."""
+    import torch
+    from transformers import AutoConfig, AutoModel
     from transformers.utils import logging as hf_logging
 
-    config = AutoConfig.from_pretrained(base, num_hidden_layers=layers, num_labels=1)
-    hf_logging.set_verbosity_error()  # the dropped layers and the new head are expected, not news
-    return AutoModelForSequenceClassification.from_pretrained(base, config=config)
+    if pooling not in ("mean", "cls"):
+        raise ValueError(f"pooling {pooling!r} is not mean or cls")
+    base = default_base_model()
+    config = AutoConfig.from_pretrained(base, num_hidden_layers=layers)
+    hf_logging.set_verbosity_error()  # the dropped layers and the unused pooler are expected, not news
+    encoder = AutoModel.from_pretrained(base, config=config, add_pooling_layer=False)
+
+    class CrossEncoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+            self.head = torch.nn.Linear(config.hidden_size, 1)
+            self.layers, self.pooling = layers, pooling
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            h = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            if self.pooling == "cls":
+                v = h[:, 0]
+            else:
+                m = attention_mask.unsqueeze(-1).to(h.dtype)
+                v = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+            return {"logits": self.head(v)}
+
+    return CrossEncoder()
+
+
+def save_model(model, tokenizer, dest: Path, info: dict) -> None:
+    """Weights (safetensors), the architecture (reranker_model.json) and the tokenizer, in one folder."""
+    from safetensors.torch import save_file
+
+    dest.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(dest / "model.safetensors"))
+    (dest / "reranker_model.json").write_text(json.dumps({"layers": model.layers, "pooling": model.pooling, **info}, indent=1) + "\n")
+    tokenizer.save_pretrained(dest)
+
+
+def load_trained(src: Path):
+    from safetensors.torch import load_file
+
+    info = json.loads((src / "reranker_model.json").read_text())
+    model = build_model(info["layers"], info["pooling"])
+    model.load_state_dict(load_file(str(src / "model.safetensors")))
+    return model.eval(), info
 
 
 def torch_scorer(model, tokenizer, max_length: int, batch: int = 64) -> Callable[[str, list[str]], np.ndarray]:
@@ -140,7 +187,7 @@ def torch_scorer(model, tokenizer, max_length: int, batch: int = 64) -> Callable
                 part = texts[i : i + batch]
                 enc = tokenizer([question] * len(part), part, truncation="longest_first", max_length=max_length,
                                 padding=True, return_tensors="pt")  # fmt: skip
-                out.append(model(**enc).logits.float().reshape(-1).numpy())
+                out.append(model(**enc)["logits"].float().reshape(-1).numpy())
         return np.concatenate(out)
 
     return score
@@ -182,9 +229,8 @@ def train(cfg: RerankerTrainConfig) -> Path:
     say(f"{len(groups)} training groups ({sum(len(g[2]) for g in groups) / max(1, len(groups)):.2f} hard negatives each), "
         f"{len(evals)} held-out, {total} steps")  # fmt: skip
 
-    base = default_base_model()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = load_model(base, cfg.layers)
+    tokenizer = AutoTokenizer.from_pretrained(default_base_model())
+    model = build_model(cfg.layers, cfg.pooling)
     no_decay = ("bias", "LayerNorm.weight")
     params = [
         {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": cfg.weight_decay},
@@ -211,10 +257,7 @@ def train(cfg: RerankerTrainConfig) -> Path:
         say(f"held-out at step {step}: {scores}")
         if best is None or scores["@1"] > best["@1"]:
             best = scores
-            dest = out / "best"
-            model.save_pretrained(dest)
-            tokenizer.save_pretrained(dest)
-            (dest / "heldout.json").write_text(json.dumps({"heldout_recall": scores, "config": asdict(cfg)}, indent=1) + "\n")
+            save_model(model, tokenizer, out / "best", {"max_length": cfg.max_length, "heldout_recall": scores, "config": asdict(cfg)})
 
     model.train()
     t0, seen, loss_sum, n_loss = time.time(), 0, 0.0, 0
@@ -231,7 +274,7 @@ def train(cfg: RerankerTrainConfig) -> Path:
                         padding=True, return_tensors="pt")  # fmt: skip
         enc = pad_to_32(dict(enc))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            logits = model(**enc).logits.float().reshape(-1)
+            logits = model(**enc)["logits"].float().reshape(-1)
         width = max(owner.count(r) for r in range(len(idx)))
         table = torch.full((len(idx), width), float("-inf"))
         col = [0] * len(idx)
@@ -272,15 +315,11 @@ def export(checkpoint: Path, dest: Path, work: Path, evals: list[Group] | None =
     from qa.reader.export import VARIANTS, quantize
 
     work.mkdir(parents=True, exist_ok=True)
-    from transformers import AutoModelForSequenceClassification
-
-    model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
+    model, trained = load_trained(checkpoint)
     fp32 = work / "reranker-fp32.onnx"
     export_onnx(model, fp32, ["logits"])
     fp32.with_name("reader-pre.onnx").unlink(missing_ok=True)  # quantize() caches its pre-processed graph there
-    trained = json.loads((checkpoint / "heldout.json").read_text()) if (checkpoint / "heldout.json").exists() else {}
-    max_length = int(trained.get("config", {}).get("max_length", 256))
-    settings = {"max_length": max_length, "layers": model.config.num_hidden_layers, "onnx": MODEL_FILE}
+    settings = {"max_length": int(trained["max_length"]), "layers": model.layers, "pooling": model.pooling, "onnx": MODEL_FILE}
     results = {}
     for name, opts in {"fp32": None, **VARIANTS}.items():
         d = work / name
@@ -294,7 +333,7 @@ def export(checkpoint: Path, dest: Path, work: Path, evals: list[Group] | None =
         print(name, json.dumps(results[name]), flush=True)
     chosen = max(VARIANTS, key=lambda n: (round(results[n].get("@1", 0.0), 0), -results[n]["ms_per_20"]))
     config = {**settings, "variant": chosen, "base_model": BASE_MODEL_NAME, "variants_on_heldout": results,
-              "training": trained}  # fmt: skip
+              "heldout_recall_in_training": trained.get("heldout_recall"), "training_config": trained.get("config")}  # fmt: skip
     write_model_dir(dest, work / chosen / MODEL_FILE, checkpoint, config)
     print(f"chose {chosen}; wrote {dest}", flush=True)
     return config
