@@ -41,6 +41,21 @@ def reranker_dir(tmp_path_factory):
     return tmp / "model"
 
 
+def test_onnx_export_scores_as_the_trained_model_does(reranker_dir):
+    """Same tokenization and same numbers on both sides of the export (fp32 ONNX against torch)."""
+    from transformers import AutoTokenizer
+
+    from qa.reranker import CrossEncoderReranker
+    from qa.reranker_train import load_trained, torch_scorer
+
+    best = reranker_dir.parent / "run" / "best"
+    model, info = load_trained(best)
+    texts = ["The Aurora research station was founded in 1987.", "Supplies arrive twice a year by the icebreaker Polarstjerna. " * 12]
+    want = torch_scorer(model, AutoTokenizer.from_pretrained(best), info["max_length"], bf16=False)(QUESTION, texts)
+    got = CrossEncoderReranker(reranker_dir.parent / "export" / "fp32", threads=1).scores(QUESTION, texts)
+    assert np.allclose(got, want, atol=1e-4), (got, want)
+
+
 def test_scores_are_deterministic_and_the_order_is_by_score(reranker_dir):
     from qa.reranker import CrossEncoderReranker
     from qa.schema import Passage
