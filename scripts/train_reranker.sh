@@ -25,6 +25,6 @@ if [ ! -s "$MINED" ]; then
 fi
 # shellcheck disable=SC2086  # EXTRA is a list of options
 "$PY" -m qa.reranker_train --train-file "$SQUAD/train-v1.1.json.gz" --mined "$MINED" --out-dir "$RUNS" \
-  --questions 0 --epochs 1 --batch-size 16 --lr 5e-5 --eval-questions 500 --save-every 200 --threads "$(nproc)" \
+  --questions 40000 --epochs 1 --batch-size 16 --lr 5e-5 --eval-questions 500 --save-every 200 --threads "$(nproc)" \
   --export-to "${OUT:-qa/models/reranker}" ${EXTRA:-}
 echo "wrote ${OUT:-qa/models/reranker}: write its model card (README.md) from reranker.json before committing"
