@@ -77,7 +77,9 @@ class CrossEncoderReranker:
         self._session = session(model, self.threads)
 
     def scores(self, question: str, texts: list[str]) -> np.ndarray:
-        """One logit per text, computed in a single batch."""
+        """One logit per text, computed in a single batch. The same inputs give the same numbers; with
+        int8 dynamic quantization a text's logit moves slightly with the rest of its batch (activation
+        scales are per tensor), so compare scores within one call."""
         self.warm_up()
         if not texts:
             return np.zeros(0, dtype=np.float32)
