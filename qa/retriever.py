@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (MiniLM vectors) and lexical (BM25), fused by reciprocal rank.
 
 Dense finds paraphrases; BM25 finds rare names and numbers the embedding blurs.
-Reciprocal-rank fusion needs no score calibration between the two.
+Reciprocal-rank fusion needs no score calibration between the two. An optional cross-encoder
+(qa.reranker) then reorders the fused top candidates, reading question and passage together.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
+from qa.reranker import CrossEncoderReranker
 from qa.schema import Passage
 from qa.store import StoreVersion
 
@@ -27,15 +29,28 @@ def reciprocal_rank_fusion(ranked_lists: list[list[int]], k: int = 60, weights: 
 class HybridRetriever:
     """Retrieval over one store version (questions in flight keep the version they started on)."""
 
-    def __init__(self, version: StoreVersion, candidates: int = 50, rrf_k: int = 60, dense_weight: float = 1.0):
+    def __init__(self, version: StoreVersion, candidates: int = 50, rrf_k: int = 60, dense_weight: float = 1.0,
+                 reranker: CrossEncoderReranker | None = None, rerank_candidates: int = 20):  # fmt: skip
         self.version = version
         self.embed = version.query_embedder()
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight  # BM25's list weighs 1
+        self.reranker = reranker  # None: the fused order is the answer
+        self.rerank_candidates = rerank_candidates
 
-    def __call__(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None) -> list[Passage]:
-        """Top passages; `timings` (if given) receives embed_s and search_s."""
+    def __call__(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None,
+                 rerank: bool = True) -> list[Passage]:  # fmt: skip
+        """Top passages; `timings` (if given) receives embed_s and search_s, and rerank_s when the
+        reranker reordered the fused top `rerank_candidates` (`rerank=False` skips it)."""
+        reranker = self.reranker if rerank else None
+        if reranker is not None:
+            fused = self(question, max(top_k, self.rerank_candidates), mode, timings, rerank=False)
+            t = time.perf_counter()
+            out = reranker(question, fused, top_k)
+            if timings is not None:
+                timings["rerank_s"] = time.perf_counter() - t
+            return out
         t0 = time.perf_counter()
         n = max(self.candidates, top_k)
         embed_s = 0.0

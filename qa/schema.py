@@ -29,9 +29,10 @@ class Passage:
     start: int
     end: int
     text: str
-    score: float = 0.0  # fused retrieval score (higher is better)
+    score: float = 0.0  # fused retrieval score, or the reranker's when one ran (higher is better)
     dense_rank: int | None = None  # 1-based; None when not in that list
     bm25_rank: int | None = None
+    fused_rank: int | None = None  # 1-based place in the fused list; set when a reranker reordered it
 
     @classmethod
     def from_text(cls, text: str, document: str = "", start: int = 0) -> Passage:

@@ -38,6 +38,9 @@ class Settings:
     # fine-tuned embedder on the train articles it never saw (bench/fusion.py --holdout-from)
     rrf_k: int = 100
     dense_weight: float = 0.6
+    # reranking: a cross-encoder (qa.reranker) reorders the fused top `rerank_candidates`
+    rerank: str = "auto"  # QA_RERANK: auto (the shipped reranker when the package has one, else none), off, or a model folder
+    rerank_candidates: int = 20  # QA_RERANK_CANDIDATES: fused passages the reranker reads per question
     # reading
     reader_dir: Path | None = None  # QA_READER_DIR: a retrained reader instead of the shipped one
     span_candidates: int = 20  # best starts x best ends considered per window
@@ -59,7 +62,8 @@ class Settings:
             "flat_limit": ("QA_FLAT_LIMIT", int), "lock_wait_s": ("QA_LOCK_WAIT", float),
             "reader_dir": ("QA_READER_DIR", Path), "threads": ("QA_THREADS", int),
             "ui_concurrency": ("QA_UI_CONCURRENCY", int), "embed_precision": ("QA_EMBED_PRECISION", str),
-            "embedder": ("QA_EMBEDDER", str),
+            "embedder": ("QA_EMBEDDER", str), "rerank": ("QA_RERANK", str),
+            "rerank_candidates": ("QA_RERANK_CANDIDATES", int),
         }  # fmt: skip
         values = {}
         for name, (var, cast) in env.items():

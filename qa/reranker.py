@@ -1,0 +1,100 @@
+"""A cross-encoder reranker: reads the question and each fused candidate together, puts the best first.
+
+Why: the dense and BM25 lists each see the question and the passage apart, so their fusion
+often has the answering passage among the top 20 but not first. A cross-encoder attends across
+both texts and orders those few candidates far better. It is small on purpose: the first layers
+of the bundled MiniLM with a one-logit head on its mean token state, int8, trained by `qa.reranker_train`, so
+20 candidates fit in tens of milliseconds on two CPU threads. Query path: ONNX Runtime and
+`tokenizers` only (no torch).
+
+The model folder holds reranker.onnx, tokenizer.json and reranker.json (max_length, layers and
+how it was trained). `choose_reranker_dir` maps the QA_RERANK setting to such a folder or None.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from qa.onnx_utils import session
+from qa.schema import Passage
+
+MODEL_FILE = "reranker.onnx"
+CONFIG_FILE = "reranker.json"
+
+
+def shipped_model_dir() -> Path:
+    return Path(str(resources.files("qa") / "models" / "reranker"))
+
+
+def choose_reranker_dir(setting: str) -> Path | None:
+    """QA_RERANK → the model folder, or None for no reranking.
+
+    `auto` uses the shipped model when the package has one (else none, exactly the old retrieval),
+    `off` none, anything else is a folder written by qa.reranker_train, which must hold a model."""
+    if setting == "off":
+        return None
+    if setting == "auto":
+        d = shipped_model_dir()
+        return d if (d / MODEL_FILE).is_file() else None
+    d = Path(setting).expanduser()
+    if not (d / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"QA_RERANK={setting!r}: no reranker model at {d / MODEL_FILE} "
+                                "(use auto, off, or a folder written by qa.reranker_train)")  # fmt: skip
+    return d
+
+
+class CrossEncoderReranker:
+    """Scores (question, passage) pairs in one batch; higher is better."""
+
+    def __init__(self, model_dir: Path, threads: int = 0):
+        self.model_dir = Path(model_dir)
+        self.threads = threads
+        self.config: dict = {}
+        self.max_length = 256
+        self._session = None
+        self._tokenizer = None
+
+    def warm_up(self) -> None:
+        if self._session is not None:
+            return
+        from tokenizers import Tokenizer
+
+        model = self.model_dir / MODEL_FILE
+        if not model.is_file():
+            raise FileNotFoundError(f"reranker model {model} is missing")
+        cfg = self.model_dir / CONFIG_FILE
+        self.config = json.loads(cfg.read_text(encoding="utf-8")) if cfg.exists() else {}
+        self.max_length = int(self.config.get("max_length", 256))
+        tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        tok.enable_truncation(self.max_length, strategy="longest_first")  # questions are short: the passage is what gets cut
+        tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0)
+        self._tokenizer = tok
+        self._session = session(model, self.threads)
+
+    def scores(self, question: str, texts: list[str]) -> np.ndarray:
+        """One logit per text, computed in a single batch. The same inputs give the same numbers; with
+        int8 dynamic quantization a text's logit moves slightly with the rest of its batch (activation
+        scales are per tensor), so compare scores within one call."""
+        self.warm_up()
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        enc = self._tokenizer.encode_batch([(question, t) for t in texts])
+        feed = {
+            "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
+        }
+        (logits,) = self._session.run(["logits"], feed)
+        return logits.reshape(-1).astype(np.float32)
+
+    def __call__(self, question: str, passages: list[Passage], top_k: int = 5) -> list[Passage]:
+        """The passages best first, top_k of them; `score` becomes the reranker's logit, `fused_rank`
+        keeps where fusion had put each one (ties keep the fused order)."""
+        s = self.scores(question, [p.text for p in passages])
+        order = sorted(range(len(passages)), key=lambda i: (-float(s[i]), i))[:top_k]
+        return [replace(passages[i], score=float(s[i]), fused_rank=passages[i].fused_rank or i + 1) for i in order]

@@ -1,0 +1,106 @@
+"""The cross-encoder reranker end to end on real parts: a tiny model trained here (a few steps on the
+hand-written SQuAD file), exported to int8 ONNX, then used by the pipeline through QA_RERANK."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qa.reader.squad import load_squad
+from tests.conftest import run_qa
+from tests.squad_fixture import write_tiny_squad
+
+QUESTION = "Who founded the Aurora research station?"
+
+
+@pytest.fixture(scope="module")
+def reranker_dir(tmp_path_factory):
+    """One layer, 128 tokens, three steps (resumed after two): the behaviour under test is the
+    plumbing, not the model's quality."""
+    from qa.reranker_train import RerankerTrainConfig, export, heldout_groups, train
+
+    tmp = tmp_path_factory.mktemp("reranker")
+    data_file = write_tiny_squad(tmp / "tiny.json")
+    data = load_squad(data_file)
+    mined = {"holdout_articles": ["Aurora"], "swaps": {},
+             "distractors": {q.id: [p for p in data.paragraphs if p != q.paragraph_id] for q in data.questions}}  # fmt: skip
+    (tmp / "mined.json").write_text(json.dumps(mined))
+    cfg = dict(train_file=str(data_file), mined=str(tmp / "mined.json"), out_dir=str(tmp / "run"), layers=1, max_length=128,
+               batch_size=3, lr=1e-4, eval_questions=3, save_every=1, threads=1)  # fmt: skip
+    train(RerankerTrainConfig(**cfg, max_steps=2))
+    best = train(RerankerTrainConfig(**cfg, max_steps=3))
+    log = (tmp / "run" / "train.log").read_text()
+    assert "resumed at step 2/3" in log and "held-out at step 3" in log and "loss" in log
+    evals = heldout_groups(data, mined, 3, 3)
+    assert evals and all(group[2] for group in evals)  # every held-out question has answer-free distractor chunks
+    config = export(best, tmp / "model", tmp / "export", evals, threads=1)
+    assert config["layers"] == 1 and config["max_length"] == 128 and config["variant"].startswith("int8")
+    assert config["variants_on_heldout"]["int8-per-channel"]["mb"] < config["variants_on_heldout"]["fp32"]["mb"] / 2
+    return tmp / "model"
+
+
+def test_onnx_export_scores_as_the_trained_model_does(reranker_dir):
+    """Same tokenization and same numbers on both sides of the export (fp32 ONNX against torch)."""
+    from transformers import AutoTokenizer
+
+    from qa.reranker import CrossEncoderReranker
+    from qa.reranker_train import load_trained, torch_scorer
+
+    best = reranker_dir.parent / "run" / "best"
+    model, info = load_trained(best)
+    texts = ["The Aurora research station was founded in 1987.", "Supplies arrive twice a year by the icebreaker Polarstjerna. " * 12]
+    want = torch_scorer(model, AutoTokenizer.from_pretrained(best), info["max_length"], bf16=False)(QUESTION, texts)
+    got = CrossEncoderReranker(reranker_dir.parent / "export" / "fp32", threads=1).scores(QUESTION, texts)
+    assert np.allclose(got, want, atol=1e-4), (got, want)
+
+
+def test_scores_are_deterministic_and_the_order_is_by_score(reranker_dir):
+    from qa.reranker import CrossEncoderReranker
+    from qa.schema import Passage
+
+    texts = ["The Aurora research station was founded in 1987 by the glaciologist Ingrid Halvorsen.",
+             "The keeper's cottage has three rooms and a small garden.", "Supplies arrive twice a year by icebreaker."]  # fmt: skip
+    a, b = CrossEncoderReranker(reranker_dir, threads=1), CrossEncoderReranker(reranker_dir, threads=1)
+    s = a.scores(QUESTION, texts)
+    assert s.shape == (3,) and np.array_equal(s, b.scores(QUESTION, texts))
+    passages = [Passage(i, f"d{i}.txt", 0, len(t), t, 1.0 - i / 10, i + 1, None) for i, t in enumerate(texts)]
+    out = a(QUESTION, passages, top_k=2)
+    assert [p.id for p in out] == [int(i) for i in np.argsort(-s, kind="stable")[:2]]
+    for p in out:  # every field kept but the score, and where fusion had put it
+        assert p.text == texts[p.id] and p.dense_rank == p.id + 1 and p.fused_rank == p.id + 1 and p.score == float(s[p.id])
+
+
+def test_pipeline_returns_passages_in_reranker_order(reranker_dir, index_dir, seeds_dir):
+    from qa.pipeline import QAPipeline
+    from qa.reranker import CrossEncoderReranker, choose_reranker_dir
+    from qa.settings import Settings
+
+    base = Settings.from_env().with_(threads=1, rerank_candidates=6)
+    off = QAPipeline(index_dir, seeds_dir, settings=base.with_(rerank="off"))
+    fused = off.retrieve(QUESTION, top_k=6)
+    assert off.reranker is None and all(p.fused_rank is None for p in fused)
+    if choose_reranker_dir("auto") is None:  # nothing shipped: "auto" is exactly the fused order
+        auto = QAPipeline(index_dir, seeds_dir, settings=base.with_(rerank="auto"))
+        assert auto.reranker is None and [p.id for p in auto.retrieve(QUESTION, top_k=6)] == [p.id for p in fused]
+
+    on = QAPipeline(index_dir, seeds_dir, settings=base.with_(rerank=str(reranker_dir)))
+    got = on.retrieve(QUESTION, top_k=3)
+    s = CrossEncoderReranker(reranker_dir, threads=1).scores(QUESTION, [p.text for p in fused])
+    assert [p.id for p in got] == [fused[i].id for i in np.argsort(-s, kind="stable")[:3]]
+    by_id = {p.id: (r, p) for r, p in enumerate(fused, 1)}
+    for p in got:
+        rank, f = by_id[p.id]
+        assert p.fused_rank == rank and (p.dense_rank, p.bm25_rank, p.start, p.text) == (f.dense_rank, f.bm25_rank, f.start, f.text)
+    assert "rerank_s" in on(QUESTION, top_k=3).timings and "rerank_s" not in off(QUESTION, top_k=3).timings
+
+
+def test_bad_rerank_setting_is_a_clear_error(tmp_path, index_dir, seeds_dir):
+    from qa.pipeline import QAPipeline
+    from qa.settings import Settings
+
+    with pytest.raises(FileNotFoundError, match="QA_RERANK='/nonexistent/reranker'"):
+        QAPipeline(index_dir, seeds_dir, settings=Settings().with_(rerank="/nonexistent/reranker"))
+    r = run_qa("ask", "Who founded the Aurora station?", "--index", str(index_dir), env={"QA_RERANK": str(tmp_path)})
+    assert r.returncode == 2 and "QA_RERANK" in r.stderr and "Traceback" not in r.stderr, r.stderr
