@@ -177,9 +177,11 @@ class QAPipeline:
                 "skipped": v.manifest.get("skipped", {}), "stale": stale.summary() if stale.any else "",
                 "seeds": str(v.seeds or ""), "version": v.name}  # fmt: skip
 
-    def retrieve(self, question: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Passage]:
+    def retrieve(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None,
+                 rerank: bool = True) -> list[Passage]:  # fmt: skip
+        """The passages the reader would read; `rerank=False` gives fusion's order (benchmarks compare)."""
         self.warm_up()
-        return self._retriever(question, top_k=top_k, mode=mode)
+        return self._retriever(question, top_k=top_k, mode=mode, timings=timings, rerank=rerank)
 
     def __call__(self, question: str, top_k: int | None = None, mode: Mode = "hybrid", max_answers: int | None = None) -> Result:
         """Every distinct answer above the reader's threshold, best first; when none is, the best

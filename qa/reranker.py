@@ -14,6 +14,7 @@ how it was trained). `choose_reranker_dir` maps the QA_RERANK setting to such a 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -49,13 +50,14 @@ def choose_reranker_dir(setting: str) -> Path | None:
 
 
 class CrossEncoderReranker:
-    """Scores (question, passage) pairs in one batch; higher is better."""
+    """Scores (question, passage) pairs; higher is better."""
 
-    def __init__(self, model_dir: Path, threads: int = 0):
+    def __init__(self, model_dir: Path, threads: int = 0, max_length: int | None = None):
         self.model_dir = Path(model_dir)
         self.threads = threads
         self.config: dict = {}
-        self.max_length = 256
+        self.max_length = max_length or 256  # reranker.json's, unless given (bench/rerank.py compares lengths)
+        self._max_length_given = max_length is not None
         self._session = None
         self._tokenizer = None
 
@@ -69,32 +71,42 @@ class CrossEncoderReranker:
             raise FileNotFoundError(f"reranker model {model} is missing")
         cfg = self.model_dir / CONFIG_FILE
         self.config = json.loads(cfg.read_text(encoding="utf-8")) if cfg.exists() else {}
-        self.max_length = int(self.config.get("max_length", 256))
+        if not self._max_length_given:
+            self.max_length = int(self.config.get("max_length", 256))
         tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         tok.enable_truncation(self.max_length, strategy="longest_first")  # questions are short: the passage is what gets cut
-        tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0)
+        tok.no_padding()
         self._tokenizer = tok
         self._session = session(model, self.threads)
 
+    @property
+    def fused_rank_prior(self) -> float:
+        """μ in `logit - μ·log(fused rank)`: how much fusion's order still counts (reranker.json,
+        chosen on held-out train questions by bench/rerank.py; 0 = the reranker alone)."""
+        return float(self.config.get("fused_rank_prior", 0.0))
+
     def scores(self, question: str, texts: list[str]) -> np.ndarray:
-        """One logit per text, computed in a single batch. The same inputs give the same numbers; with
-        int8 dynamic quantization a text's logit moves slightly with the rest of its batch (activation
-        scales are per tensor), so compare scores within one call."""
+        """One logit per text, each text in its own ONNX run: int8 dynamic quantization scales
+        activations per tensor, so in a padded batch a text's logit would move with its companions
+        (as the reader's margins did). Alone, a passage's score is its own, and with no padding
+        this is as fast as one batch at this size."""
         self.warm_up()
-        if not texts:
-            return np.zeros(0, dtype=np.float32)
-        enc = self._tokenizer.encode_batch([(question, t) for t in texts])
-        feed = {
-            "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
-        }
-        (logits,) = self._session.run(["logits"], feed)
-        return logits.reshape(-1).astype(np.float32)
+        out = np.zeros(len(texts), dtype=np.float32)
+        for i, e in enumerate(self._tokenizer.encode_batch([(question, t) for t in texts])):
+            feed = {
+                "input_ids": np.array([e.ids], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids], dtype=np.int64),
+            }
+            (logits,) = self._session.run(["logits"], feed)
+            out[i] = float(logits.reshape(-1)[0])
+        return out
 
     def __call__(self, question: str, passages: list[Passage], top_k: int = 5) -> list[Passage]:
-        """The passages best first, top_k of them; `score` becomes the reranker's logit, `fused_rank`
-        keeps where fusion had put each one (ties keep the fused order)."""
-        s = self.scores(question, [p.text for p in passages])
-        order = sorted(range(len(passages)), key=lambda i: (-float(s[i]), i))[:top_k]
-        return [replace(passages[i], score=float(s[i]), fused_rank=passages[i].fused_rank or i + 1) for i in order]
+        """The passages best first, top_k of them, by `logit - μ·log(fused rank)`; `score` becomes
+        that value and `fused_rank` keeps where fusion had put each one (ties keep the fused order)."""
+        logits = self.scores(question, [p.text for p in passages])
+        ranks = [p.fused_rank or i + 1 for i, p in enumerate(passages)]
+        s = [float(logits[i]) - self.fused_rank_prior * math.log(ranks[i]) for i in range(len(passages))]
+        order = sorted(range(len(passages)), key=lambda i: (-s[i], i))[:top_k]
+        return [replace(passages[i], score=s[i], fused_rank=ranks[i]) for i in order]

@@ -65,11 +65,38 @@ def test_scores_are_deterministic_and_the_order_is_by_score(reranker_dir):
     a, b = CrossEncoderReranker(reranker_dir, threads=1), CrossEncoderReranker(reranker_dir, threads=1)
     s = a.scores(QUESTION, texts)
     assert s.shape == (3,) and np.array_equal(s, b.scores(QUESTION, texts))
+    # a passage's score is its own: the same alone, among others, in any order (int8 scales are per run)
+    assert all(a.scores(QUESTION, [t])[0] == s[i] for i, t in enumerate(texts))
+    assert np.array_equal(a.scores(QUESTION, texts[::-1])[::-1], s)
     passages = [Passage(i, f"d{i}.txt", 0, len(t), t, 1.0 - i / 10, i + 1, None) for i, t in enumerate(texts)]
     out = a(QUESTION, passages, top_k=2)
     assert [p.id for p in out] == [int(i) for i in np.argsort(-s, kind="stable")[:2]]
     for p in out:  # every field kept but the score, and where fusion had put it
         assert p.text == texts[p.id] and p.dense_rank == p.id + 1 and p.fused_rank == p.id + 1 and p.score == float(s[p.id])
+
+
+def test_fused_rank_prior_in_reranker_json_keeps_some_of_fusions_order(reranker_dir, tmp_path):
+    """logit - μ·log(fused rank): with μ in reranker.json a lower fused rank costs what it says."""
+    import shutil
+
+    from qa.reranker import CONFIG_FILE, CrossEncoderReranker
+    from qa.schema import Passage
+
+    texts = ["The Aurora research station was founded in 1987 by the glaciologist Ingrid Halvorsen.",
+             "The keeper's cottage has three rooms and a small garden.", "Supplies arrive twice a year by icebreaker.",
+             "Ingrid Halvorsen later led the station's winter crew."]  # fmt: skip
+    passages = [Passage(i, f"d{i}.txt", 0, len(t), t, 1.0 - i / 10) for i, t in enumerate(texts)]
+    weighted = tmp_path / "weighted"
+    shutil.copytree(reranker_dir, weighted)
+    config = json.loads((weighted / CONFIG_FILE).read_text())
+    (weighted / CONFIG_FILE).write_text(json.dumps({**config, "fused_rank_prior": 3.0}))
+    plain, prior = CrossEncoderReranker(reranker_dir, threads=1), CrossEncoderReranker(weighted, threads=1)
+    logits = plain.scores(QUESTION, texts)
+    assert plain(QUESTION, passages, top_k=4)[0].score == float(logits.max())
+    got = prior(QUESTION, passages, top_k=4)
+    want = logits - 3.0 * np.log(np.arange(1, 5))
+    assert [p.id for p in got] == [int(i) for i in np.argsort(-want, kind="stable")]
+    assert np.allclose([p.score for p in got], np.sort(want)[::-1], atol=1e-5) and [p.fused_rank for p in got] == [p.id + 1 for p in got]
 
 
 def test_pipeline_returns_passages_in_reranker_order(reranker_dir, index_dir, seeds_dir):
