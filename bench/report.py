@@ -134,6 +134,27 @@ def interpolation_tables(d: dict) -> str:
     return "\n\n".join(parts) + "\n\n" + provenance(d)
 
 
+def rerank_tables(d: dict) -> str:
+    r = d["results"]
+    c = r.get("chosen")
+    held, dev = r["holdout_train"], r["dev"]
+    lead = (f"Chosen on held-out train questions (best recall@1 with retrieval p50 <= {r['budget_ms']:g} ms, {r['threads']} threads): "
+            f"**{c['config']}**; on dev recall@1/5/20 **{c['dev']['@1']} / {c['dev']['@5']} / {c['dev']['@20']}**, p50 "
+            f"{c['dev']['p50_ms']} ms, against fusion alone {c['dev_fusion_alone']['@1']} / {c['dev_fusion_alone']['@5']} / "
+            f"{c['dev_fusion_alone']['@20']}, p50 {c['dev_fusion_alone']['p50_ms']} ms."
+            if c else f"No configuration kept retrieval p50 within {r['budget_ms']:g} ms on held-out train questions.")  # fmt: skip
+    dev_of = {x["config"]: x for x in dev["sweep"]}
+    rows = []
+    for x in held["sweep"]:
+        y = dev_of[x["config"]]
+        rows.append([x["config"], x["@1"], x["@5"], x["p50_ms"], y["@1"], y["@5"], y["@20"], f"{y['p50_ms']} / {y['p95_ms']}"])
+    head = ["retrieval", "held-out @1", "held-out @5", "held-out p50 ms", "dev @1", "dev @5", "dev @20", "dev p50 / p95 ms"]
+    sizes = (f"held-out train: {held['questions']} questions over {held['documents']} paragraph documents; dev: "
+             f"{dev['questions']} questions over {dev['documents']} ({dev['chunks']} chunks). Times: query embedding + "
+             "search, + the reranker's runs over the candidates.")  # fmt: skip
+    return lead + "\n\n" + sizes + "\n\n" + table(head, rows) + "\n\n" + provenance(d)
+
+
 def indexing_tables(d: dict) -> str:
     r = d["results"]
     rows = [
@@ -343,6 +364,7 @@ MAKERS = {
     "open_qa": open_qa_tables,
     "latency": latency_tables,
     "interpolation": interpolation_tables,
+    "rerank": rerank_tables,
     "indexing": indexing_tables,
     "scale": scale_tables,
     "baseline": baseline_tables,
