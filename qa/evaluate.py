@@ -92,14 +92,18 @@ def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | 
     qs = sample(data.questions, limit)
     pipe.warm_up()
     threshold = pipe.reader.threshold if data.has_impossible else None
-    hits = {m: dict.fromkeys(ks, 0) for m in ("dense", "bm25", "hybrid")}
+    # each list on its own, their fusion, and (when a reranker is on) the fusion reranked
+    runs = [("dense", "dense", False), ("bm25", "bm25", False), ("hybrid", "hybrid", False)]
+    if pipe.reranker is not None:
+        runs.append(("hybrid+rerank", "hybrid", True))
+    hits = {name: dict.fromkeys(ks, 0) for name, _, _ in runs}
     preds, times = {}, []
     for q in _bar(qs, progress, "answering"):
         gold = doc_of[q.paragraph_id]
-        for mode in hits:
-            docs = [p.document for p in pipe.retrieve(q.question, top_k=max(ks), mode=mode)]
+        for name, mode, rerank in runs:
+            docs = [p.document for p in pipe.retrieve(q.question, top_k=max(ks), mode=mode, rerank=rerank)]
             for k in ks:
-                hits[mode][k] += gold in docs[:k]
+                hits[name][k] += gold in docs[:k]
         t = time.perf_counter()
         res = pipe(q.question, top_k=top_k, max_answers=1)
         times.append(time.perf_counter() - t)

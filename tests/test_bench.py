@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SQUAD_DIR
+from tests.conftest import RERANKED, ROOT, SQUAD_DIR
 
 BENCH = ROOT / "bench"
 PROVENANCE = {"benchmark", "command", "date_utc", "git", "machine", "args", "results", "wall_s"}
@@ -115,6 +115,20 @@ def test_interpolation_smoke(tmp_path, tiny_squad):
 
 
 @needs_squad
+@pytest.mark.skipif(not RERANKED, reason="no reranker ships")
+def test_rerank_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "rerank.json"
+    run_bench("rerank.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-limit", "3", "--holdout-every", "2", "--counts", "2,20",
+              "--lengths", "64,128", "--budget-ms", "100000", "--index", str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"),
+              "--out", str(out))  # fmt: skip
+    res = load(out, "rerank")
+    sweep = res["dev"]["sweep"]
+    assert res["dev"]["questions"] == 3 and sweep[0]["config"] == "fusion alone" and len(sweep) == 1 + 2 * 2 * 5
+    assert all(0 <= r["@1"] <= r["@5"] <= r["@20"] <= 100 for r in sweep)
+    assert res["chosen"]["candidates"] in (2, 20) and res["chosen"]["max_length"] in (64, 128)
+
+
+@needs_squad
 def test_reader_smoke(tmp_path, tiny_squad, checkpoint):
     out = tmp_path / "reader.json"
     run_bench("reader.py", "--squad", str(tiny_squad), "--limit", "3", "--checkpoint", str(checkpoint), "--out", str(out))
@@ -134,7 +148,7 @@ def test_open_qa_smoke(tmp_path, tiny_squad):
     res = load(out, "open_qa")
     assert res["documents"] == 3 and res["questions"] == 3
     assert [r["top_k"] for r in res["sweep"]] == [1, 3] and res["chosen_top_k"] in (1, 3)
-    assert set(res["recall"]) == {"dense", "bm25", "hybrid"} and "@5" in res["recall"]["hybrid"]
+    assert set(res["recall"]) == {"dense", "bm25", "hybrid"} | RERANKED and "@5" in res["recall"]["hybrid"]
 
 
 @needs_squad
@@ -223,6 +237,6 @@ def test_nonwiki_smoke(tmp_path):
     out = tmp_path / "nonwiki.json"
     run_bench("nonwiki.py", "--work", str(tmp_path / "work"), "--out", str(out))
     res = load(out, "nonwiki")
-    assert res["questions"] >= 8 and len(res["by_retrieval"]) == 3 and set(res["indexes"]) == {"bundled", "auto"}
+    assert res["questions"] >= 8 and len(res["by_retrieval"]) == 3 + len(RERANKED) and set(res["indexes"]) == {"bundled", "auto"}
     for r in res["by_retrieval"].values():
         assert 0 <= r["recall@1"] <= r["recall@5"] <= 100 and len(r["rows"]) == res["questions"]
