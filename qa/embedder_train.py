@@ -92,6 +92,16 @@ def build_triplets(cfg: EmbedderTrainConfig, data: SquadFile, mined: dict, rng: 
     return out
 
 
+def training_plan(items, batch_size: int, seed: int, epochs: float, max_steps: int = 0) -> list[list[int]]:
+    """Every step's batch, fixed up front so a resumed run takes the same batches: `epochs` passes
+    (or `max_steps`), each shuffled by its own seed, with no paragraph twice in a batch."""
+    per_epoch = batches_without_duplicates(items, batch_size, random.Random(seed))
+    plan: list[list[int]] = []
+    for e in range(max(1, math.ceil(epochs), math.ceil(max_steps / max(1, len(per_epoch))))):
+        plan += batches_without_duplicates(items, batch_size, random.Random(seed + e))
+    return plan[: max_steps or int(len(per_epoch) * epochs)]
+
+
 def batches_without_duplicates(triplets, batch_size: int, rng: random.Random) -> list[list[int]]:
     """Batches in which no paragraph appears twice: another question's positive must not be
     the same passage, or in-batch negatives would punish a right answer."""
@@ -170,12 +180,8 @@ def train(cfg: EmbedderTrainConfig) -> Path:
     data = load_squad(cfg.train_file)
     mined = json.loads(Path(cfg.mined).read_text(encoding="utf-8"))
     triplets = build_triplets(cfg, data, mined, rng)
-    per_epoch = batches_without_duplicates(triplets, cfg.batch_size, random.Random(cfg.seed))
-    plan = []
-    for e in range(max(1, math.ceil(cfg.epochs), math.ceil(cfg.max_steps / max(1, len(per_epoch))))):
-        plan += batches_without_duplicates(triplets, cfg.batch_size, random.Random(cfg.seed + e))
-    total = cfg.max_steps or int(len(per_epoch) * cfg.epochs)
-    plan = plan[:total]
+    plan = training_plan(triplets, cfg.batch_size, cfg.seed, cfg.epochs, cfg.max_steps)
+    total = len(plan)
     say(f"config {json.dumps(asdict(cfg))}")
     say(f"{len(triplets)} triplets, {total} steps")
 

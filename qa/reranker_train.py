@@ -28,7 +28,6 @@ bf16 autocast on CPU, AdamW, linear schedule. Needs the `train` extra (transform
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import shutil
@@ -39,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedder_train import answer_chunk, batches_without_duplicates, pad_to_32, passage_chunks
+from qa.embedder_train import answer_chunk, pad_to_32, passage_chunks, training_plan
 from qa.reader.squad import SquadFile, SquadQuestion, load_squad
 from qa.reranker import CONFIG_FILE, MODEL_FILE, CrossEncoderReranker
 from qa.settings import Settings
@@ -208,7 +207,7 @@ def train(cfg: RerankerTrainConfig) -> Path:
     import torch
     from transformers import AutoTokenizer
 
-    from qa.reader.train import linear_schedule, resume, start_run
+    from qa.reader.train import adamw_with_schedule, resume, start_run
 
     out = Path(cfg.out_dir).expanduser()
     say = start_run(out, cfg.threads)
@@ -223,25 +222,15 @@ def train(cfg: RerankerTrainConfig) -> Path:
         pool = pool[: cfg.questions]
     groups = build_groups(pool, ChunkCache(data), mined, cfg.negatives, rng)
     evals = heldout_groups(data, mined, cfg.eval_questions, cfg.negatives)
-    per_epoch = batches_without_duplicates(groups, cfg.batch_size, random.Random(cfg.seed))
-    plan: list[list[int]] = []
-    for e in range(max(1, math.ceil(cfg.epochs), math.ceil(cfg.max_steps / max(1, len(per_epoch))))):
-        plan += batches_without_duplicates(groups, cfg.batch_size, random.Random(cfg.seed + e))
-    total = cfg.max_steps or int(len(per_epoch) * cfg.epochs)
-    plan = plan[:total]
+    plan = training_plan(groups, cfg.batch_size, cfg.seed, cfg.epochs, cfg.max_steps)
+    total = len(plan)
     say(f"config {json.dumps(asdict(cfg))}")
     say(f"{len(groups)} training groups ({sum(len(g[2]) for g in groups) / max(1, len(groups)):.2f} hard negatives each), "
         f"{len(evals)} held-out, {total} steps")  # fmt: skip
 
     tokenizer = AutoTokenizer.from_pretrained(default_base_model())
     model = build_model(cfg.layers, cfg.pooling, str(Path(cfg.init_from).expanduser()) if cfg.init_from else "")
-    no_decay = ("bias", "LayerNorm.weight")
-    params = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    opt = torch.optim.AdamW(params, lr=cfg.lr)
-    sched = linear_schedule(opt, total, cfg.warmup)
+    opt, sched = adamw_with_schedule(model, cfg.lr, cfg.weight_decay, total, cfg.warmup)
     ckpt = out / "checkpoint.pt"
     state = resume(ckpt, model, opt, sched)
     step, best = state.get("step", 0), state.get("best")

@@ -178,6 +178,20 @@ def linear_schedule(opt, total: int, warmup: float):
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
 
 
+def adamw_with_schedule(model, lr: float, weight_decay: float, total: int, warmup: float):
+    """AdamW with no weight decay on biases and LayerNorm weights (as BERT was trained), and the
+    linear schedule: (optimiser, scheduler)."""
+    import torch
+
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": weight_decay},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=lr)
+    return opt, linear_schedule(opt, total, warmup)
+
+
 def resume(ckpt: Path, model, opt, sched) -> dict:
     """Load a checkpoint.pt (model, optimiser, schedule, step, ...) into them; {} when there is none."""
     import torch
@@ -217,13 +231,7 @@ def train(cfg: TrainConfig) -> Path:
     plan = plan[:total]
 
     model = AutoModelForQuestionAnswering.from_pretrained(base)
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr)
-    sched = linear_schedule(opt, total, cfg.warmup)
+    opt, sched = adamw_with_schedule(model, cfg.lr, cfg.weight_decay, total, cfg.warmup)
     ckpt = out / "checkpoint.pt"
     step = resume(ckpt, model, opt, sched).get("step", 0)
     if step:
