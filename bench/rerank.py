@@ -49,8 +49,9 @@ def measure(path: Path, index: Path, model_dir: Path, lengths: list[int], candid
     pipe.warm_up()
     rerankers = {n: CrossEncoderReranker(model_dir, threads, max_length=n) for n in lengths}
     qs = sample(data.questions, limit)
-    for r in rerankers.values():  # first calls load BM25 and warm the sessions; not timed
-        r.scores(qs[0].question, [p.text for p in pipe.retrieve(qs[0].question, top_k=candidates, rerank=False)])
+    warm = [p.text for p in pipe.retrieve(qs[0].question, top_k=candidates, rerank=False)]  # loads BM25; not timed
+    for r in rerankers.values():
+        r.scores(qs[0].question, warm)
     rows = []
     for q in common.progress_bar(qs, path.stem, not progress):
         t: dict[str, float] = {}

@@ -170,7 +170,7 @@ def train(cfg: EmbedderTrainConfig) -> Path:
     from sentence_transformers.losses import MultipleNegativesRankingLoss
 
     from qa.embedder import model_path
-    from qa.reader.train import linear_schedule, resume, start_run
+    from qa.reader.train import apply_gradients, linear_schedule, resume, start_run
 
     out = Path(cfg.out_dir).expanduser()
     say = start_run(out, cfg.threads)
@@ -225,10 +225,7 @@ def train(cfg: EmbedderTrainConfig) -> Path:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             loss = loss_fn(features, None)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        apply_gradients(params, opt, sched)
         step += 1
         seen += len(idx)
         loss_sum += loss.detach().item()

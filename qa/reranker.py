@@ -56,8 +56,8 @@ class CrossEncoderReranker:
         self.model_dir = Path(model_dir)
         self.threads = threads
         self.config: dict = {}
-        self.max_length = max_length or 256  # reranker.json's, unless given (bench/rerank.py compares lengths)
-        self._max_length_given = max_length is not None
+        self.requested_length = max_length  # None: reranker.json's (bench/rerank.py compares lengths)
+        self.max_length = max_length or 256
         self._session = None
         self._tokenizer = None
 
@@ -71,8 +71,7 @@ class CrossEncoderReranker:
             raise FileNotFoundError(f"reranker model {model} is missing")
         cfg = self.model_dir / CONFIG_FILE
         self.config = json.loads(cfg.read_text(encoding="utf-8")) if cfg.exists() else {}
-        if not self._max_length_given:
-            self.max_length = int(self.config.get("max_length", 256))
+        self.max_length = self.requested_length or int(self.config.get("max_length", 256))
         tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         tok.enable_truncation(self.max_length, strategy="longest_first")  # questions are short: the passage is what gets cut
         tok.no_padding()

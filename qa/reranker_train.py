@@ -207,7 +207,7 @@ def train(cfg: RerankerTrainConfig) -> Path:
     import torch
     from transformers import AutoTokenizer
 
-    from qa.reader.train import adamw_with_schedule, resume, start_run
+    from qa.reader.train import adamw_with_schedule, apply_gradients, resume, start_run
 
     out = Path(cfg.out_dir).expanduser()
     say = start_run(out, cfg.threads)
@@ -279,10 +279,7 @@ def train(cfg: RerankerTrainConfig) -> Path:
         table = table.index_put((torch.tensor(rows), torch.tensor(cols)), logits)
         loss = torch.nn.functional.cross_entropy(table, torch.zeros(len(idx), dtype=torch.long))
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        apply_gradients(model.parameters(), opt, sched)
         step += 1
         seen += len(idx)
         loss_sum += loss.detach().item()

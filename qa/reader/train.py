@@ -192,6 +192,16 @@ def adamw_with_schedule(model, lr: float, weight_decay: float, total: int, warmu
     return opt, linear_schedule(opt, total, warmup)
 
 
+def apply_gradients(params, opt, sched) -> None:
+    """One optimiser step on the gradients the loss left: clip to norm 1, step, advance the schedule, clear."""
+    import torch
+
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+
+
 def resume(ckpt: Path, model, opt, sched) -> dict:
     """Load a checkpoint.pt (model, optimiser, schedule, step, ...) into them; {} when there is none."""
     import torch
@@ -263,10 +273,7 @@ def train(cfg: TrainConfig) -> Path:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
             res = model(input_ids=ids, attention_mask=mask, token_type_ids=tt, start_positions=starts, end_positions=ends)
         res.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        apply_gradients(model.parameters(), opt, sched)
         step += 1
         seen += len(idx)
         loss_sum += res.loss.detach().item()
