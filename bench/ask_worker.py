@@ -36,7 +36,7 @@ def main() -> None:
     t = time.perf_counter()
     first = pipe(questions[0], top_k=args.top_k, mode=args.mode)
     first_s = time.perf_counter() - t
-    stages: dict[str, list[float]] = {"embed_s": [], "search_s": [], "read_s": [], "total_s": []}
+    stages: dict[str, list[float]] = {"embed_s": [], "search_s": [], "rank_s": [], "read_s": [], "total_s": []}
     answers = [first.to_json()]
     for q in questions[1:] or questions[:1]:
         r = pipe(q, top_k=args.top_k, mode=args.mode)

@@ -19,7 +19,6 @@ ships only if it helps on both.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import sys
@@ -38,15 +37,9 @@ PRIORS = {
 
 def holdout_file(train: Path, out: Path, every: int = 50) -> Path:
     """The held-out train articles (qa.mining's choice) as a SQuAD file of their own, in the scratch folder."""
-    from qa.mining import holdout_articles
-    from qa.reader.squad import load_squad
+    from qa.mining import write_holdout_squad
 
-    held = holdout_articles(load_squad(train), every)
-    with gzip.open(train, "rt", encoding="utf-8") as f:
-        raw = json.load(f)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"version": raw.get("version"), "data": [a for a in raw["data"] if a["title"] in held]}))
-    return out
+    return write_holdout_squad(train, out, every)
 
 
 def candidates(path: Path, limit: int, index_dir: Path, progress: bool) -> tuple[list, list[list[dict]], dict, dict]:

@@ -7,8 +7,8 @@ documentation rendered by pydoc (gzip, json, csv, textwrap and distractors), and
 article. The questions were written by hand for this benchmark, paraphrased rather than copied.
 
 For each retrieval (the bundled MiniLM with the old equal weights and k 60, with the fusion tuned
-on train, the shipped fine-tuned embedder, and that with the cross-encoder reranker), each
-embedder with its own index: recall@1/@5 (a top
+on train, the shipped fine-tuned embedder, that with the feature ranker, and with the
+cross-encoder reranker when one is found), each embedder with its own index: recall@1/@5 (a top
 passage is from the right document and holds the expected words), and the end-to-end answer at
 top_k 5 (the best answer is from the right document and holds them).
 
@@ -111,6 +111,7 @@ def holds(text: str, words: list[str]) -> bool:
 def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "nonwiki")
     p.add_argument("--embedder", default="auto", help="QA_EMBEDDER of the shipped retrieval (auto: the fine-tuned layers)")
+    p.add_argument("--ranker", default="auto", help="QA_RANKER of the ranked rows (auto: the shipped ranker; off: no such rows)")
     p.add_argument("--rerank", default="auto", help="QA_RERANK of the last row (auto: the shipped reranker; off: no such row)")
     args = p.parse_args()
     run = common.Run("nonwiki", args)
@@ -121,20 +122,23 @@ def main() -> None:
     docs = write_corpus(args.work / "seeds")
     asked = [q for q in QUESTIONS if q[1] in docs]  # a man page missing on this machine drops its questions
     shipped = Settings()
-    # (embedder, dense weight, k, QA_RERANK): the retrieval before issue 12, the bundled MiniLM with
-    # the fusion tuned on train, the shipped fine-tuned embedder alone, and with the reranker
-    shipped_fusion = f"shipped embedder ({args.embedder}), dense {shipped.dense_weight}, k {shipped.rrf_k}"
-    fusion = (args.embedder, shipped.dense_weight, shipped.rrf_k)
-    configs = {"bundled MiniLM, equal weights, k 60 (old)": ("bundled", 1.0, 60, "off"),
-               "bundled MiniLM, dense 0.4, k 10 (before the fine-tuned embedder)": ("bundled", 0.4, 10, "off"),
-               shipped_fusion: (*fusion, "off"), f"{shipped_fusion} + reranker ({args.rerank})": (*fusion, args.rerank)}  # fmt: skip
+    # (embedder, dense weight, k, QA_RANKER, QA_RERANK): the retrieval before issue 12, the bundled MiniLM
+    # with the fusion tuned on train, the shipped fine-tuned embedder alone, then with each stage after fusion
+    from qa.ranker import choose_ranker_file
     from qa.reranker import choose_reranker_dir
 
-    if choose_reranker_dir(args.rerank) is None:  # off, or auto with no reranker shipped: no such row
-        configs.pop(f"{shipped_fusion} + reranker ({args.rerank})")
+    shipped_fusion = f"shipped embedder ({args.embedder}), dense {shipped.dense_weight}, k {shipped.rrf_k}"
+    fusion = (args.embedder, shipped.dense_weight, shipped.rrf_k)
+    configs = {"bundled MiniLM, equal weights, k 60 (old)": ("bundled", 1.0, 60, "off", "off"),
+               "bundled MiniLM, dense 0.4, k 10 (before the fine-tuned embedder)": ("bundled", 0.4, 10, "off", "off"),
+               shipped_fusion: (*fusion, "off", "off")}  # fmt: skip
+    if choose_ranker_file(args.ranker) is not None:  # off, or auto with no ranker shipped: no such row
+        configs[f"{shipped_fusion} + ranker ({args.ranker})"] = (*fusion, args.ranker, "off")
+    if choose_reranker_dir(args.rerank) is not None:
+        configs[f"{shipped_fusion} + ranker ({args.ranker}) + reranker ({args.rerank})"] = (*fusion, args.ranker, args.rerank)
     results, reader, sizes = {}, None, {}
-    for name, (emb, w, k, rerank) in configs.items():
-        settings = shipped.with_(dense_weight=w, rrf_k=k, embedder=emb, rerank=rerank)
+    for name, (emb, w, k, ranker, rerank) in configs.items():
+        settings = shipped.with_(dense_weight=w, rrf_k=k, embedder=emb, ranker=ranker, rerank=rerank)
         pipe = QAPipeline(args.work / f"index-{emb}", args.work / "seeds", reader=reader, settings=settings)
         if emb not in sizes:
             report = pipe.rebuild(show_progress_bar=not args.no_progress)

@@ -97,6 +97,7 @@ def latency_tables(d: dict) -> str:
         return [name, x["documents"], x["chunks"], cold["wall_s_median"], cold["peak_rss_mb_median"], warm["load_s"],
                 warm["first_question_ms"], f"{w['total']['p50_ms']:.0f} / {w['total']['p95_ms']:.0f}",
                 f"{w['embed']['p50_ms']:.1f} / {w['embed']['p95_ms']:.1f}", f"{w['search']['p50_ms']:.1f} / {w['search']['p95_ms']:.1f}",
+                f"{w['rank']['p50_ms']:.1f} / {w['rank']['p95_ms']:.1f}" if "rank" in w else "—",
                 f"{w['read']['p50_ms']:.0f} / {w['read']['p95_ms']:.0f}", warm["questions"], warm["peak_rss_mb"]]  # fmt: skip
 
     rows, ratios = [], []
@@ -108,7 +109,8 @@ def latency_tables(d: dict) -> str:
             ratios.append(f"{name}: warm p50 {b['warm_p50_ratio']:.2f}×, reader p50 {b['read_p50_ratio']:.2f}×, cold "
                           f"{x['cold']['wall_s_median'] / b['cold']['wall_s_median']:.2f}× the code and models at {b['ref']}")  # fmt: skip
     head = ["index", "docs", "chunks", "cold `qa ask` s (median)", "cold peak RSS MB", "warm load s", "1st question ms",
-            "warm total p50/p95 ms", "embed p50/p95", "search p50/p95", "read p50/p95", "warm questions", "warm peak RSS MB"]  # fmt: skip
+            "warm total p50/p95 ms", "embed p50/p95", "search p50/p95", "rank p50/p95", "read p50/p95", "warm questions",
+            "warm peak RSS MB"]  # fmt: skip
     side = ("\n\nSide by side, same run: " + "; ".join(ratios) + " (below 1: faster now).") if ratios else ""
     return table(head, rows) + side + "\n\n" + provenance(d)
 
@@ -159,6 +161,22 @@ def rerank_tables(d: dict) -> str:
              f"{dev['questions']} questions over {dev['documents']} ({dev['chunks']} chunks). Times: query embedding + "
              "search, + the reranker's runs over the candidates.")  # fmt: skip
     return lead + "\n\n" + sizes + "\n\n" + table(head, rows) + "\n\n" + provenance(d)
+
+
+def ranking_tables(d: dict) -> str:
+    r = d["results"]
+    rows = []
+    for name, label in (("dev", "SQuAD v1.1 dev"), ("holdout_train_fitted", "held-out train (fitted on)")):
+        x = r[name]
+        for order, y in x["orders"].items():
+            rows.append([label, order, y["@1"], y["@5"], y["@20"], y["p50_ms"], y["p95_ms"]])
+    head = ["questions", "order", "recall@1", "recall@5", "recall@20", "p50 ms", "p95 ms"]
+    dev = r["dev"]
+    sizes = (f"dev: {dev['questions']} questions over {dev['documents']} paragraph documents ({dev['chunks']} chunks); "
+             f"held-out train: {r['holdout_train_fitted']['questions']} questions. Times per question: query embedding, "
+             f"search and (second row of each pair) ranking, {r['threads']} threads; both orders of a question run one after "
+             "the other.")  # fmt: skip
+    return sizes + "\n\n" + table(head, rows) + "\n\n" + provenance(d)
 
 
 def indexing_tables(d: dict) -> str:
@@ -371,6 +389,7 @@ MAKERS = {
     "latency": latency_tables,
     "interpolation": interpolation_tables,
     "rerank": rerank_tables,
+    "ranking": ranking_tables,
     "indexing": indexing_tables,
     "scale": scale_tables,
     "baseline": baseline_tables,

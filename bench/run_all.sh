@@ -21,12 +21,13 @@ fi
 fp32_arg=()
 [ -f "$ONNX_FP32/reader.onnx" ] && fp32_arg=(--onnx-fp32-dir "$ONNX_FP32")
 step() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$LOGS/run_all.log"; "$@" 2> "$LOGS/$(basename "$2" .py).log"; }
-for s in ${STEPS:-reader latency baseline open_qa indexing scale}; do
+for s in ${STEPS:-reader latency baseline open_qa ranking indexing scale}; do
   case $s in
     reader)   step python bench/reader.py --checkpoint "$CHECKPOINT" ${QA_READER_DIR:+--onnx-dir "$QA_READER_DIR"} "${fp32_arg[@]}" --limit "${LIMIT_READER:-2000}" ;;
     latency)  step python bench/latency.py --cold-runs "${COLD_RUNS:-5}" --questions "${LIMIT_LATENCY:-200}" ;;
     baseline) step python bench/baseline.py --checkpoint "$CHECKPOINT" --limit "${LIMIT_BASELINE:-200}" ;;
     open_qa)  step python bench/open_qa.py --limit "${LIMIT_OPEN_QA:-1000}" --top-k "${TOP_KS:-1,3,5,10}" ;;
+    ranking)  step python bench/ranking.py --limit "${LIMIT_RANKING:-2000}" ;;
     indexing) step python bench/indexing.py ;;
     scale)    step python bench/scale.py --limit "${LIMIT_SCALE_PARAGRAPHS:-0}" --sizes 1000,10000,100000 --questions "${SCALE_QUESTIONS:-100}" ;;
   esac

@@ -92,10 +92,11 @@ def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | 
     qs = sample(data.questions, limit)
     pipe.warm_up()
     threshold = pipe.reader.threshold if data.has_impossible else None
-    # each list on its own, their fusion, and (when a reranker is on) the fusion reranked
+    # each list on its own, their fusion, and (when a ranker or cross-encoder is on) the order the reader gets
     runs = [("dense", "dense", False), ("bm25", "bm25", False), ("hybrid", "hybrid", False)]
-    if pipe.reranker is not None:
-        runs.append(("hybrid+rerank", "hybrid", True))
+    stages = [name for name, on in (("rank", pipe.ranker), ("rerank", pipe.reranker)) if on is not None]
+    if stages:
+        runs.append(("+".join(["hybrid", *stages]), "hybrid", True))
     hits = {name: dict.fromkeys(ks, 0) for name, _, _ in runs}
     preds, times = {}, []
     for q in _bar(qs, progress, "answering"):

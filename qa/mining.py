@@ -40,6 +40,20 @@ def holdout_articles(data: SquadFile, every: int) -> set[str]:
     return {t for i, t in enumerate(titles) if every and i % every == every - 1}
 
 
+def write_holdout_squad(train: Path, out: Path, every: int = 50) -> Path:
+    """The held-out train articles as a SQuAD file of their own (for choosing and fitting what sits
+    on top of the trained models: fusion weights, the ranker, the reader's rank prior)."""
+    import gzip
+
+    held = holdout_articles(load_squad(train), every)
+    opener = gzip.open if str(train).endswith(".gz") else open
+    with opener(train, "rt", encoding="utf-8") as f:
+        raw = json.load(f)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"version": raw.get("version"), "data": [a for a in raw["data"] if a["title"] in held]}))
+    return out
+
+
 def entity_spans(text: str) -> list[tuple[int, int]]:
     """Names (capitalised runs) and numbers; crude on purpose: it only has to find swappable spans."""
     out = []

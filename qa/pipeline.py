@@ -16,6 +16,7 @@ from pathlib import Path
 from qa.backends import open_store
 from qa.documents import line_of, page_of
 from qa.indexer import BuildReport, Changes, Progress, build_index, detect_changes
+from qa.ranker import FeatureRanker, choose_ranker_file
 from qa.reader.extractive import ExtractiveReader
 from qa.reranker import CrossEncoderReranker, choose_reranker_dir
 from qa.retriever import HybridRetriever, Mode
@@ -105,7 +106,9 @@ class QAPipeline:
         self.seeds = Path(seeds) if seeds else None
         s = self.settings
         self.reader = reader or ExtractiveReader(s.reader_dir, s.max_answer_tokens, s.threads, s.span_candidates)
-        rerank_dir = choose_reranker_dir(s.rerank)  # a bad QA_RERANK fails here, before any question
+        ranker_file = choose_ranker_file(s.ranker)  # a bad QA_RANKER / QA_RERANK fails here, before any question
+        self.ranker = FeatureRanker(ranker_file) if ranker_file else None
+        rerank_dir = choose_reranker_dir(s.rerank)
         self.reranker = CrossEncoderReranker(rerank_dir, s.threads) if rerank_dir else None
         self._retriever: HybridRetriever | None = None
         self._versions: OrderedDict[str, StoreVersion] = OrderedDict()
@@ -116,8 +119,9 @@ class QAPipeline:
         if self._retriever is None:
             self.reload()  # first: a broken index is reported before the reader loads
         self.reader.warm_up()
-        if self.reranker is not None:
-            self.reranker.warm_up()
+        for stage in (self.ranker, self.reranker):
+            if stage is not None:
+                stage.warm_up()
 
     def reload(self) -> str:
         """Open the live version, checking every part, so a broken index fails here, never with a
@@ -126,7 +130,8 @@ class QAPipeline:
         try:
             version.check()
             s = self.settings
-            retriever = HybridRetriever(version, s.retrieval_candidates, s.rrf_k, s.dense_weight, self.reranker, s.rerank_candidates)
+            retriever = HybridRetriever(version, s.retrieval_candidates, s.rrf_k, s.dense_weight, self.reranker,
+                                        s.rerank_candidates, self.ranker)  # fmt: skip
         except IndexProblem:
             version.close()
             raise

@@ -101,8 +101,8 @@ class CrossEncoderReranker:
             out[i] = float(logits.reshape(-1)[0])
         return out
 
-    def __call__(self, question: str, passages: list[Passage], top_k: int = 5) -> list[Passage]:
-        """The passages best first, top_k of them, by `logit - μ·log(fused rank)`; `score` becomes
+    def __call__(self, question: str, passages: list[Passage], top_k: int | None = None) -> list[Passage]:
+        """The passages best first (top_k of them, or all), by `logit - μ·log(fused rank)`; `score` becomes
         that value and `fused_rank` keeps where fusion had put each one (ties keep the fused order)."""
         logits = self.scores(question, [p.text for p in passages])
         ranks = [p.fused_rank or i + 1 for i, p in enumerate(passages)]

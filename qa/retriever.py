@@ -1,8 +1,9 @@
 """Hybrid retrieval: dense (MiniLM vectors) and lexical (BM25), fused by reciprocal rank.
 
 Dense finds paraphrases; BM25 finds rare names and numbers the embedding blurs.
-Reciprocal-rank fusion needs no score calibration between the two. An optional cross-encoder
-(qa.reranker) then reorders the fused top candidates, reading question and passage together.
+Reciprocal-rank fusion needs no score calibration between the two. The feature ranker
+(qa.ranker) then reorders the fused top candidates by how well each matches the question, and an
+optional cross-encoder (qa.reranker) after it, reading question and passage together.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
+from qa.ranker import FeatureRanker
 from qa.reranker import CrossEncoderReranker
 from qa.schema import Passage
 from qa.store import StoreVersion
@@ -30,27 +32,32 @@ class HybridRetriever:
     """Retrieval over one store version (questions in flight keep the version they started on)."""
 
     def __init__(self, version: StoreVersion, candidates: int = 50, rrf_k: int = 60, dense_weight: float = 1.0,
-                 reranker: CrossEncoderReranker | None = None, rerank_candidates: int = 20):  # fmt: skip
+                 reranker: CrossEncoderReranker | None = None, rerank_candidates: int = 20,
+                 ranker: FeatureRanker | None = None):  # fmt: skip
         self.version = version
         self.embed = version.query_embedder()
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight  # BM25's list weighs 1
-        self.reranker = reranker  # None: the fused order is the answer
+        self.ranker = ranker  # None: fusion's order goes on as it is
+        self.reranker = reranker  # None: no cross-encoder
         self.rerank_candidates = rerank_candidates
 
     def __call__(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None,
                  rerank: bool = True) -> list[Passage]:  # fmt: skip
-        """Top passages; `timings` (if given) receives embed_s and search_s, and rerank_s when the
-        reranker reordered the fused top `rerank_candidates` (`rerank=False` skips it)."""
-        reranker = self.reranker if rerank else None
-        if reranker is not None:
-            fused = self(question, max(top_k, self.rerank_candidates), mode, timings, rerank=False)
-            t = time.perf_counter()
-            out = reranker(question, fused, top_k)
-            if timings is not None:
-                timings["rerank_s"] = time.perf_counter() - t
-            return out
+        """Top passages; `timings` (if given) receives embed_s and search_s, and rank_s / rerank_s
+        when the ranker / cross-encoder reordered fusion's top candidates (`rerank=False` skips both)."""
+        stages = [(name, stage, n) for name, stage, n in (
+            ("rank_s", self.ranker, self.ranker.candidates if self.ranker else 0),
+            ("rerank_s", self.reranker, self.rerank_candidates)) if stage is not None and rerank]  # fmt: skip
+        if stages:
+            out = self(question, max([top_k] + [n for _, _, n in stages]), mode, timings, rerank=False)
+            for name, stage, n in stages:  # each reorders the head it was made for; the rest keeps its place
+                t = time.perf_counter()
+                out = stage(question, out[:n]) + out[n:]
+                if timings is not None:
+                    timings[name] = time.perf_counter() - t
+            return out[:top_k]
         t0 = time.perf_counter()
         n = max(self.candidates, top_k)
         embed_s = 0.0
@@ -65,6 +72,6 @@ class HybridRetriever:
         if timings is not None:
             timings["embed_s"] = embed_s
             timings["search_s"] = time.perf_counter() - t0 - embed_s
-        d_rank = {c: r for r, (c, _) in enumerate(dense, 1)}
-        b_rank = {c: r for r, (c, _) in enumerate(lexical, 1)}
-        return [Passage.of(c, fused[c.id], d_rank.get(c.id), b_rank.get(c.id)) for c in self.version.chunks(best)]
+        d_at = {c: (r, s) for r, (c, s) in enumerate(dense, 1)}
+        b_at = {c: (r, s) for r, (c, s) in enumerate(lexical, 1)}
+        return [Passage.of(c, fused[c.id], d_at.get(c.id), b_at.get(c.id)) for c in self.version.chunks(best)]

@@ -29,10 +29,12 @@ class Passage:
     start: int
     end: int
     text: str
-    score: float = 0.0  # fused retrieval score, or the reranker's when one ran (higher is better)
+    score: float = 0.0  # fused retrieval score, or the ranker's / reranker's when one ran (higher is better)
     dense_rank: int | None = None  # 1-based; None when not in that list
     bm25_rank: int | None = None
-    fused_rank: int | None = None  # 1-based place in the fused list; set when a reranker reordered it
+    fused_rank: int | None = None  # 1-based place in the fused list; set when a ranker reordered it
+    dense_score: float | None = None  # the list's own score (cosine, BM25); None when not in that list
+    bm25_score: float | None = None
 
     @classmethod
     def from_text(cls, text: str, document: str = "", start: int = 0) -> Passage:
@@ -40,8 +42,12 @@ class Passage:
         return cls(0, document, start, start + len(text), text)
 
     @classmethod
-    def of(cls, chunk: Chunk, score: float = 0.0, dense_rank: int | None = None, bm25_rank: int | None = None) -> Passage:
-        return cls(chunk.id, chunk.document, chunk.start, chunk.end, chunk.text, score, dense_rank, bm25_rank)
+    def of(cls, chunk: Chunk, score: float = 0.0, dense: tuple[int, float] | None = None,
+           bm25: tuple[int, float] | None = None) -> Passage:  # fmt: skip
+        """`dense` and `bm25` are (rank, score) in each list, None when the chunk is not in it."""
+        d_rank, d_score = dense or (None, None)
+        b_rank, b_score = bm25 or (None, None)
+        return cls(chunk.id, chunk.document, chunk.start, chunk.end, chunk.text, score, d_rank, b_rank, None, d_score, b_score)
 
 
 @dataclass

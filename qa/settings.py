@@ -38,7 +38,9 @@ class Settings:
     # fine-tuned embedder on the train articles it never saw (bench/fusion.py --holdout-from)
     rrf_k: int = 100
     dense_weight: float = 0.6
-    # reranking: a cross-encoder (qa.reranker) reorders the fused top `rerank_candidates`
+    # ranking: the feature ranker (qa.ranker) reorders fusion's top candidates (as many as it was trained on)
+    ranker: str = "auto"  # QA_RANKER: auto (the shipped ranker.json), off (fusion's order), or a ranker.json
+    # reranking: a cross-encoder (qa.reranker) reorders the ranked top `rerank_candidates`
     rerank: str = "auto"  # QA_RERANK: auto (the shipped reranker when the package has one, else none), off, or a model folder
     rerank_candidates: int = 20  # QA_RERANK_CANDIDATES: fused passages the reranker reads per question
     # reading
@@ -62,7 +64,7 @@ class Settings:
             "flat_limit": ("QA_FLAT_LIMIT", int), "lock_wait_s": ("QA_LOCK_WAIT", float),
             "reader_dir": ("QA_READER_DIR", Path), "threads": ("QA_THREADS", int),
             "ui_concurrency": ("QA_UI_CONCURRENCY", int), "embed_precision": ("QA_EMBED_PRECISION", str),
-            "embedder": ("QA_EMBEDDER", str), "rerank": ("QA_RERANK", str),
+            "embedder": ("QA_EMBEDDER", str), "rerank": ("QA_RERANK", str), "ranker": ("QA_RANKER", str),
             "rerank_candidates": ("QA_RERANK_CANDIDATES", int),
         }  # fmt: skip
         values = {}

@@ -15,8 +15,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 SEED_ARTICLE = ROOT / "seeds" / "nato-russia-council.txt"
 SQUAD_DIR = Path(os.environ.get("QA_SQUAD_DIR", ROOT.parent / "shared" / "data" / "squad"))
-# the extra recall row `qa eval` reports when a reranker ships (QA_RERANK=auto finds one)
-RERANKED = {"hybrid+rerank"} if (ROOT / "qa" / "models" / "reranker" / "reranker.onnx").is_file() else set()
+# the extra recall row `qa eval` reports when a ranker or reranker ships (QA_RANKER / QA_RERANK=auto find them)
+STAGES = [name for name, f in (("rank", "ranker/ranker.json"), ("rerank", "reranker/reranker.onnx"))
+           if (ROOT / "qa" / "models" / f).is_file()]  # fmt: skip
+RERANKED = {"+".join(["hybrid", *STAGES])} if STAGES else set()
 
 MD_DOC = """# Field notes – the “Aurora” station
 

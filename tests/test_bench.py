@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RERANKED, ROOT, SQUAD_DIR
+from tests.conftest import RERANKED, ROOT, SQUAD_DIR, STAGES
 
 BENCH = ROOT / "bench"
 PROVENANCE = {"benchmark", "command", "date_utc", "git", "machine", "args", "results", "wall_s"}
@@ -89,7 +89,7 @@ def test_latency_seed_index_smoke(tmp_path, seeds_dir):
     assert base["cold"]["runs"] == 1 and base["warm"]["questions"] == 2 and base["warm_p50_ratio"] > 0
     assert seed["chunks"] > 0 and seed["documents"] == 3
     assert seed["cold"]["runs"] == 1 and seed["cold"]["wall_s_median"] > 0 and seed["cold"]["peak_rss_mb_median"] > 0
-    assert set(seed["warm"]["warm"]) == {"embed", "search", "read", "total"}
+    assert set(seed["warm"]["warm"]) == {"embed", "search", "rank", "read", "total"}
     assert seed["warm"]["warm"]["total"]["n"] == 2 and seed["warm"]["peak_rss_mb"] > 0
 
 
@@ -115,7 +115,7 @@ def test_interpolation_smoke(tmp_path, tiny_squad):
 
 
 @needs_squad
-@pytest.mark.skipif(not RERANKED, reason="no reranker ships")
+@pytest.mark.skipif(not (ROOT / "qa/models/reranker/reranker.onnx").is_file(), reason="no reranker ships")
 def test_rerank_smoke(tmp_path, tiny_squad):
     out = tmp_path / "rerank.json"
     run_bench("rerank.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-limit", "3", "--holdout-every", "2", "--counts", "2,20",
@@ -126,6 +126,19 @@ def test_rerank_smoke(tmp_path, tiny_squad):
     assert res["dev"]["questions"] == 3 and sweep[0]["config"] == "fusion alone" and len(sweep) == 1 + 2 * 2 * 5
     assert all(0 <= r["@1"] <= r["@5"] <= r["@20"] <= 100 for r in sweep)
     assert res["chosen"]["candidates"] in (2, 20) and res["chosen"]["max_length"] in (64, 128)
+
+
+@needs_squad
+def test_ranking_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "ranking.json"
+    run_bench("ranking.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-every", "2", "--index", str(tmp_path / "dev-index"),
+              "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    res = load(out, "ranking")
+    assert res["dev"]["questions"] == 3 and res["holdout_train_fitted"]["questions"] > 0
+    for part in ("dev", "holdout_train_fitted"):
+        orders = res[part]["orders"]
+        assert set(orders) == {"fusion", "fusion + ranker"} and all(o["n"] == res[part]["questions"] for o in orders.values())
+        assert all(0 <= o["@1"] <= o["@5"] <= o["@20"] <= 100 for o in orders.values())
 
 
 @needs_squad
@@ -237,6 +250,6 @@ def test_nonwiki_smoke(tmp_path):
     out = tmp_path / "nonwiki.json"
     run_bench("nonwiki.py", "--work", str(tmp_path / "work"), "--out", str(out))
     res = load(out, "nonwiki")
-    assert res["questions"] >= 8 and len(res["by_retrieval"]) == 3 + len(RERANKED) and set(res["indexes"]) == {"bundled", "auto"}
+    assert res["questions"] >= 8 and len(res["by_retrieval"]) == 3 + len(STAGES) and set(res["indexes"]) == {"bundled", "auto"}
     for r in res["by_retrieval"].values():
         assert 0 <= r["recall@1"] <= r["recall@5"] <= 100 and len(r["rows"]) == res["questions"]

@@ -104,7 +104,7 @@ def test_pipeline_returns_passages_in_reranker_order(reranker_dir, index_dir, se
     from qa.reranker import CrossEncoderReranker, choose_reranker_dir
     from qa.settings import Settings
 
-    base = Settings.from_env().with_(threads=1, rerank_candidates=6)
+    base = Settings.from_env().with_(threads=1, rerank_candidates=6, ranker="off")  # the cross-encoder alone, on fusion's order
     off = QAPipeline(index_dir, seeds_dir, settings=base.with_(rerank="off"))
     fused = off.retrieve(QUESTION, top_k=6)
     assert off.reranker is None and all(p.fused_rank is None for p in fused)
@@ -121,6 +121,13 @@ def test_pipeline_returns_passages_in_reranker_order(reranker_dir, index_dir, se
         rank, f = by_id[p.id]
         assert p.fused_rank == rank and (p.dense_rank, p.bm25_rank, p.start, p.text) == (f.dense_rank, f.bm25_rank, f.start, f.text)
     assert "rerank_s" in on(QUESTION, top_k=3).timings and "rerank_s" not in off(QUESTION, top_k=3).timings
+
+    # after the feature ranker, the cross-encoder reorders the ranker's head, not fusion's
+    ranked = QAPipeline(index_dir, seeds_dir, settings=base.with_(ranker="auto", rerank="off")).retrieve(QUESTION, top_k=6)
+    both = QAPipeline(index_dir, seeds_dir, settings=base.with_(ranker="auto", rerank=str(reranker_dir)))
+    s = CrossEncoderReranker(reranker_dir, threads=1).scores(QUESTION, [p.text for p in ranked])
+    assert [p.id for p in both.retrieve(QUESTION, top_k=6)] == [ranked[i].id for i in np.argsort(-s, kind="stable")]
+    assert {"rank_s", "rerank_s"} <= set(both(QUESTION, top_k=3).timings)
 
 
 def test_bad_rerank_setting_is_a_clear_error(tmp_path, index_dir, seeds_dir):
