@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.reader.squad import SquadFile, load_squad
+from qa.reader.squad import SquadFile, load_squad, parse_squad, read_squad_json
 
 _ENTITY = re.compile(r"(?<![\w'’])(?:\d[\d,.]*\d|\d|[A-Z][\w\-]*(?:\s+(?:of|the|de|la|von|van|and|for)?\s*[A-Z][\w\-]*)*)(?![\w'’])")
 _WH = {"what", "who", "whom", "whose", "which", "when", "where", "why", "how", "in", "on", "at", "the", "a", "an", "during",
@@ -43,12 +43,8 @@ def holdout_articles(data: SquadFile, every: int) -> set[str]:
 def write_holdout_squad(train: Path, out: Path, every: int = 50) -> Path:
     """The held-out train articles as a SQuAD file of their own (for choosing and fitting what sits
     on top of the trained models: fusion weights, the ranker, the reader's rank prior)."""
-    import gzip
-
-    held = holdout_articles(load_squad(train), every)
-    opener = gzip.open if str(train).endswith(".gz") else open
-    with opener(train, "rt", encoding="utf-8") as f:
-        raw = json.load(f)
+    raw = read_squad_json(train)
+    held = holdout_articles(parse_squad(raw), every)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"version": raw.get("version"), "data": [a for a in raw["data"] if a["title"] in held]}))
     return out

@@ -77,24 +77,26 @@ def match_features(question: str, passages: list[Passage]) -> np.ndarray:
         per_sentence.append(tokens[at : at + len(ss)])
         at += len(ss)
     whole = [[t for s in ps for t in s] for ps in per_sentence]
-    df = {t: sum(t in set(w) for w in whole) for t in unique}
+    whole_sets = [set(w) for w in whole]
+    df = {t: sum(t in w for w in whole_sets) for t in unique}
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in unique}
     total = sum(idf.values()) or 1.0
+
+    def share(terms: set[str]) -> float:
+        return sum(idf[t] for t in unique if t in terms) / total
+
     q_pairs = set(zip(q_terms, q_terms[1:]))
     dense = [p.dense_score for p in passages if p.dense_score is not None]
     d_top, d_floor = (max(dense), min(dense)) if dense else (0.0, 0.0)
     b_top = max((p.bm25_score or 0.0 for p in passages), default=0.0)
     for i, p in enumerate(passages):
-        def share(terms: set[str]) -> float:
-            return sum(idf[t] for t in unique if t in terms) / total
-
         w = whole[i]
         out[i] = (
             -math.log(i + 1),
             (p.dense_score if p.dense_score is not None else d_floor) - d_top,
             (p.bm25_score or 0.0) / b_top if b_top > 0 else 0.0,
             max(share(set(s)) for s in per_sentence[i]),
-            share(set(w)),
+            share(whole_sets[i]),
             len(q_pairs & set(zip(w, w[1:]))) / len(q_pairs) if q_pairs else 0.0,
             float(p.dense_score is not None),
         )
@@ -129,8 +131,6 @@ class FeatureRanker:
 
     def __call__(self, question: str, passages: list[Passage]) -> list[Passage]:
         self.warm_up()
-        if len(passages) < 2:
-            return [replace(p, fused_rank=i + 1) for i, p in enumerate(passages)]
         scores = match_features(question, passages) @ self.weights
         order = sorted(range(len(passages)), key=lambda i: (-scores[i], i))
         return [replace(passages[i], score=float(scores[i]), fused_rank=i + 1) for i in order]

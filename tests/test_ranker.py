@@ -111,6 +111,7 @@ def test_pipeline_reorders_fusions_head_and_reports_it(trained, index_dir, seeds
     assert [p.id for p in on.retrieve(QUESTION, top_k=6, rerank=False)] == [p.id for p in fused]
     got = on.retrieve(QUESTION, top_k=6)
     head = {p.id: r for r, p in enumerate(fused[:4], 1)}
+    assert [p.id for p in got[:4]] == [p.id for p in FeatureRanker(trained)(QUESTION, fused[:4])]
     assert {p.id for p in got[:4]} == set(head) and [p.id for p in got[4:]] == [p.id for p in fused[4:]]
     assert all(p.fused_rank == head[p.id] for p in got[:4])
     assert all(p.dense_score is not None or p.bm25_score is not None for p in got)

@@ -35,14 +35,23 @@ class SquadFile:
     has_impossible: bool = False
 
 
-def load_squad(path: str | Path) -> SquadFile:
-    """Read a SQuAD JSON file, plain or gzipped."""
+def read_squad_json(path: str | Path) -> dict:
+    """A SQuAD file's JSON as it is (plain or gzipped), checked to have its 'data' list."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
         raw = json.load(f)
     if not isinstance(raw, dict) or "data" not in raw:
         raise ValueError(f"{path} is not a SQuAD-format file (no 'data' list)")
+    return raw
+
+
+def load_squad(path: str | Path) -> SquadFile:
+    """Read a SQuAD JSON file, plain or gzipped."""
+    return parse_squad(read_squad_json(path))
+
+
+def parse_squad(raw: dict) -> SquadFile:
     out = SquadFile(questions=[])
     for a_i, article in enumerate(raw["data"]):
         title = article.get("title", f"article{a_i}")
