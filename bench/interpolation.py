@@ -6,15 +6,17 @@ passage's rank. An answer then scores
 
     m + λ · g(passage)
 
-with g either the rank prior -log(1 + rank) (0 for the first passage) or the fused retrieval
-score log(s / s_first). The best answer is scored (SQuAD EM/F1, and whether it cites the gold
-paragraph) for a grid of λ at top_k 1, 3, 5 and 10.
+with g the rank prior -log(1 + rank) (0 for the first passage) and, by what ordered the passages,
+either the fused retrieval score log(s / s_first) (QA_RANKER=off) or the feature ranker's log-odds
+against the first passage, `Passage.log_prior` (the default order; the reader's "ranker_prior").
+The best answer is scored (SQuAD EM/F1, and whether it cites the gold paragraph) for a grid of λ
+at top_k 1, 3, 5 and 10.
 
 λ is chosen on open-corpus questions from the held-out SQuAD *train* articles (every 50th article,
-which neither the reader nor the embedder trained on), and only then read off on dev: the rule
+which neither the reader nor the embedder trained on), and only then read off on dev: a prior
 ships only if it helps on both.
 
-    python bench/interpolation.py --limit 800
+    python bench/interpolation.py --limit 600 --holdout-limit 0
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ import common  # noqa: E402
 LAMBDAS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 TOP_KS = (1, 3, 5, 10)
 PRIORS = {
-    "rank": lambda rank, score, first: -math.log1p(rank),
-    "fused": lambda rank, score, first: math.log(max(score, 1e-12) / max(first, 1e-12)),
+    "rank": lambda r: -math.log1p(r["rank"]),
+    "fused": lambda r: math.log(max(r["score"], 1e-12) / max(r["first"], 1e-12)),  # fusion's order only
+    "ranker": lambda r: r["log_prior"],  # the ranker's order only
 }
 
 
@@ -61,7 +64,7 @@ def candidates(path: Path, limit: int, index_dir: Path, progress: bool) -> tuple
         for rank, p in enumerate(passages):
             for a in pipe.reader(q.question, [p], top_n=5):
                 rows.append({"text": a.text, "margin": a.margin, "rank": rank, "score": p.score, "first": first,
-                             "document": a.document})  # fmt: skip
+                             "log_prior": p.log_prior, "document": a.document})  # fmt: skip
         out.append(rows)
     return qs, out, doc_of, {"documents": build.n_documents, "chunks": build.n_chunks}
 
@@ -70,7 +73,10 @@ def sweep(qs, rows_per_q, doc_of) -> list[dict]:
     from qa.reader.squad import squad_metrics
 
     results = []
+    ranked = any(r["log_prior"] is not None for rows in rows_per_q for r in rows)
     for prior, g in PRIORS.items():
+        if prior == ("fused" if ranked else "ranker"):
+            continue  # the score this prior reads is not there: fusion's was replaced by the ranker's, or no ranker ran
         for lam in LAMBDAS:
             if lam == 0.0 and prior != "rank":
                 continue  # λ = 0 is the reader alone, the same for every prior: listed once
@@ -78,7 +84,7 @@ def sweep(qs, rows_per_q, doc_of) -> list[dict]:
                 preds, cited = {}, 0
                 for q, rows in zip(qs, rows_per_q):
                     pool = [r for r in rows if r["rank"] < k]
-                    best = max(pool, key=lambda r: r["margin"] + lam * g(r["rank"], r["score"], r["first"]), default=None)
+                    best = max(pool, key=lambda r: r["margin"] + lam * g(r), default=None)
                     preds[q.id] = best["text"] if best else ""
                     cited += bool(best) and best["document"] == doc_of[q.paragraph_id]
                 m = squad_metrics(qs, preds)
@@ -92,15 +98,17 @@ def main() -> None:
     p.add_argument("--top-k", type=int, default=5, help="the top_k λ is chosen for (the product's default)")
     p.add_argument("--index", type=Path, default=common.DEV_INDEX, help="where the dev corpus index is built (reused when current)")
     p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.mining does)")
+    p.add_argument("--holdout-limit", type=int, default=None, help="held-out train questions (0 = all; default: --limit)")
     args = p.parse_args()
     run = common.Run("interpolation", args)
     held = holdout_file(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
     dev = common.squad_file(args.squad, "dev-v1.1")
-    sets = {"holdout_train": (held, args.work / "holdout-index"), "dev": (dev, args.index)}
+    limit = args.limit if args.holdout_limit is None else args.holdout_limit
+    sets = {"holdout_train": (held, args.work / "holdout-index", limit), "dev": (dev, args.index, args.limit)}
     out: dict = {"rule": "answer score = margin + λ·g(passage); λ and g chosen on holdout_train at --top-k, then read on dev",
                  "lambdas": list(LAMBDAS), "top_ks": list(TOP_KS)}  # fmt: skip
-    for name, (path, index) in sets.items():
-        qs, rows, doc_of, corpus = candidates(path, args.limit, index, not args.no_progress)
+    for name, (path, index, n) in sets.items():
+        qs, rows, doc_of, corpus = candidates(path, n, index, not args.no_progress)
         out[name] = {"questions": len(qs), **corpus, "sweep": sweep(qs, rows, doc_of)}
     base = {r["top_k"]: r for r in out["holdout_train"]["sweep"] if r["lambda"] == 0.0}
     at_k = [r for r in out["holdout_train"]["sweep"] if r["top_k"] == args.top_k]

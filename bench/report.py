@@ -125,10 +125,10 @@ def interpolation_tables(d: dict) -> str:
         x = r[name]
         ks = r["top_ks"]
         rows = []
-        for prior in ("rank", "fused"):
+        for prior in dict.fromkeys(s["prior"] for s in x["sweep"]):  # rank, then fused or ranker (what ordered the passages)
             for lam in r["lambdas"]:
                 cells = {s["top_k"]: s for s in x["sweep"] if s["prior"] == (prior if lam else "rank") and s["lambda"] == lam}
-                if not cells or (prior == "fused" and not lam):
+                if not cells or (prior != "rank" and not lam):
                     continue
                 rows.append([prior if lam else "none", lam, *[f"{cells[k]['f1']:.1f} ({cells[k]['cites_gold']:.0f}%)" for k in ks]])
         parts.append(f"{name}: {x['questions']} questions, {x['documents']} documents; F1 (share citing the gold paragraph)\n\n"

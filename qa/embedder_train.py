@@ -167,7 +167,10 @@ def trainable(name: str) -> bool:
 def train(cfg: EmbedderTrainConfig) -> Path:
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+    try:  # sentence-transformers 6 moved the losses; the old path still works there, with a warning
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    except ImportError:
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
 
     from qa.embedder import model_path
     from qa.reader.train import apply_gradients, linear_schedule, resume, start_run

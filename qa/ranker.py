@@ -104,8 +104,9 @@ def match_features(question: str, passages: list[Passage]) -> np.ndarray:
 
 
 class FeatureRanker:
-    """Orders passages by weights · match_features; `score` becomes that value and `fused_rank`
-    keeps where fusion had put each one (ties keep fusion's order)."""
+    """Orders passages by weights · match_features; `score` becomes that value, `fused_rank`
+    keeps where fusion had put each one (ties keep fusion's order), and `log_prior` is the score
+    minus the first's: trained as a listwise softmax, it is the log-odds of holding the answer."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -133,4 +134,5 @@ class FeatureRanker:
         self.warm_up()
         scores = match_features(question, passages) @ self.weights
         order = sorted(range(len(passages)), key=lambda i: (-scores[i], i))
-        return [replace(passages[i], score=float(scores[i]), fused_rank=i + 1) for i in order]
+        top = float(scores[order[0]]) if order else 0.0
+        return [replace(passages[i], score=float(scores[i]), fused_rank=i + 1, log_prior=float(scores[i]) - top) for i in order]

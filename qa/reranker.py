@@ -108,4 +108,5 @@ class CrossEncoderReranker:
         ranks = [p.fused_rank or i + 1 for i, p in enumerate(passages)]
         s = [float(logits[i]) - self.fused_rank_prior * math.log(ranks[i]) for i in range(len(passages))]
         order = sorted(range(len(passages)), key=lambda i: (-s[i], i))[:top_k]
-        return [replace(passages[i], score=s[i], fused_rank=ranks[i]) for i in order]
+        # its logits were trained pointwise, so they carry no log-prior across passages (the reader falls back to rank)
+        return [replace(passages[i], score=s[i], fused_rank=ranks[i], log_prior=None) for i in order]

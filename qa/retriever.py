@@ -9,6 +9,7 @@ optional cross-encoder (qa.reranker) after it, reading question and passage toge
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Literal
 
 from qa.ranker import FeatureRanker
@@ -54,7 +55,10 @@ class HybridRetriever:
             out = self(question, max([top_k] + [n for _, _, n in stages]), mode, timings, rerank=False)
             for name, stage, n in stages:  # each reorders the head it was made for; the rest keeps its place
                 t = time.perf_counter()
-                out = stage(question, out[:n]) + out[n:]
+                head = stage(question, out[:n])
+                # the rest ranks below the whole head: it gets the head's lowest log-prior (None when the stage gives none)
+                floor = min((p.log_prior for p in head if p.log_prior is not None), default=None)
+                out = head + [replace(p, log_prior=floor) for p in out[n:]]
                 if timings is not None:
                     timings[name] = time.perf_counter() - t
             return out[:top_k]

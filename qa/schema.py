@@ -35,6 +35,9 @@ class Passage:
     fused_rank: int | None = None  # 1-based place in the fused list; set when a ranker reordered it
     dense_score: float | None = None  # the list's own score (cosine, BM25); None when not in that list
     bm25_score: float | None = None
+    # log-odds, against the first passage, that this one holds the answer: the feature ranker's
+    # listwise-softmax logit difference (<= 0); None when the order has no such scale
+    log_prior: float | None = None
 
     @classmethod
     def from_text(cls, text: str, document: str = "", start: int = 0) -> Passage:

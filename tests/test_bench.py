@@ -105,20 +105,21 @@ def test_latency_squad_smoke(tmp_path, tiny_squad):
 @needs_squad
 def test_interpolation_smoke(tmp_path, tiny_squad):
     out = tmp_path / "interpolation.json"
-    run_bench("interpolation.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-every", "2", "--index",
+    run_bench("interpolation.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-limit", "2", "--holdout-every", "2", "--index",
               str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
     res = load(out, "interpolation")
-    assert res["dev"]["questions"] == 3 and res["holdout_train"]["questions"] == 3
+    assert res["dev"]["questions"] == 3 and res["holdout_train"]["questions"] == 2
     lams = {(r["prior"], r["lambda"]) for r in res["dev"]["sweep"]}
-    assert ("rank", 0.0) in lams and ("fused", 1.0) in lams and ("fused", 0.0) not in lams
+    # the shipped ranker orders the passages, so its log-odds is the score prior (fusion's score is gone)
+    assert {p for p, _ in lams} == {"rank", "ranker"} and ("rank", 0.0) in lams and ("ranker", 1.0) in lams and ("ranker", 0.0) not in lams
     assert res["chosen"]["top_k"] == 5 and res["chosen"]["lambda"] in res["lambdas"]
 
 
 @needs_squad
-@pytest.mark.skipif(not (ROOT / "qa/models/reranker/reranker.onnx").is_file(), reason="no reranker ships")
-def test_rerank_smoke(tmp_path, tiny_squad):
+def test_rerank_smoke(tmp_path, tiny_squad, reranker_dir):
     out = tmp_path / "rerank.json"
-    run_bench("rerank.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-limit", "3", "--holdout-every", "2", "--counts", "2,20",
+    run_bench("rerank.py", "--squad", str(tiny_squad), "--reranker", str(reranker_dir), "--limit", "3", "--holdout-limit", "3",
+              "--holdout-every", "2", "--counts", "2,20",
               "--lengths", "64,128", "--budget-ms", "100000", "--index", str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"),
               "--out", str(out))  # fmt: skip
     res = load(out, "rerank")

@@ -115,6 +115,10 @@ def test_pipeline_reorders_fusions_head_and_reports_it(trained, index_dir, seeds
     assert {p.id for p in got[:4]} == set(head) and [p.id for p in got[4:]] == [p.id for p in fused[4:]]
     assert all(p.fused_rank == head[p.id] for p in got[:4])
     assert all(p.dense_score is not None or p.bm25_score is not None for p in got)
+    # the ranker's log-odds against its first passage; the rest ranks below the whole head; fusion gives none
+    assert [p.log_prior for p in got[:4]] == pytest.approx([p.score - got[0].score for p in got[:4]])
+    assert got[0].log_prior == 0.0 and all(p.log_prior == min(q.log_prior for q in got[:4]) for p in got[4:])
+    assert all(p.log_prior is None for p in fused)
     assert "rank_s" in on(QUESTION, top_k=3).timings and "rank_s" not in off(QUESTION, top_k=3).timings
 
 

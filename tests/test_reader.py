@@ -119,3 +119,31 @@ def test_rank_prior_lowers_answers_from_lower_ranked_passages(tmp_path):
             assert fourth.score < first.score
         else:
             assert fourth.score == pytest.approx(first.score)
+
+
+def test_ranker_prior_scores_by_the_passages_log_odds_and_falls_back_to_rank_without_one(tmp_path):
+    """With "ranker_prior": μ, an answer read in a passage with a log_prior scores calibrated(m + μ·log_prior),
+    whatever its rank; a passage without one (the ranker off) keeps the rank prior."""
+    import math
+    from dataclasses import replace
+
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    gold = Passage.from_text(text, "seed", 0)
+    filler = Passage.from_text("The weather in Brussels was grey and wet all week.", "other", 0)
+    q = "Who is the NATO Secretary General?"
+    src = ExtractiveReader().model_dir
+    d = tmp_path / "reader"
+    d.mkdir()
+    for f in src.iterdir():
+        (d / f.name).symlink_to(f.resolve())
+    (d / "reader.json").unlink()
+    cfg = {**json.loads((src / "reader.json").read_text()), "score": "null_aware", "rank_prior": 1.0, "ranker_prior": 0.5}
+    (d / "reader.json").write_text(json.dumps(cfg))
+    r = ExtractiveReader(d)
+    first = r(q, [gold], top_n=1)[0]
+    passages = [replace(filler, log_prior=0.0), replace(gold, log_prior=-3.0)]
+    second = next(a for a in r(q, passages, top_n=10) if a.passage_index == 1)
+    assert (second.text, second.start) == (first.text, first.start)
+    assert second.score == pytest.approx(r.calibrated(first.margin + 0.5 * -3.0), abs=1e-4)
+    unranked = next(a for a in r(q, [filler, gold], top_n=10) if a.passage_index == 1)
+    assert unranked.score == pytest.approx(r.calibrated(first.margin - 1.0 * math.log(2)), abs=1e-4)

@@ -8,37 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from qa.reader.squad import load_squad
 from tests.conftest import run_qa
-from tests.squad_fixture import write_tiny_squad
 
 QUESTION = "Who founded the Aurora research station?"
-
-
-@pytest.fixture(scope="module")
-def reranker_dir(tmp_path_factory):
-    """One layer, 128 tokens, three steps (resumed after two): the behaviour under test is the
-    plumbing, not the model's quality."""
-    from qa.reranker_train import RerankerTrainConfig, export, heldout_groups, train
-
-    tmp = tmp_path_factory.mktemp("reranker")
-    data_file = write_tiny_squad(tmp / "tiny.json")
-    data = load_squad(data_file)
-    mined = {"holdout_articles": ["Aurora"], "swaps": {},
-             "distractors": {q.id: [p for p in data.paragraphs if p != q.paragraph_id] for q in data.questions}}  # fmt: skip
-    (tmp / "mined.json").write_text(json.dumps(mined))
-    cfg = dict(train_file=str(data_file), mined=str(tmp / "mined.json"), out_dir=str(tmp / "run"), layers=1, max_length=128,
-               batch_size=3, lr=1e-4, eval_questions=3, save_every=1, threads=1)  # fmt: skip
-    train(RerankerTrainConfig(**cfg, max_steps=2))
-    best = train(RerankerTrainConfig(**cfg, max_steps=3))
-    log = (tmp / "run" / "train.log").read_text()
-    assert "resumed at step 2/3" in log and "held-out at step 3" in log and "loss" in log
-    evals = heldout_groups(data, mined, 3, 3)
-    assert evals and all(group[2] for group in evals)  # every held-out question has answer-free distractor chunks
-    config = export(best, tmp / "model", tmp / "export", evals, threads=1)
-    assert config["layers"] == 1 and config["max_length"] == 128 and config["variant"].startswith("int8")
-    assert config["variants_on_heldout"]["int8-per-channel"]["mb"] < config["variants_on_heldout"]["fp32"]["mb"] / 2
-    return tmp / "model"
 
 
 def test_onnx_export_scores_as_the_trained_model_does(reranker_dir):

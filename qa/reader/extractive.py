@@ -12,11 +12,15 @@ windows. `reader.json` maps the margin to a probability that the answer is right
 sigmoid(a·m + b), fitted on SQuAD v2.0 dev (Platt scaling, `qa.reader.export.calibrate`),
 and stores the no-answer threshold on that scale (`"score": "null_aware"`).
 
-Across passages, the retriever's ranking can enter too (BERTserini's interpolation): with
-`"rank_prior": λ` in `reader.json`, an answer read in the passage ranked r (0 = first) scores
-calibrated(m − λ·log(1 + r)); λ = 0 leaves the reader's order alone. `bench/interpolation.py`
-measures whether it helps, with λ chosen on held-out train articles. Reading a single passage
-(`qa eval --reader-only`, the calibration) is rank 0, so the threshold keeps its meaning.
+Across passages, the retriever's judgement can enter too (BERTserini's interpolation). When the
+feature ranker ordered the passages, each carries its `log_prior`, the ranker's log-odds against
+the first passage (a listwise softmax), and with `"ranker_prior": μ` in `reader.json` an answer
+scores calibrated(m + μ·log_prior): μ = 1 is the product of the two probabilities. Passages without
+one (QA_RANKER=off, or after the cross-encoder) fall back to the rank: with `"rank_prior": λ`, an
+answer read in the passage ranked r (0 = first) scores calibrated(m − λ·log(1 + r)). Zero for
+either leaves the reader's order alone. `bench/interpolation.py` measures both on held-out train
+articles. The first passage's prior is 0 either way, so reading a single passage
+(`qa eval --reader-only`, the calibration) leaves the threshold its meaning.
 
 A model whose [CLS] slot never learnt "not here" from hard distractors (`"score": "span"`, the
 reader shipped before v2) keeps the older score, p(start)·p(end) summed over overlapping
@@ -41,11 +45,13 @@ MAX_QUESTION_TOKENS = 64
 
 
 class Readable(Protocol):
-    """What the reader needs of a passage: its text and where it sits in its document."""
+    """What the reader needs of a passage: its text, where it sits in its document, and the
+    retriever's log-odds for it against the first passage (None: only its rank is known)."""
 
     text: str
     document: str
     start: int
+    log_prior: float | None
 
 
 def default_model_dir() -> Path:
@@ -75,6 +81,7 @@ class ExtractiveReader:
         self.platt_a, self.platt_b = float(platt.get("a", 1.0)), float(platt.get("b", 0.0))
         self.score_rule: str = self.config.get("score", "null_aware")
         self.rank_prior: float = float(self.config.get("rank_prior", 0.0))
+        self.ranker_prior: float = float(self.config.get("ranker_prior", 0.0))
         self.max_length: int = int(self.config.get("max_length", 256))
         self.stride: int = int(self.config.get("stride", 96))
 
@@ -161,17 +168,23 @@ class ExtractiveReader:
             else:
                 groups.append([p, c0, c1])
         return [
-            Answer(text=passage.text[c0:c1], score=self._score(p, null, p_i), document=passage.document,
+            Answer(text=passage.text[c0:c1], score=self._score(p, null, self.prior(passage, p_i)), document=passage.document,
                    start=passage.start + c0, end=passage.start + c1, passage=passage.text,
                    passage_start=passage.start, passage_index=p_i, margin=margin(p, null))
             for p, c0, c1 in groups
         ]  # fmt: skip
 
 
-    def _score(self, p_span: float, p_null: float, rank: int = 0) -> float:
+    def prior(self, passage: Readable, rank: int) -> float:
+        """The passage's log-prior against the first (<= 0): the ranker's when it gave one, else by rank."""
+        if passage.log_prior is not None and self.ranker_prior:
+            return self.ranker_prior * passage.log_prior
+        return -self.rank_prior * float(np.log1p(rank))
+
+    def _score(self, p_span: float, p_null: float, prior: float = 0.0) -> float:
         if self.score_rule == "span":
             return min(1.0, p_span)
-        return self.calibrated(margin(p_span, p_null) - self.rank_prior * float(np.log1p(rank)))
+        return self.calibrated(margin(p_span, p_null) + prior)
 
     def calibrated(self, m: float) -> float:
         """P(the answer is right) for a span margin, by the fit stored with the model."""
