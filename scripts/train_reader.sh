@@ -13,6 +13,9 @@
 #     negatives; per-window "no answer here" on every window without the answer.
 #  3. qa.reader.export: ONNX, int8 variants chosen on the held-out train articles, the null-aware
 #     score fitted and the threshold calibrated on dev-v2.0-part-a (the only use of a dev set).
+#     The answer-score priors (rank_prior, ranker_prior) of the reader it replaces are carried over;
+#  4. then re-choose them for the new reader on held-out train questions and put the chosen values
+#     in reader.json: python bench/interpolation.py --limit 600 --holdout-limit 0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-$HOME/qa-runs/reader-v2}

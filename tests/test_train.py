@@ -95,6 +95,21 @@ def test_platt_fit_recovers_a_known_logistic_curve():
     assert abs(a - 0.5) < 0.05 and abs(b + 2.0) < 0.15
 
 
+def test_a_re_export_carries_the_shipped_readers_answer_score_priors(tmp_path):
+    """Exporting over the shipped reader keeps its priors (marked for re-choosing); a fresh folder has none."""
+    import json
+
+    from qa.reader.export import PRIOR_KEYS, carried_priors
+    from qa.reader.extractive import default_model_dir
+
+    shipped = json.loads((default_model_dir() / "reader.json").read_text())
+    (tmp_path / "reader.json").write_text(json.dumps(shipped))
+    carried = carried_priors(tmp_path)
+    assert {k: carried[k] for k in PRIOR_KEYS if k in carried} == {k: shipped[k] for k in PRIOR_KEYS if k in shipped}
+    assert carried["ranker_prior"] == shipped["ranker_prior"] and "re-choose" in carried["priors_note"]
+    assert carried_priors(tmp_path / "empty") == {}
+
+
 def test_embedder_fine_tune_resumes_and_its_overlay_changes_the_vectors(tmp_path):
     """qa.embedder_train end to end on the tiny file: hard negatives from mining, a few steps,
     a resumed run, and an overlay that qa.embedder loads (and fingerprints) as other weights."""

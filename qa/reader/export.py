@@ -25,6 +25,21 @@ VARIANTS = {
     "int8-per-channel": {"per_channel": True, "reduce_range": False},
     "int8-per-channel-reduce-range": {"per_channel": True, "reduce_range": True},
 }
+# How retrieval enters the answer score: chosen per reader by bench/interpolation.py, not by the export
+PRIOR_KEYS = ("rank_prior", "rank_prior_chosen_by", "ranker_prior", "ranker_prior_chosen_by")
+
+
+def carried_priors(out: Path) -> dict:
+    """The answer-score priors of the reader about to be replaced in `out`, so that a re-export does not
+    silently drop them (open-corpus F1 falls without them); marked for re-choosing on the new reader."""
+    try:
+        old = json.loads((out / "reader.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    carried = {k: old[k] for k in PRIOR_KEYS if k in old}
+    if carried:
+        carried["priors_note"] = "carried over from the reader this one replaced; re-choose them with bench/interpolation.py"
+    return carried
 
 
 def export_fp32(checkpoint: Path, out: Path) -> Path:
@@ -171,9 +186,13 @@ def main(argv: list[str] | None = None) -> None:
     print("chosen", chosen, flush=True)
     cal = calibrate(ExtractiveReader(args.work / chosen), args.dev_v2, args.calibration_limit)
     print("calibration", json.dumps(cal), flush=True)
+    priors = carried_priors(args.out)
+    if priors:
+        print(f"carried over the answer-score priors {sorted(k for k in priors if k in PRIOR_KEYS)}; re-choose them with "
+              "bench/interpolation.py --limit 600 --holdout-limit 0", flush=True)  # fmt: skip
     config = {**settings, "onnx": "reader.onnx", "variant": chosen, "base_model": "sentence-transformers/all-MiniLM-L6-v2",
               "variants_on_selection_sample": results, "selection_sample": len(dev),
-              "selection_file": args.select.name + (" (held-out articles)" if args.mined else ""), **cal}  # fmt: skip
+              "selection_file": args.select.name + (" (held-out articles)" if args.mined else ""), **cal, **priors}  # fmt: skip
     write_model_dir(args.out, args.work / chosen / "reader.onnx", args.checkpoint, config)
     print(f"wrote {args.out}")
 
