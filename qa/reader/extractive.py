@@ -167,8 +167,9 @@ class ExtractiveReader:
                     break
             else:
                 groups.append([p, c0, c1])
+        prior = self.prior(passage, p_i)
         return [
-            Answer(text=passage.text[c0:c1], score=self._score(p, null, self.prior(passage, p_i)), document=passage.document,
+            Answer(text=passage.text[c0:c1], score=self._score(p, null, prior), document=passage.document,
                    start=passage.start + c0, end=passage.start + c1, passage=passage.text,
                    passage_start=passage.start, passage_index=p_i, margin=margin(p, null))
             for p, c0, c1 in groups
