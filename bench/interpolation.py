@@ -38,13 +38,6 @@ PRIORS = {
 }
 
 
-def holdout_file(train: Path, out: Path, every: int = 50) -> Path:
-    """The held-out train articles (qa.mining's choice) as a SQuAD file of their own, in the scratch folder."""
-    from qa.mining import write_holdout_squad
-
-    return write_holdout_squad(train, out, every)
-
-
 def candidates(path: Path, limit: int, index_dir: Path, progress: bool) -> tuple[list, list[list[dict]], dict, dict]:
     """Per question, every passage's best answers with (margin, rank, fused score)."""
     from tqdm import tqdm
@@ -101,7 +94,9 @@ def main() -> None:
     p.add_argument("--holdout-limit", type=int, default=None, help="held-out train questions (0 = all; default: --limit)")
     args = p.parse_args()
     run = common.Run("interpolation", args)
-    held = holdout_file(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
+    from qa.mining import write_holdout_squad  # the held-out train articles as a SQuAD file of their own
+
+    held = write_holdout_squad(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
     dev = common.squad_file(args.squad, "dev-v1.1")
     limit = args.limit if args.holdout_limit is None else args.holdout_limit
     sets = {"holdout_train": (held, args.work / "holdout-index", limit), "dev": (dev, args.index, args.limit)}

@@ -20,7 +20,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
-from interpolation import holdout_file  # noqa: E402
 
 KS = (1, 5, 20)
 
@@ -66,7 +65,9 @@ def main() -> None:
     from qa.settings import Settings
 
     s = Settings.from_env()
-    held = holdout_file(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
+    from qa.mining import write_holdout_squad  # the held-out train articles as a SQuAD file of their own
+
+    held = write_holdout_squad(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
     out = {"ranker": s.ranker, "rerank": s.rerank, "threads": args.threads,
            "dev": measure(common.squad_file(args.squad, "dev-v1.1"), args.index, args.limit, not args.no_progress),
            "holdout_train_fitted": measure(held, args.work / "holdout-index", args.holdout_limit, not args.no_progress)}  # fmt: skip

@@ -30,7 +30,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
-from interpolation import holdout_file  # noqa: E402
 
 KS = (1, 5, 20)
 PRIORS = (0.0, 0.25, 0.5, 1.0, 2.0)
@@ -118,7 +117,9 @@ def main() -> None:
         sys.exit("no reranker shipped in qa/models/reranker; pass --reranker DIR (written by qa.reranker_train)")
     lengths = [int(x) for x in args.lengths.split(",")]
     counts = [int(x) for x in args.counts.split(",") if int(x) <= args.candidates]
-    held = holdout_file(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
+    from qa.mining import write_holdout_squad  # the held-out train articles as a SQuAD file of their own
+
+    held = write_holdout_squad(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
     sets = {"holdout_train": (held, args.work / "holdout-index", args.holdout_limit),
             "dev": (common.squad_file(args.squad, "dev-v1.1"), args.index, args.limit)}  # fmt: skip
     out: dict = {"reranker": common._rel(model_dir), "threads": args.threads, "budget_ms": args.budget_ms,
