@@ -143,15 +143,15 @@ def test_answer_with_highlighted_source_and_citation(ui, page):
     doc_text = page.locator("#document .qa-doc-text").inner_text()
     assert "Sherman" in doc_text and len(doc_text) > 3 * len(top["passage"])
     # a follow-up (warm) keeps the history, and the page says what the API says
-    visitors = "Who visited NATO headquarters from Moscow?"  # two answers: Fomin and Grushko
-    reply, warm_s = ask(page, visitors)
-    several = ui.client.predict(visitors, 5, api_name="/ask")
+    two_places = "Where could NATO set up combat units?"  # two answers: the Baltic republics and Poland, Romania and Bulgaria
+    reply, warm_s = ask(page, two_places)
+    several = ui.client.predict(two_places, 5, api_name="/ask")
     assert not several["no_answer"] and len(several["answers"]) >= 2, several
     assert sorted(page.locator("#sources mark:not(.alt)").all_inner_texts()) == sorted(a["text"] for a in several["answers"])
     for a in several["answers"]:  # every answer, with its citation
         assert " ".join(a["text"].split()) in reply and f"{a['document']} · line {a['line']}" in reply
     users = page.locator("#chat [data-testid='user']").all_inner_texts()
-    assert users == [q, visitors]
+    assert users == [q, two_places]
     assert len(bot_messages(page)) == 2
     timings = {"launch_to_ready_s": round(ui.launch_s, 2), "launch_to_first_answer_s": round(ui.first_answer_s, 2),
                "first_ui_answer_s": round(first_s, 2), "warm_ui_answer_s": round(warm_s, 2),
