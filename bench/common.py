@@ -165,6 +165,18 @@ def squad_file(squad_dir: Path, name: str) -> Path:
     sys.exit(f"SQuAD file {name} not found in {squad_dir} (pass --squad DIR)")
 
 
+def add_holdout_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.mining does)")
+
+
+def holdout_train(args) -> Path:
+    """The held-out SQuAD train articles (qa.mining's choice) as a SQuAD file of their own in the script's
+    scratch folder: what the settings above the trained models are chosen on."""
+    from qa.mining import write_holdout_squad
+
+    return write_holdout_squad(squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
+
+
 def dev_corpus(dev: Path, limit_docs: int = 0) -> tuple[Path, dict[str, str]]:
     """SQuAD dev, one paragraph per document, written where `qa eval` writes it (outside the repo's git).
 

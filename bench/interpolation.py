@@ -90,13 +90,11 @@ def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "interpolation")
     p.add_argument("--top-k", type=int, default=5, help="the top_k λ is chosen for (the product's default)")
     p.add_argument("--index", type=Path, default=common.DEV_INDEX, help="where the dev corpus index is built (reused when current)")
-    p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.mining does)")
+    common.add_holdout_arg(p)
     p.add_argument("--holdout-limit", type=int, default=None, help="held-out train questions (0 = all; default: --limit)")
     args = p.parse_args()
     run = common.Run("interpolation", args)
-    from qa.mining import write_holdout_squad  # the held-out train articles as a SQuAD file of their own
-
-    held = write_holdout_squad(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
+    held = common.holdout_train(args)
     dev = common.squad_file(args.squad, "dev-v1.1")
     limit = args.limit if args.holdout_limit is None else args.holdout_limit
     sets = {"holdout_train": (held, args.work / "holdout-index", limit), "dev": (dev, args.index, args.limit)}

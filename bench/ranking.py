@@ -57,7 +57,7 @@ def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "ranking")
     p.add_argument("--index", type=Path, default=common.DEV_INDEX, help="the SQuAD dev corpus index (reused when current)")
     p.add_argument("--holdout-limit", type=int, default=0, help="held-out train questions (0 = all)")
-    p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.mining does)")
+    common.add_holdout_arg(p)
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads (the query embedder)")
     args = p.parse_args()
     os.environ["QA_THREADS"] = str(args.threads)
@@ -65,9 +65,7 @@ def main() -> None:
     from qa.settings import Settings
 
     s = Settings.from_env()
-    from qa.mining import write_holdout_squad  # the held-out train articles as a SQuAD file of their own
-
-    held = write_holdout_squad(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
+    held = common.holdout_train(args)
     out = {"ranker": s.ranker, "rerank": s.rerank, "threads": args.threads,
            "dev": measure(common.squad_file(args.squad, "dev-v1.1"), args.index, args.limit, not args.no_progress),
            "holdout_train_fitted": measure(held, args.work / "holdout-index", args.holdout_limit, not args.no_progress)}  # fmt: skip

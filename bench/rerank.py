@@ -103,7 +103,7 @@ def main() -> None:
     p.add_argument("--counts", default="10,15,20", help="candidate counts compared (each <= --candidates)")
     p.add_argument("--lengths", default="96,128", help="max_length values compared (question + passage word pieces)")
     p.add_argument("--holdout-limit", type=int, default=1000, help="held-out train questions (0 = all)")
-    p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.mining does)")
+    common.add_holdout_arg(p)
     p.add_argument("--budget-ms", type=float, default=60.0, help="retrieval p50 the chosen configuration must keep within")
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads (query embedder and reranker)")
     args = p.parse_args()
@@ -117,9 +117,7 @@ def main() -> None:
         sys.exit("no reranker shipped in qa/models/reranker; pass --reranker DIR (written by qa.reranker_train)")
     lengths = [int(x) for x in args.lengths.split(",")]
     counts = [int(x) for x in args.counts.split(",") if int(x) <= args.candidates]
-    from qa.mining import write_holdout_squad  # the held-out train articles as a SQuAD file of their own
-
-    held = write_holdout_squad(common.squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
+    held = common.holdout_train(args)
     sets = {"holdout_train": (held, args.work / "holdout-index", args.holdout_limit),
             "dev": (common.squad_file(args.squad, "dev-v1.1"), args.index, args.limit)}  # fmt: skip
     out: dict = {"reranker": common._rel(model_dir), "threads": args.threads, "budget_ms": args.budget_ms,
