@@ -16,6 +16,10 @@ at top_k 1, 3, 5 and 10.
 which neither the reader nor the embedder trained on), and only then read off on dev: a prior
 ships only if it helps on both.
 
+On top of the chosen prior, answer aggregation is swept the same way: should an answer that several
+passages give add their evidence up (`aggregate`, weight β for the repeats)? The candidates are saved
+in --work, so `--reuse-candidates` sweeps again without reading.
+
     python bench/interpolation.py --limit 600 --holdout-limit 0
 """
 
@@ -25,6 +29,8 @@ import json
 import math
 import sys
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
@@ -57,9 +63,25 @@ def candidates(path: Path, limit: int, index_dir: Path, progress: bool) -> tuple
         for rank, p in enumerate(passages):
             for a in pipe.reader(q.question, [p], top_n=5):
                 rows.append({"text": a.text, "margin": a.margin, "rank": rank, "score": p.score, "first": first,
-                             "log_prior": p.log_prior, "document": a.document})  # fmt: skip
+                             "log_prior": p.log_prior, "document": a.document, "start": a.start, "end": a.end})  # fmt: skip
         out.append(rows)
     return qs, out, doc_of, {"documents": build.n_documents, "chunks": build.n_chunks}
+
+
+def cached_candidates(cache: Path, path: Path, limit: int, index_dir: Path, progress: bool, reuse: bool):
+    """`candidates`, saved in the scratch folder so that new rules can be swept without reading again."""
+    from qa.reader.squad import load_squad, sample
+
+    key = {"file": str(path), "limit": limit, "index": str(index_dir), "reader": common.reader_info()}
+    if reuse and cache.exists():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if saved["key"] == key:
+            qs = sample(load_squad(path).questions, limit)
+            return qs, saved["rows"], saved["doc_of"], saved["corpus"]
+    qs, rows, doc_of, corpus = candidates(path, limit, index_dir, progress)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"key": key, "rows": rows, "doc_of": doc_of, "corpus": corpus}), encoding="utf-8")
+    return qs, rows, doc_of, corpus
 
 
 def sweep(qs, rows_per_q, doc_of) -> list[dict]:
@@ -86,12 +108,68 @@ def sweep(qs, rows_per_q, doc_of) -> list[dict]:
     return results
 
 
+BETAS = (0.0, 0.1, 0.25, 0.5, 1.0)
+
+
+def aggregate(rows: list[dict], key, beta: float, match: str) -> dict | None:
+    """The best answer once repeats in other passages add their evidence (answer aggregation, Wang et al.
+    2018): each distinct answer scores log(e^s_best + β·Σ e^s_other), s = key(row), one term per passage
+    and per place in a document (chunks overlap, so one mention can be read in two passages). β = 0 is the
+    max. `match`: "text" groups equal normalised texts, "same" also overlaps and containment (qa's merge rule)."""
+    from qa.reader.extractive import same_answer
+    from qa.reader.squad import normalize_answer
+    from qa.schema import Answer
+
+    def counted_already(c: Answer, a: Answer) -> bool:
+        return c.passage_index == a.passage_index or (c.document == a.document and c.start < a.end and a.start < c.end)
+
+    groups: list[dict] = []
+    for r in sorted(rows, key=lambda r: -key(r)):
+        a = Answer(r["text"], 0.0, r["document"], r["start"], r["end"], "", 0, passage_index=r["rank"])
+        for g in groups:
+            hit = same_answer(g["answer"], a) if match == "same" else normalize_answer(g["answer"].text) == normalize_answer(a.text)
+            if hit:
+                if beta > 0 and not any(counted_already(c, a) for c in g["counted"]):
+                    g["counted"].append(a)
+                    g["s"] = float(np.logaddexp(g["s"], math.log(beta) + key(r)))
+                break
+        else:
+            groups.append({"answer": a, "row": r, "s": key(r), "counted": [a]})
+    best = max(groups, key=lambda g: g["s"], default=None)
+    return best["row"] if best else None
+
+
+def aggregation_sweep(qs, rows_per_q, doc_of, prior: str, lam: float) -> list[dict]:
+    """Answer aggregation across passages on top of the chosen prior: β and the grouping rule."""
+    from qa.reader.squad import squad_metrics
+
+    g = PRIORS[prior]
+    results = []
+    for match in ("text", "same"):
+        for beta in BETAS:
+            if beta == 0.0 and match != "text":
+                continue  # β = 0 is no aggregation, the same for either rule
+            for k in TOP_KS:
+                preds, cited = {}, 0
+                for q, rows in zip(qs, rows_per_q):
+                    pool = [r for r in rows if r["rank"] < k]
+                    best = aggregate(pool, lambda r: r["margin"] + lam * g(r), beta, match)
+                    preds[q.id] = best["text"] if best else ""
+                    cited += bool(best) and best["document"] == doc_of[q.paragraph_id]
+                m = squad_metrics(qs, preds)
+                results.append({"match": match, "beta": beta, "top_k": k, "f1": round(m["f1"], 2), "exact": round(m["exact"], 2),
+                                "cites_gold": round(100 * cited / max(1, len(qs)), 2)})  # fmt: skip
+    return results
+
+
 def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "interpolation")
     p.add_argument("--top-k", type=int, default=5, help="the top_k λ is chosen for (the product's default)")
     p.add_argument("--index", type=Path, default=common.DEV_INDEX, help="where the dev corpus index is built (reused when current)")
     common.add_holdout_arg(p)
     p.add_argument("--holdout-limit", type=int, default=None, help="held-out train questions (0 = all; default: --limit)")
+    p.add_argument("--reuse-candidates", action="store_true",
+                   help="read the candidates saved in --work by an earlier run with the same file, sample and reader")  # fmt: skip
     args = p.parse_args()
     run = common.Run("interpolation", args)
     held = common.holdout_train(args)
@@ -100,8 +178,10 @@ def main() -> None:
     sets = {"holdout_train": (held, args.work / "holdout-index", limit), "dev": (dev, args.index, args.limit)}
     out: dict = {"rule": "answer score = margin + λ·g(passage); λ and g chosen on holdout_train at --top-k, then read on dev",
                  "lambdas": list(LAMBDAS), "top_ks": list(TOP_KS)}  # fmt: skip
+    read = {}
     for name, (path, index, n) in sets.items():
-        qs, rows, doc_of, corpus = candidates(path, n, index, not args.no_progress)
+        read[name] = cached_candidates(args.work / f"candidates-{name}.json", path, n, index, not args.no_progress, args.reuse_candidates)
+        qs, rows, doc_of, corpus = read[name]
         out[name] = {"questions": len(qs), **corpus, "sweep": sweep(qs, rows, doc_of)}
     base = {r["top_k"]: r for r in out["holdout_train"]["sweep"] if r["lambda"] == 0.0}
     at_k = [r for r in out["holdout_train"]["sweep"] if r["top_k"] == args.top_k]
@@ -112,6 +192,16 @@ def main() -> None:
                      "dev_f1": dev[(best["prior"], best["lambda"], args.top_k)]["f1"],
                      "dev_f1_at_0": dev[("rank", 0.0, args.top_k)]["f1"]}  # fmt: skip
     print(json.dumps(out["chosen"]), file=sys.stderr)
+    # then: should an answer found in several passages add their evidence up? (on top of the chosen prior)
+    for name, (qs, rows, doc_of, _) in read.items():
+        out[name]["aggregation"] = aggregation_sweep(qs, rows, doc_of, best["prior"], best["lambda"])
+    agg = [r for r in out["holdout_train"]["aggregation"] if r["top_k"] == args.top_k]
+    top = max(agg, key=lambda r: (r["f1"], -r["beta"]))
+    dev_agg = {(r["match"], r["beta"], r["top_k"]): r for r in out["dev"]["aggregation"]}
+    out["chosen_aggregation"] = {"match": top["match"], "beta": top["beta"], "top_k": args.top_k, "holdout_train_f1": top["f1"],
+                                 "dev_f1": dev_agg[(top["match"], top["beta"], args.top_k)]["f1"],
+                                 "dev_f1_at_0": dev_agg[("text", 0.0, args.top_k)]["f1"]}  # fmt: skip
+    print(json.dumps(out["chosen_aggregation"]), file=sys.stderr)
     run.write(out)
 
 

@@ -133,7 +133,34 @@ def interpolation_tables(d: dict) -> str:
                 rows.append([prior if lam else "none", lam, *[f"{cells[k]['f1']:.1f} ({cells[k]['cites_gold']:.0f}%)" for k in ks]])
         parts.append(f"{name}: {x['questions']} questions, {x['documents']} documents; F1 (share citing the gold paragraph)\n\n"
                      + table(["prior", "λ", *[f"top_k {k}" for k in ks]], rows))  # fmt: skip
+    if "chosen_aggregation" in r:
+        a = r["chosen_aggregation"]
+        parts.append(f"Answer aggregation on top of that prior (an answer's evidence summed over the passages that give it, "
+                     f"weight β for the repeats), chosen on held-out train articles at top_k {a['top_k']}: grouping "
+                     f"**{a['match']}**, β = **{a['beta']}** (held-out train F1 {a['holdout_train_f1']}; dev F1 {a['dev_f1']} "
+                     f"vs {a['dev_f1_at_0']} at β = 0).")  # fmt: skip
+        for name in ("holdout_train", "dev"):
+            x = r[name]
+            rows = []
+            for match in dict.fromkeys(s["match"] for s in x["aggregation"]):
+                for beta in dict.fromkeys(s["beta"] for s in x["aggregation"]):
+                    cells = {s["top_k"]: s for s in x["aggregation"] if s["match"] == match and s["beta"] == beta}
+                    if cells:
+                        rows.append([match if beta else "none", beta,
+                                     *[f"{cells[k]['f1']:.1f} ({cells[k]['cites_gold']:.0f}%)" for k in r["top_ks"]]])  # fmt: skip
+            parts.append(f"{name}, aggregation: F1 (share citing the gold paragraph)\n\n"
+                         + table(["grouping", "β", *[f"top_k {k}" for k in r["top_ks"]]], rows))  # fmt: skip
     return "\n\n".join(parts) + "\n\n" + provenance(d)
+
+
+def reader_speed_tables(d: dict) -> str:
+    r = d["results"]
+    rows = [[k, v["p50_ms"], v["p95_ms"], v["mean_ms"], v["n"]] for k, v in r["onnx_run"].items()]
+    rows += [[f"{k}, whole reader call", v["p50_ms"], v["p95_ms"], v["mean_ms"], v["n"]] for k, v in r["reader_call"].items()]
+    ratios = "; ".join(f"{k}: {v:.3f}×" for k, v in r["ratios"].items())
+    return (f"{r['questions']} held-out train questions ({r['windows']} windows), interleaved, one window per run.\n\n"
+            + table(["reader, session", "p50 ms", "p95 ms", "mean ms", "runs"], rows)
+            + f"\n\nThis tree's reader against the baseline's, p50 (below 1: faster now): {ratios}.\n\n" + provenance(d))  # fmt: skip
 
 
 def rerank_tables(d: dict) -> str:
@@ -388,6 +415,7 @@ MAKERS = {
     "open_qa": open_qa_tables,
     "latency": latency_tables,
     "interpolation": interpolation_tables,
+    "reader_speed": reader_speed_tables,
     "rerank": rerank_tables,
     "ranking": ranking_tables,
     "indexing": indexing_tables,

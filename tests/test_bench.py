@@ -113,6 +113,23 @@ def test_interpolation_smoke(tmp_path, tiny_squad):
     # the shipped ranker orders the passages, so its log-odds is the score prior (fusion's score is gone)
     assert {p for p, _ in lams} == {"rank", "ranker"} and ("rank", 0.0) in lams and ("ranker", 1.0) in lams and ("ranker", 0.0) not in lams
     assert res["chosen"]["top_k"] == 5 and res["chosen"]["lambda"] in res["lambdas"]
+    # answer aggregation, swept on top of the chosen prior: β = 0 (no aggregation) once, then each grouping rule
+    agg = {(r["match"], r["beta"]) for r in res["dev"]["aggregation"]}
+    assert ("text", 0.0) in agg and ("same", 0.0) not in agg and {("text", 1.0), ("same", 1.0)} <= agg
+    assert {r["top_k"] for r in res["holdout_train"]["aggregation"]} == set(res["top_ks"])
+    assert (res["chosen_aggregation"]["match"], res["chosen_aggregation"]["beta"]) in agg
+
+
+@needs_squad
+def test_reader_speed_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "reader_speed.json"
+    run_bench("reader_speed.py", "--squad", str(tiny_squad), "--baseline-ref", "HEAD", "--questions", "3", "--holdout-every", "2",
+              "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    res = load(out, "reader_speed")
+    assert res["questions"] == 3 and res["windows"] >= 3 and res["same_tokenizer"]
+    # each reader's file in both sessions, every window run by each; each question read whole by each reader
+    assert len(res["onnx_run"]) == 4 and all(v["n"] == res["windows"] for v in res["onnx_run"].values())
+    assert [v["n"] for v in res["reader_call"].values()] == [3, 3] and len(res["ratios"]) == 4
 
 
 @needs_squad
