@@ -134,7 +134,7 @@ def test_incremental_add_change_and_remove_touch_only_that_documents_rows(milvus
     new = [r for i, r in after.items() if i not in before]
     assert [(r["doc_id"], r["born"], r["dead"]) for r in new] == [("ferry.txt", 2, ALIVE)]
     a = _ask(url, FERRY_Q)["answers"][0]
-    assert (a["document"], a["text"]) == ("ferry.txt", "06:40") and FERRY[a["start"] : a["end"]] == "06:40"
+    assert a["document"] == "ferry.txt" and "06:40" in a["text"] and FERRY[a["start"] : a["end"]] == a["text"]
     assert v1.document_text("ferry.txt") is None and "ferry.txt" not in v1.documents  # an open version keeps its view
 
     (seeds / "harbour.html").write_text("<p>The lighthouse at Port Elwyn was built in 1880 by Ada Quayle.</p>", encoding="utf-8")
@@ -165,7 +165,7 @@ def test_a_killed_rebuild_leaves_the_previous_version_answering(milvus, seeds_di
     assert "Stoltenberg" in _ask(url, NATO)["answers"][0]["text"]
     # the next build takes over the dead builder's lock at once (same host, process gone) and undoes its rows
     assert _index(seeds, url).startswith("+1 added, 0 changed, 0 removed, 10 chunks reused, 1 embedded")
-    assert _ask(url, FERRY_Q)["answers"][0]["text"] == "06:40"
+    assert "06:40" in _ask(url, FERRY_Q)["answers"][0]["text"]
     assert [r["doc_id"] for r in _rows(url).values()].count("ferry.txt") == 1  # the killed build's row is gone
 
 
@@ -195,9 +195,9 @@ def test_two_servers_answer_from_one_store_while_a_third_process_rebuilds_it(mil
         assert builder.returncode == 0 and "+1 added" in out, err
         for c in clients:  # still answering, from the version each opened (kept on the server)
             assert "Stoltenberg" in c.predict(NATO, 5, api_name="/ask")["answers"][0]["text"]
-        assert _ask(url, FERRY_Q)["answers"][0]["text"] == "06:40"  # a new process sees the new version
+        assert "06:40" in _ask(url, FERRY_Q)["answers"][0]["text"]  # a new process sees the new version
         assert "+0 added" in clients[0].predict(api_name="/rebuild")  # a server's rebuild moves it to the live version
-        assert clients[0].predict(FERRY_Q, 5, api_name="/ask")["answers"][0]["text"] == "06:40"
+        assert "06:40" in clients[0].predict(FERRY_Q, 5, api_name="/ask")["answers"][0]["text"]
     finally:
         for s in servers:
             s.stop()

@@ -278,7 +278,8 @@ def test_citation_of_an_earlier_answer_still_marks_its_text_after_a_rebuild(ui, 
         assert page.locator("#document #qa-doc-mark").inner_text() == top["text"]
         assert f"characters {top['start']}–{top['end']}" in page.locator("#document").inner_text()
         new = ui.client.predict("Who holds the vault key?", 5, api_name="/ask")["answers"][0]  # and a new answer cites the new text
-        assert new["text"] == top["text"] and new["start"] > top["start"]
+        # the same answer, perhaps with other boundaries now that its passage reads differently, further on
+        assert "Threlkeld" in new["text"] and new["start"] > top["start"]
     finally:
         vault.write_text(original, encoding="utf-8")
         ui.client.predict(api_name="/rebuild")
