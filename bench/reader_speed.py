@@ -21,18 +21,10 @@ import common  # noqa: E402
 
 
 def sessions(model: Path, threads: int) -> dict[str, object]:
-    """The reader's ONNX file in two sessions: denormals kept, and flushed to zero."""
-    import onnxruntime as ort
+    """The reader's ONNX file in qa's session, with denormals kept and flushed to zero."""
+    from qa.onnx_utils import session
 
-    out = {}
-    for name, daz in (("denormals kept", "0"), ("denormals as zero", "1")):
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.add_session_config_entry("session.set_denormal_as_zero", daz)
-        out[name] = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
-    return out
+    return {name: session(model, threads, denormals_as_zero=daz) for name, daz in (("denormals kept", False), ("denormals as zero", True))}
 
 
 def main() -> None:

@@ -7,7 +7,8 @@ import warnings
 from pathlib import Path
 
 
-def session(model_path: Path, threads: int = 0, optimized_to: Path | None = None, preoptimized: bool = False):
+def session(model_path: Path, threads: int = 0, optimized_to: Path | None = None, preoptimized: bool = False,
+            denormals_as_zero: bool = True):
     """An ONNX Runtime CPU session.
 
     `optimized_to` saves the graph after fusions, and `preoptimized` loads such a file without
@@ -29,7 +30,7 @@ def session(model_path: Path, threads: int = 0, optimized_to: Path | None = None
     # Flush denormal floats to zero: they take the CPU's slow path. The 2-epoch reader ran 6 % slower than
     # the one before without this and as fast with it; its logits were bit-identical on 100 held-out
     # windows either way (bench/reader_speed.py, docs/benchmarks.md §14)
-    opts.add_session_config_entry("session.set_denormal_as_zero", "1")
+    opts.add_session_config_entry("session.set_denormal_as_zero", "1" if denormals_as_zero else "0")
     return ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
 
 
