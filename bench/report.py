@@ -163,6 +163,23 @@ def reader_speed_tables(d: dict) -> str:
             + f"\n\nThis tree's reader against the baseline's, p50 (below 1: faster now): {ratios}.\n\n" + provenance(d))  # fmt: skip
 
 
+def answer_selector_tables(d: dict) -> str:
+    r = d["results"]
+    ks = sorted({int(k) for m in r["selectors"].values() for k in m["open_f1"]})
+    rows = [[name, *[m["open_f1"][str(k)] for k in ks], m["v2_style"]["best_f1"], m["v2_style"]["has_ans_f1"], m["v2_style"]["no_ans_f1"]]
+            for name, m in r["selectors"].items()]  # fmt: skip
+    v2 = next(iter(r["selectors"].values()))["v2_style"]["questions"]
+    kinds = ["right", "no_right_span_read", "wrong_span_in_a_right_passage", "wrong_passage"]
+    errors = [[name, k, *[m["open_errors"][str(k)][c] for c in kinds]] for name, m in r["selectors"].items() if "open_errors" in m
+              for k in sorted(int(k) for k in m["open_errors"])]  # fmt: skip
+    return (f"{r['questions']} held-out train questions, {r['spans']:,} spans; open F1 by top_k, and v2-style F1 on {v2} "
+            "alone + swapped questions (best threshold for each score)\n\n"
+            + table(["selector", *[f"open, top_k {k}" for k in ks], "v2-style F1", "HasAns F1", "NoAns F1"], rows)
+            + "\n\nOpen mode, questions by what the chosen span is\n\n"
+            + table(["selector", "top_k", "right", "no right span read", "another span of a right passage", "wrong passage"], errors)
+            + "\n\n" + provenance(d))  # fmt: skip
+
+
 def rerank_tables(d: dict) -> str:
     r = d["results"]
     c = r.get("chosen")
@@ -417,6 +434,7 @@ MAKERS = {
     "interpolation": interpolation_tables,
     "reader_speed": reader_speed_tables,
     "rerank": rerank_tables,
+    "answer_selector": answer_selector_tables,
     "ranking": ranking_tables,
     "indexing": indexing_tables,
     "scale": scale_tables,

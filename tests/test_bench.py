@@ -121,6 +121,19 @@ def test_interpolation_smoke(tmp_path, tiny_squad):
 
 
 @needs_squad
+def test_answer_selector_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "answer_selector.json"
+    run_bench("answer_selector.py", "--squad", str(tiny_squad), "--holdout-every", "1", "--work", str(tmp_path / "work"), "--out", str(out))
+    res = load(out, "answer_selector")
+    assert res["questions"] >= 10 and res["spans"] > res["questions"]
+    # the reader's own rule, then each selector cross-validated by article, each scored at every top_k and v2-style
+    assert list(res["selectors"])[0].startswith("reader") and len(res["selectors"]) == 4
+    for m in res["selectors"].values():
+        assert list(m["open_f1"]) == ["1", "3", "5", "10"] and all(0 <= f <= 100 for f in m["open_f1"].values())
+        assert m["v2_style"]["questions"] > res["questions"] and 0 <= m["v2_style"]["best_f1"] <= 100
+
+
+@needs_squad
 def test_reader_speed_smoke(tmp_path, tiny_squad):
     out = tmp_path / "reader_speed.json"
     run_bench("reader_speed.py", "--squad", str(tiny_squad), "--baseline-ref", "HEAD", "--questions", "3", "--holdout-every", "2",

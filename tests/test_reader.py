@@ -147,3 +147,28 @@ def test_ranker_prior_scores_by_the_passages_log_odds_and_falls_back_to_rank_wit
     assert second.score == pytest.approx(r.calibrated(first.margin + 0.5 * -3.0), abs=1e-4)
     unranked = next(a for a in r(q, [filler, gold], top_n=10) if a.passage_index == 1)
     assert unranked.score == pytest.approx(r.calibrated(first.margin - 1.0 * math.log(2)), abs=1e-4)
+
+
+def test_read_hands_out_each_windows_spans_before_scoring(reader):
+    """`read` gives every window's distinct spans, best first within the window, with the margin the score
+    rests on; capping them per window keeps the best answer and its score."""
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    passages = [Passage.from_text(text, "seed", 0)]
+    q = "Who is the NATO Secretary General?"
+    spans = reader.read(q, passages)
+    assert spans and all(text[s.c0 : s.c1].strip() for s in spans)
+    by_window: dict[int, list] = {}
+    at = 0
+    for s in spans:  # a window's spans come together, numbered from 0
+        if s.window_rank == 0:
+            at += 1
+        by_window.setdefault(at, []).append(s)
+    assert len(by_window) > 1  # the article is longer than one window
+    for window in by_window.values():
+        assert [s.window_rank for s in window] == list(range(len(window)))
+        assert [s.p_span for s in window] == sorted((s.p_span for s in window), reverse=True)
+    best = reader(q, passages, top_n=1)[0]
+    capped = ExtractiveReader(reader.model_dir, spans_per_window=2)
+    assert len(capped.read(q, passages)) == 2 * len(by_window)
+    top = capped(q, passages, top_n=1)[0]
+    assert (top.text, top.start, top.score) == (best.text, best.start, pytest.approx(best.score))

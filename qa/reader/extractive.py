@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -42,6 +43,22 @@ from qa.reader.squad import normalize_answer
 from qa.schema import Answer
 
 MAX_QUESTION_TOKENS = 64
+
+
+@dataclass
+class SpanCandidate:
+    """One distinct span of one window, before scoring (offsets into its passage's text)."""
+
+    passage_index: int
+    c0: int
+    c1: int
+    p_span: float  # summed over the window's spans that overlap it (one answer, other boundaries)
+    p_null: float  # the window's [CLS] "no answer here"
+    window_rank: int  # 0: the window's best span
+
+    @property
+    def margin(self) -> float:
+        return margin(self.p_span, self.p_null)
 
 
 class Readable(Protocol):
@@ -62,7 +79,7 @@ def default_model_dir() -> Path:
 
 class ExtractiveReader:
     def __init__(self, model_dir: Path | None = None, max_answer_tokens: int = 30, threads: int = 0, span_candidates: int = 20,
-                 batch_size: int = 1):  # fmt: skip
+                 batch_size: int = 1, spans_per_window: int = 0):  # fmt: skip
         self.model_dir = Path(model_dir or default_model_dir())
         # One window per ONNX run by default: int8 dynamic quantization scales activations over the
         # whole batch, padding included, so a window's scores would depend on what it was batched
@@ -84,6 +101,7 @@ class ExtractiveReader:
         self.ranker_prior: float = float(self.config.get("ranker_prior", 0.0))
         self.max_length: int = int(self.config.get("max_length", 256))
         self.stride: int = int(self.config.get("stride", 96))
+        self.spans_per_window = spans_per_window
 
     def warm_up(self) -> None:
         if self._session is None:
@@ -112,29 +130,47 @@ class ExtractiveReader:
 
     def __call__(self, question: str, passages: list[Readable], top_n: int = 5, batch_size: int | None = None) -> list[Answer]:
         """Best answers over all passages, best first, near-duplicates merged."""
+        question, _ = self.truncate_question(question)
+        spans = self.read(question, passages, batch_size)
+        found = []
+        for span, z in zip(spans, self.logits(passages, spans)):
+            p = passages[span.passage_index]
+            found.append(Answer(text=p.text[span.c0 : span.c1], score=self.calibrated(float(z)), document=p.document,
+                                start=p.start + span.c0, end=p.start + span.c1, passage=p.text, passage_start=p.start,
+                                passage_index=span.passage_index, margin=span.margin))  # fmt: skip
+        return merge_duplicates(found, top_n)
+
+    def read(self, question: str, passages: list[Readable], batch_size: int | None = None) -> list[SpanCandidate]:
+        """Every window's distinct spans (the best `spans_per_window` of each; 0: all), before scoring."""
         self.warm_up()
         batch_size = batch_size or self.batch_size
-        question, _ = self.truncate_question(question)
         windows = []  # (passage index, encoding)
         for p_i, p in enumerate(passages):
             if not p.text.strip():
                 continue
             enc = self._tokenizer.encode(question, p.text)
             windows += [(p_i, e) for e in [enc, *enc.overflowing]]
-        found: list[Answer] = []
+        found: list[SpanCandidate] = []
         for b in range(0, len(windows), batch_size):
             batch = windows[b : b + batch_size]
             start_logits, end_logits = self._run([e for _, e in batch])
             for (p_i, enc), sl, el in zip(batch, start_logits, end_logits):
                 found += self._decode(passages[p_i], p_i, enc, sl, el)
-        return merge_duplicates(found, top_n)
+        return found
+
+    def logits(self, passages: list[Readable], spans: list[SpanCandidate]) -> np.ndarray:
+        """Each span's evidence, before calibration: its margin plus its passage's prior (log p(span)
+        under the old "span" rule)."""
+        if self.score_rule == "span":
+            return np.array([np.log(max(s.p_span, 1e-300)) for s in spans])
+        return np.array([s.margin + self.prior(passages[s.passage_index], s.passage_index) for s in spans])
 
     def _run(self, encs) -> tuple[np.ndarray, np.ndarray]:
         ids, mask, types = pad_batch(encs)
         out = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         return out[0], out[1]
 
-    def _decode(self, passage: Readable, p_i: int, enc, start_logits, end_logits) -> list[Answer]:
+    def _decode(self, passage: Readable, p_i: int, enc, start_logits, end_logits) -> list[SpanCandidate]:
         seq = enc.sequence_ids
         ctx = np.array([s == 1 for s in seq] + [False] * (len(start_logits) - len(seq)))
         allowed = ctx.copy()
@@ -167,14 +203,9 @@ class ExtractiveReader:
                     break
             else:
                 groups.append([p, c0, c1])
-        prior = self.prior(passage, p_i)
-        return [
-            Answer(text=passage.text[c0:c1], score=self._score(p, null, prior), document=passage.document,
-                   start=passage.start + c0, end=passage.start + c1, passage=passage.text,
-                   passage_start=passage.start, passage_index=p_i, margin=margin(p, null))
-            for p, c0, c1 in groups
-        ]  # fmt: skip
-
+        groups.sort(key=lambda g: -g[0])
+        keep = groups[: self.spans_per_window] if self.spans_per_window else groups
+        return [SpanCandidate(p_i, c0, c1, p, null, rank) for rank, (p, c0, c1) in enumerate(keep)]
 
     def prior(self, passage: Readable, rank: int) -> float:
         """The passage's log-prior against the first (<= 0): the ranker's when it gave one, else by rank."""
@@ -182,14 +213,11 @@ class ExtractiveReader:
             return self.ranker_prior * passage.log_prior
         return -self.rank_prior * float(np.log1p(rank))
 
-    def _score(self, p_span: float, p_null: float, prior: float = 0.0) -> float:
+    def calibrated(self, z: float) -> float:
+        """P(the answer is right) for a span's evidence (`logits`), by the fit stored with the model."""
         if self.score_rule == "span":
-            return min(1.0, p_span)
-        return self.calibrated(margin(p_span, p_null) + prior)
-
-    def calibrated(self, m: float) -> float:
-        """P(the answer is right) for a span margin, by the fit stored with the model."""
-        return _sigmoid(self.platt_a * m + self.platt_b)
+            return min(1.0, float(np.exp(z)))
+        return _sigmoid(self.platt_a * z + self.platt_b)
 
 
 def margin(p_span: float, p_null: float) -> float:
