@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import pydoc
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
+BLANK_LINE = re.compile(r"\n[ \t]*\n")  # an answer across one joins two paragraphs or list entries
 MAN_PAGES = ["tar", "grep", "find", "sed", "ls", "cp", "chmod", "gzip"]
 PY_MODULES = ["gzip", "json", "csv", "textwrap", "shutil", "zipfile", "tarfile", "argparse"]
 # (question, document, words the answer or passage must hold (any of them))
@@ -134,6 +136,8 @@ def main() -> None:
                shipped_fusion: (*fusion, "off", "off")}  # fmt: skip
     if choose_ranker_file(args.ranker) is not None:  # off, or auto with no ranker shipped: no such row
         configs[f"{shipped_fusion} + ranker ({args.ranker})"] = (*fusion, args.ranker, "off")
+        # the same, with the reader's spans allowed across blank lines (as before 2026-11-30)
+        configs[f"{shipped_fusion} + ranker ({args.ranker}), spans across blank lines allowed"] = (*fusion, args.ranker, "off")
     if choose_reranker_dir(args.rerank) is not None:
         configs[f"{shipped_fusion} + ranker ({args.ranker}) + reranker ({args.rerank})"] = (*fusion, args.ranker, args.rerank)
     results, reader, sizes = {}, None, {}
@@ -144,7 +148,8 @@ def main() -> None:
             report = pipe.rebuild(show_progress_bar=not args.no_progress)
             sizes[emb] = {"documents": report.n_documents, "chunks": report.n_chunks}
         reader = pipe.reader
-        r1 = r5 = answered = 0
+        reader.across_blank_lines = name.endswith("spans across blank lines allowed")
+        r1 = r5 = answered = joined = 0
         rows = []
         for q, doc, words in asked:
             passages = pipe.retrieve(q, top_k=5)
@@ -155,11 +160,15 @@ def main() -> None:
             best = res.answers[0] if res.answers else None
             good = bool(best and best.document == doc and holds(best.text, words))
             answered += good
+            joined += bool(best and BLANK_LINE.search(best.text))
             rows.append({"question": q, "answer": best.text if best else "", "document": best.document if best else "",
                          "right": good, "no_answer": res.no_answer})  # fmt: skip
         n = len(asked)
         results[name] = {"recall@1": round(100 * r1 / n, 1), "recall@5": round(100 * r5 / n, 1),
-                         "answer_right": round(100 * answered / n, 1), "rows": rows}  # fmt: skip
+                         "answer_right": round(100 * answered / n, 1),
+                         "answer_right_within_one_paragraph": round(100 * sum(r["right"] and not BLANK_LINE.search(r["answer"])
+                                                                              for r in rows) / n, 1),
+                         "answers_across_a_blank_line": joined, "rows": rows}  # fmt: skip
         print(name, {k: v for k, v in results[name].items() if k != "rows"}, file=sys.stderr)
     run.write({"indexes": sizes, "questions": len(asked), "by_retrieval": results})
 

@@ -172,3 +172,21 @@ def test_read_hands_out_each_windows_spans_before_scoring(reader):
     assert len(capped.read(q, passages)) == 2 * len(by_window)
     top = capped(q, passages, top_n=1)[0]
     assert (top.text, top.start, top.score) == (best.text, best.start, pytest.approx(best.score))
+
+
+def test_no_answer_runs_across_a_blank_line(reader):
+    """The model sees no whitespace, so it once answered with the end of one list entry and the start of
+    the next ("don't print group names\\n\\n  -h, --human-readable"); a span may wrap lines, never
+    cross a blank one."""
+    import re
+
+    listing = ("  -g     like -l, but do not list owner\n\n  -G, --no-group\n         in a long listing, don't print group names\n\n"
+               "  -h, --human-readable\n         with -l and -s, print sizes like 1K 234M 2G etc.\n\n"
+               "  --si   likewise, but use powers of 1000 not 1024\n")  # fmt: skip
+    passages = [Passage.from_text(listing, "man/ls.txt", 0)]
+    found = reader("How do I get ls to print sizes like 1K and 234M?", passages, top_n=20)
+    assert len(found) > 3
+    for a in found:
+        assert listing[a.start : a.end] == a.text and not re.search(r"\n[ \t]*\n", a.text)
+    assert any("\n" in a.text for a in reader("Which option prints sizes like 1K?", [Passage.from_text(
+        "Use the option -h,\n--human-readable to print sizes like 1K.", "wrapped", 0)], top_n=20))  # a wrapped line is fine

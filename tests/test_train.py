@@ -138,3 +138,32 @@ def test_embedder_fine_tune_resumes_and_its_overlay_changes_the_vectors(tmp_path
     tuned = embedder.DocumentEmbedder(precision="fp32", spec=spec)(texts)
     plain = embedder.DocumentEmbedder(precision="fp32", spec=embedder.EmbedderSpec.choose("bundled"))(texts)
     assert abs(float(np.linalg.norm(tuned)) - 1.0) < 1e-5 and float(tuned[0] @ plain[0]) < 0.99999
+
+
+def test_the_shipped_onnx_reader_recovers_into_torch_weights_that_train_on(tmp_path):
+    """No checkpoint outlives its machine, but reader.onnx is in git: its dequantized weights read as the
+    shipped reader does (same best start and end, logits within int8 rounding), and training continues
+    from them."""
+    import numpy as np
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    from qa.reader.recover import recover
+    from tests.conftest import SEED_ARTICLE
+
+    shipped = ExtractiveReader()
+    shipped.warm_up()
+    hf = recover(shipped.model_dir, tmp_path / "recovered")
+    model = AutoModelForQuestionAnswering.from_pretrained(hf).eval()
+    enc = shipped._tokenizer.encode("Who visited NATO headquarters from Moscow?", SEED_ARTICLE.read_text(encoding="utf-8"))
+    for e in [enc, *enc.overflowing]:
+        onnx_start, onnx_end = shipped._run([e])
+        with torch.no_grad():
+            out = model(input_ids=torch.tensor([e.ids]), attention_mask=torch.tensor([e.attention_mask]),
+                        token_type_ids=torch.tensor([e.type_ids]))  # fmt: skip
+        for a, b in ((onnx_start[0], out.start_logits[0].numpy()), (onnx_end[0], out.end_logits[0].numpy())):
+            assert a.argmax() == b.argmax() and np.corrcoef(a, b)[0, 1] > 0.99
+    data = write_tiny_squad(tmp_path / "tiny.json")
+    cfg = TrainConfig(train_file=str(data), out_dir=str(tmp_path / "run"), base_model=str(hf), max_steps=2, batch_size=4, lr=1e-5)
+    final = train(cfg)
+    assert "step 2/2" in (tmp_path / "run" / "train.log").read_text() and (final / "config.json").exists()

@@ -22,6 +22,9 @@ either leaves the reader's order alone. `bench/interpolation.py` measures both o
 articles. The first passage's prior is 0 either way, so reading a single passage
 (`qa eval --reader-only`, the calibration) leaves the threshold its meaning.
 
+A span never runs across a blank line (`paragraph_breaks`): the model sees no whitespace, and on
+manuals it joined the end of one list entry to the start of the next.
+
 A model whose [CLS] slot never learnt "not here" from hard distractors (`"score": "span"`, the
 reader shipped before v2) keeps the older score, p(start)·p(end) summed over overlapping
 spans: with it the null-aware margin turns the README's own question into a no-answer.
@@ -29,8 +32,10 @@ spans: with it the null-aware margin turns the README's own question into a no-a
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -79,7 +84,7 @@ def default_model_dir() -> Path:
 
 class ExtractiveReader:
     def __init__(self, model_dir: Path | None = None, max_answer_tokens: int = 30, threads: int = 0, span_candidates: int = 20,
-                 batch_size: int = 1, spans_per_window: int = 0):  # fmt: skip
+                 batch_size: int = 1, spans_per_window: int = 0, across_blank_lines: bool = False):  # fmt: skip
         self.model_dir = Path(model_dir or default_model_dir())
         # One window per ONNX run by default: int8 dynamic quantization scales activations over the
         # whole batch, padding included, so a window's scores would depend on what it was batched
@@ -102,6 +107,7 @@ class ExtractiveReader:
         self.max_length: int = int(self.config.get("max_length", 256))
         self.stride: int = int(self.config.get("stride", 96))
         self.spans_per_window = spans_per_window
+        self.across_blank_lines = across_blank_lines  # True: the rule before 2026-11-30 (benchmarks compare)
 
     def warm_up(self) -> None:
         if self._session is None:
@@ -183,12 +189,15 @@ class ExtractiveReader:
             return []
         top_s = ctx_idx[np.argsort(-ls[ctx_idx])[: self.span_candidates]]
         top_e = ctx_idx[np.argsort(-le[ctx_idx])[: self.span_candidates]]
+        breaks = [] if self.across_blank_lines else paragraph_breaks(passage.text)
         spans = []
         for s in top_s:
             for e in top_e:
                 if e < s or e - s + 1 > self.max_answer_tokens:
                     continue
                 c0, c1 = enc.offsets[s][0], enc.offsets[e][1]
+                if breaks and bisect.bisect_left(breaks, c0) != bisect.bisect_left(breaks, c1):
+                    continue  # across a blank line: two paragraphs, list entries or headings, never one answer
                 c0, c1 = _trim_unbalanced_quotes(passage.text, c0, c1)
                 if c1 > c0:
                     spans.append((float(np.exp(ls[s] + le[e])), c0, c1))
@@ -218,6 +227,16 @@ class ExtractiveReader:
         if self.score_rule == "span":
             return min(1.0, float(np.exp(z)))
         return _sigmoid(self.platt_a * z + self.platt_b)
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
+def paragraph_breaks(text: str) -> list[int]:
+    """Where the text's blank lines are (sorted offsets). The reader's tokens carry no whitespace, so the
+    model cannot see them, and a span across one joins a heading or a list entry to the next (a man
+    page's "-h, --human-readable" to the option before it); SQuAD, which it learnt from, has none."""
+    return [m.start() for m in _PARAGRAPH_BREAK.finditer(text)]
 
 
 def margin(p_span: float, p_null: float) -> float:

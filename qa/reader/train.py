@@ -8,7 +8,9 @@ window that does not hold the answer is a "no answer here" example too, so that 
 another paragraph of the same article.
 
 CPU friendly: bf16 autocast, length-bucketed batches with dynamic padding, resumable
-checkpoints and a plain-text log. Needs the `train` extra (torch, transformers).
+checkpoints and a plain-text log; on a CUDA GPU when torch sees one (`--device`). To continue
+the shipped reader rather than start from MiniLM, `python -m qa.reader.recover` writes its
+weights back as a `--base-model` folder. Needs the `train` extra (torch, transformers).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class TrainConfig:
     bf16: bool = True
     max_steps: int = 0  # 0 = from epochs; used by the test-suite smoke run
     threads: int = 0
+    device: str = "auto"  # auto: a CUDA GPU when torch sees one, else the CPU
 
 
 def default_base_model() -> str:
@@ -208,7 +211,7 @@ def resume(ckpt: Path, model, opt, sched) -> dict:
 
     if not ckpt.exists():
         return {}
-    state = torch.load(ckpt, weights_only=False)
+    state = torch.load(ckpt, weights_only=False, map_location=next(model.parameters()).device)
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["opt"])
     sched.load_state_dict(state["sched"])
@@ -240,7 +243,9 @@ def train(cfg: TrainConfig) -> Path:
     total = cfg.max_steps or int(per_epoch * cfg.epochs)
     plan = plan[:total]
 
-    model = AutoModelForQuestionAnswering.from_pretrained(base)
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device)
+    model = AutoModelForQuestionAnswering.from_pretrained(base).float().to(device)  # fp32 master weights, whatever was saved
+    say(f"training on {device}")
     opt, sched = adamw_with_schedule(model, cfg.lr, cfg.weight_decay, total, cfg.warmup)
     ckpt = out / "checkpoint.pt"
     step = resume(ckpt, model, opt, sched).get("step", 0)
@@ -268,9 +273,10 @@ def train(cfg: TrainConfig) -> Path:
             mask[r, : len(row)] = 1
             sep = row.index(tokenizer.sep_token_id)
             tt[r, sep + 1 : len(row)] = 1
-        starts = torch.tensor([feats[j][1] for j in idx])
-        ends = torch.tensor([feats[j][2] for j in idx])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+        ids, mask, tt = ids.to(device), mask.to(device), tt.to(device)
+        starts = torch.tensor([feats[j][1] for j in idx], device=device)
+        ends = torch.tensor([feats[j][2] for j in idx], device=device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             res = model(input_ids=ids, attention_mask=mask, token_type_ids=tt, start_positions=starts, end_positions=ends)
         res.loss.backward()
         apply_gradients(model.parameters(), opt, sched)
