@@ -127,25 +127,20 @@ def features(question: str, passages: list, spans: list) -> np.ndarray:
     return x
 
 
-
-def span_f1(q, text: str) -> float:
-    from qa.reader.squad import f1_score
-
-    return max((f1_score(text, a) for a in q.answers), default=0.0)
-
-
 def read_row(q, kind: str, question: str, passages, reader, answerable: bool) -> dict:
     """One read's spans: features, text, passage rank, F1 against the gold answers, the reader's own evidence."""
+    from qa.reader.squad import score_question
+
     spans = reader.read(question, passages)
     texts = [passages[s.passage_index].text[s.c0 : s.c1] for s in spans]
     return {"id": q.id, "title": q.title, "kind": kind, "x": features(question, passages, spans).tolist(), "texts": texts,
-            "f1": [span_f1(q, t) if answerable else 0.0 for t in texts], "rank": [s.passage_index for s in spans],
+            "f1": [score_question(q, t)[1] if answerable else 0.0 for t in texts], "rank": [s.passage_index for s in spans],
             "reader": reader.logits(passages, spans).tolist()}  # fmt: skip
 
 
 def collect(path: Path, index_dir: Path, limit: int, progress: bool) -> list[dict]:
     from qa.evaluate import open_corpus
-    from qa.mining import entities, swap_entity
+    from qa.mining import entity_pools, swap_entity
     from qa.reader.squad import load_squad, sample
     from qa.schema import Passage
 
@@ -154,10 +149,7 @@ def collect(path: Path, index_dir: Path, limit: int, progress: bool) -> list[dic
     pipe.warm_up()
     reader = pipe.reader
     reader.spans_per_window = SPANS_PER_WINDOW
-    pools: dict[str, list[str]] = {}
-    for pid, title in data.titles.items():
-        pools.setdefault(title, []).extend(entities(data.paragraphs[pid]))
-    pools = {t: sorted(set(v)) for t, v in pools.items()}
+    pools = entity_pools(data)
     rng = random.Random(13)
     rows = []
     for q in common.progress_bar(sample(data.questions, limit), path.stem, not progress):
@@ -303,13 +295,9 @@ def main() -> None:
     args = p.parse_args()
     run = common.Run("answer_selector", args)
     held = common.holdout_train(args)
-    cache = args.work / "spans-holdout_train.json"
     key = {"file": str(held), "limit": args.limit, "features": list(FEATURES), "reader": common.reader_info()}
-    if args.reuse_spans and cache.exists() and json.loads(cache.read_text())["key"] == key:
-        rows = json.loads(cache.read_text())["rows"]
-    else:
-        rows = collect(held, args.work / "holdout-index", args.limit, not args.no_progress)
-        cache.write_text(json.dumps({"key": key, "rows": rows}))
+    rows = common.cached_json(args.work / "spans-holdout_train.json", key, args.reuse_spans,
+                              lambda: collect(held, args.work / "holdout-index", args.limit, not args.no_progress))  # fmt: skip
     questions = {q.id: q for q in load_squad(held).questions}
     if len({r["title"] for r in rows}) < 2:
         sys.exit("cross-validation by article needs questions from at least 2 held-out articles (raise --limit, lower --holdout-every)")

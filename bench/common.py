@@ -195,6 +195,19 @@ def dev_corpus(dev: Path, limit_docs: int = 0) -> tuple[Path, dict[str, str]]:
     return seeds, write_corpus(data, seeds)
 
 
+def cached_json(path: Path, key: dict, reuse: bool, make):
+    """`make()`'s JSON-able result, saved at `path` with `key`; read back instead when `reuse` is set
+    and the saved key matches (same file, sample, reader...), so that new rules are swept without reading again."""
+    if reuse and path.exists():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return saved["value"]
+    value = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"key": key, "value": value}), encoding="utf-8")
+    return value
+
+
 def pct(values: list[float], q: float) -> float:
     """Percentile by linear interpolation (q in 0..100)."""
     if not values:

@@ -44,16 +44,13 @@ PRIORS = {
 }
 
 
-def candidates(path: Path, limit: int, index_dir: Path, progress: bool) -> tuple[list, list[list[dict]], dict, dict]:
+def candidates(path: Path, data, qs, index_dir: Path, progress: bool) -> tuple[list[list[dict]], dict, dict]:
     """Per question, every passage's best answers with (margin, rank, fused score)."""
     from tqdm import tqdm
 
     from qa.evaluate import open_corpus
-    from qa.reader.squad import load_squad, sample
 
-    data = load_squad(path)
     pipe, doc_of, build, _ = open_corpus(path, data, index_dir, progress=progress)
-    qs = sample(data.questions, limit)
     pipe.warm_up()
     out = []
     for q in tqdm(qs, desc=path.stem, disable=not progress, unit="q"):
@@ -65,22 +62,17 @@ def candidates(path: Path, limit: int, index_dir: Path, progress: bool) -> tuple
                 rows.append({"text": a.text, "margin": a.margin, "rank": rank, "score": p.score, "first": first,
                              "log_prior": p.log_prior, "document": a.document, "start": a.start, "end": a.end})  # fmt: skip
         out.append(rows)
-    return qs, out, doc_of, {"documents": build.n_documents, "chunks": build.n_chunks}
+    return out, doc_of, {"documents": build.n_documents, "chunks": build.n_chunks}
 
 
 def cached_candidates(cache: Path, path: Path, limit: int, index_dir: Path, progress: bool, reuse: bool):
-    """`candidates`, saved in the scratch folder so that new rules can be swept without reading again."""
+    """The sampled questions and their `candidates`, these saved in the scratch folder (`common.cached_json`)."""
     from qa.reader.squad import load_squad, sample
 
+    data = load_squad(path)
+    qs = sample(data.questions, limit)
     key = {"file": str(path), "limit": limit, "index": str(index_dir), "reader": common.reader_info()}
-    if reuse and cache.exists():
-        saved = json.loads(cache.read_text(encoding="utf-8"))
-        if saved["key"] == key:
-            qs = sample(load_squad(path).questions, limit)
-            return qs, saved["rows"], saved["doc_of"], saved["corpus"]
-    qs, rows, doc_of, corpus = candidates(path, limit, index_dir, progress)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"key": key, "rows": rows, "doc_of": doc_of, "corpus": corpus}), encoding="utf-8")
+    rows, doc_of, corpus = common.cached_json(cache, key, reuse, lambda: candidates(path, data, qs, index_dir, progress))
     return qs, rows, doc_of, corpus
 
 

@@ -115,6 +115,10 @@ def latency_tables(d: dict) -> str:
     return table(head, rows) + side + "\n\n" + provenance(d)
 
 
+def _f1_cited(cell: dict) -> str:
+    return f"{cell['f1']:.1f} ({cell['cites_gold']:.0f}%)"
+
+
 def interpolation_tables(d: dict) -> str:
     r = d["results"]
     c = r["chosen"]
@@ -130,7 +134,7 @@ def interpolation_tables(d: dict) -> str:
                 cells = {s["top_k"]: s for s in x["sweep"] if s["prior"] == (prior if lam else "rank") and s["lambda"] == lam}
                 if not cells or (prior != "rank" and not lam):
                     continue
-                rows.append([prior if lam else "none", lam, *[f"{cells[k]['f1']:.1f} ({cells[k]['cites_gold']:.0f}%)" for k in ks]])
+                rows.append([prior if lam else "none", lam, *[_f1_cited(cells[k]) for k in ks]])
         parts.append(f"{name}: {x['questions']} questions, {x['documents']} documents; F1 (share citing the gold paragraph)\n\n"
                      + table(["prior", "λ", *[f"top_k {k}" for k in ks]], rows))  # fmt: skip
     if "chosen_aggregation" in r:
@@ -146,8 +150,7 @@ def interpolation_tables(d: dict) -> str:
                 for beta in dict.fromkeys(s["beta"] for s in x["aggregation"]):
                     cells = {s["top_k"]: s for s in x["aggregation"] if s["match"] == match and s["beta"] == beta}
                     if cells:
-                        rows.append([match if beta else "none", beta,
-                                     *[f"{cells[k]['f1']:.1f} ({cells[k]['cites_gold']:.0f}%)" for k in r["top_ks"]]])  # fmt: skip
+                        rows.append([match if beta else "none", beta, *[_f1_cited(cells[k]) for k in r["top_ks"]]])
             parts.append(f"{name}, aggregation: F1 (share citing the gold paragraph)\n\n"
                          + table(["grouping", "β", *[f"top_k {k}" for k in r["top_ks"]]], rows))  # fmt: skip
     return "\n\n".join(parts) + "\n\n" + provenance(d)

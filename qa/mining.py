@@ -64,6 +64,14 @@ def entities(text: str) -> list[str]:
     return [text[s:e] for s, e in entity_spans(text)]
 
 
+def entity_pools(data: SquadFile) -> dict[str, list[str]]:
+    """Article title -> the entities its paragraphs mention: what `swap_entity` swaps in."""
+    pools: dict[str, set[str]] = {}
+    for pid, title in data.titles.items():
+        pools.setdefault(title, set()).update(entities(data.paragraphs[pid]))
+    return {t: sorted(v) for t, v in pools.items()}
+
+
 def _kind(e: str) -> str:
     return "num" if e[0].isdigit() else "name"
 
@@ -141,10 +149,7 @@ def mine(train_file: Path, out: Path, work: Path, per_question: int = 3, depth: 
                 distractors[q.id] = hard[:per_question]
         print(f"retrieved for {b + len(batch)}/{len(qs)} questions in {time.time() - t0:.0f}s", flush=True)
 
-    pools: dict[str, list[str]] = {}
-    for pid, title in data.titles.items():
-        pools.setdefault(title, []).extend(entities(data.paragraphs[pid]))
-    pools = {t: sorted(set(v)) for t, v in pools.items()}
+    pools = entity_pools(data)
     swaps = {}
     for q in qs:
         new = swap_entity(q.question, q.context, q.answers, pools[q.title], rng)

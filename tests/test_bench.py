@@ -118,6 +118,13 @@ def test_interpolation_smoke(tmp_path, tiny_squad):
     assert ("text", 0.0) in agg and ("same", 0.0) not in agg and {("text", 1.0), ("same", 1.0)} <= agg
     assert {r["top_k"] for r in res["holdout_train"]["aggregation"]} == set(res["top_ks"])
     assert (res["chosen_aggregation"]["match"], res["chosen_aggregation"]["beta"]) in agg
+    # swept again from the saved candidates: the same figures, and no index opened (so nothing was read again)
+    shutil.rmtree(tmp_path / "dev-index")
+    shutil.rmtree(tmp_path / "work" / "holdout-index")
+    again = tmp_path / "again.json"
+    run_bench("interpolation.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-limit", "2", "--holdout-every", "2", "--index",
+              str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"), "--out", str(again), "--reuse-candidates")  # fmt: skip
+    assert load(again, "interpolation")["dev"] == res["dev"] and not (tmp_path / "dev-index").exists()
 
 
 @needs_squad
@@ -132,6 +139,12 @@ def test_answer_selector_smoke(tmp_path, tiny_squad):
     for m in res["selectors"].values():
         assert list(m["open_f1"]) == ["1", "3", "5", "10"] and all(0 <= f <= 100 for f in m["open_f1"].values())
         assert m["v2_style"]["questions"] > res["questions"] and 0 <= m["v2_style"]["best_f1"] <= 100
+    # from the saved spans: the same figures, and no index opened (so nothing was read again)
+    shutil.rmtree(tmp_path / "work" / "holdout-index")
+    again = tmp_path / "again.json"
+    run_bench("answer_selector.py", "--squad", str(tiny_squad), "--holdout-every", "1", "--limit", "10", "--work", str(tmp_path / "work"),
+              "--out", str(again), "--reuse-spans")  # fmt: skip
+    assert load(again, "answer_selector")["selectors"] == res["selectors"] and not (tmp_path / "work" / "holdout-index").exists()
 
 
 @needs_squad

@@ -243,7 +243,7 @@ def train(cfg: TrainConfig) -> Path:
     total = cfg.max_steps or int(per_epoch * cfg.epochs)
     plan = plan[:total]
 
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device)
+    device = torch.device(cfg.device if cfg.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForQuestionAnswering.from_pretrained(base).float().to(device)  # fp32 master weights, whatever was saved
     say(f"training on {device}")
     opt, sched = adamw_with_schedule(model, cfg.lr, cfg.weight_decay, total, cfg.warmup)
