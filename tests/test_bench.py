@@ -105,8 +105,9 @@ def test_latency_squad_smoke(tmp_path, tiny_squad):
 @needs_squad
 def test_interpolation_smoke(tmp_path, tiny_squad):
     out = tmp_path / "interpolation.json"
-    run_bench("interpolation.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-limit", "2", "--holdout-every", "2", "--index",
-              str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    args = ["--squad", str(tiny_squad), "--limit", "3", "--holdout-limit", "2", "--holdout-every", "2",
+            "--index", str(tmp_path / "dev-index"), "--work", str(tmp_path / "work")]  # fmt: skip
+    run_bench("interpolation.py", *args, "--out", str(out))
     res = load(out, "interpolation")
     assert res["dev"]["questions"] == 3 and res["holdout_train"]["questions"] == 2
     lams = {(r["prior"], r["lambda"]) for r in res["dev"]["sweep"]}
@@ -122,16 +123,15 @@ def test_interpolation_smoke(tmp_path, tiny_squad):
     shutil.rmtree(tmp_path / "dev-index")
     shutil.rmtree(tmp_path / "work" / "holdout-index")
     again = tmp_path / "again.json"
-    run_bench("interpolation.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-limit", "2", "--holdout-every", "2", "--index",
-              str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"), "--out", str(again), "--reuse-candidates")  # fmt: skip
+    run_bench("interpolation.py", *args, "--out", str(again), "--reuse-candidates")
     assert load(again, "interpolation")["dev"] == res["dev"] and not (tmp_path / "dev-index").exists()
 
 
 @needs_squad
 def test_answer_selector_smoke(tmp_path, tiny_squad):
     out = tmp_path / "answer_selector.json"
-    run_bench("answer_selector.py", "--squad", str(tiny_squad), "--holdout-every", "1", "--limit", "10", "--work", str(tmp_path / "work"),
-              "--out", str(out))  # fmt: skip
+    args = ["--squad", str(tiny_squad), "--holdout-every", "1", "--limit", "10", "--work", str(tmp_path / "work")]
+    run_bench("answer_selector.py", *args, "--out", str(out))
     res = load(out, "answer_selector")
     assert res["questions"] == 10 and res["spans"] > res["questions"]
     # the reader's own rule, then each selector cross-validated by article, each scored at every top_k and v2-style
@@ -142,8 +142,7 @@ def test_answer_selector_smoke(tmp_path, tiny_squad):
     # from the saved spans: the same figures, and no index opened (so nothing was read again)
     shutil.rmtree(tmp_path / "work" / "holdout-index")
     again = tmp_path / "again.json"
-    run_bench("answer_selector.py", "--squad", str(tiny_squad), "--holdout-every", "1", "--limit", "10", "--work", str(tmp_path / "work"),
-              "--out", str(again), "--reuse-spans")  # fmt: skip
+    run_bench("answer_selector.py", *args, "--out", str(again), "--reuse-spans")
     assert load(again, "answer_selector")["selectors"] == res["selectors"] and not (tmp_path / "work" / "holdout-index").exists()
 
 
