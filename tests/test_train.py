@@ -20,15 +20,15 @@ def test_examples_include_unanswerable_pairs_from_the_same_article(tmp_path):
 
     cfg = TrainConfig(train_file=str(write_tiny_squad(tmp_path / "t.json")), out_dir=str(tmp_path), neg_ratio=1.0)
     ex = build_examples(cfg, random.Random(0))
-    negatives = [e for e in ex if e[2] < 0]
+    negatives = [e for e in ex if e.answer_start < 0]
     assert negatives and len(ex) - len(negatives) == sum(len(q) for ps in ARTICLES.values() for _, q in ps)
-    for question, ctx, _, _ in negatives:
-        assert question not in ctx
+    for e in negatives:
+        assert e.question not in e.context
     feats = featurize(ex, AutoTokenizer.from_pretrained(default_base_model()), cfg)
     tok = AutoTokenizer.from_pretrained(default_base_model())
-    for (ids, s, e), (_, _, _, a_text) in zip(feats, ex, strict=True):
-        if s:  # answerable: the target tokens spell the answer
-            assert tok.decode(ids[s : e + 1]).replace(" ", "") == a_text.lower().replace(" ", "")
+    for f, e in zip(feats, ex, strict=True):
+        if f.start:  # answerable: the target tokens spell the answer
+            assert tok.decode(f.ids[f.start : f.end + 1]).replace(" ", "") == e.answer.lower().replace(" ", "")
 
 
 def test_train_resume_export_quantize_and_read(tmp_path):
@@ -79,8 +79,74 @@ def test_mined_negatives_are_real_distractors_and_swapped_questions(tmp_path):
     cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path), mined=str(tmp_path / "mined.json"),
                       distractor_ratio=1.0, swap_ratio=1.0)  # fmt: skip
     ex = build_examples(cfg, random.Random(0))
-    n_answerable = sum(1 for e in ex if e[2] >= 0)
+    n_answerable = sum(1 for e in ex if e.answer_start >= 0)
     assert n_answerable == len(by_id) and len(ex) - n_answerable == len(out["distractors"]) + len(out["swaps"])
+
+
+def tiny_mined(tmp_path):
+    """The tiny file with every other paragraph as each question's hard distractors (hand-made, as mining would)."""
+    from qa.reader.squad import load_squad
+
+    data_file = write_tiny_squad(tmp_path / "t.json")
+    data = load_squad(data_file)
+    mined = {"holdout_articles": [], "swaps": {q.id: q.question.replace("the", "a red") for q in data.questions[:2]},
+             "distractors": {q.id: [p for p in data.paragraphs if p != q.paragraph_id] for q in data.questions}}  # fmt: skip
+    (tmp_path / "mined.json").write_text(json.dumps(mined))
+    return data_file, tmp_path / "mined.json", data
+
+
+def test_shared_norm_reads_a_question_with_its_distractors_in_one_batch_and_one_softmax(tmp_path):
+    """Under --shared-norm each question brings its hard distractors, its windows stay in one batch,
+    and the loss is -log of the right span under one softmax over all of them, so a distractor that
+    outscores the right passage costs more; a group without an answer adds nothing."""
+    import math
+    import random
+
+    import torch
+    from transformers import AutoTokenizer
+
+    from qa.reader.train import bucketed_batches, default_base_model, feature_units, shared_norm_loss
+
+    data_file, mined, data = tiny_mined(tmp_path)
+    cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0,
+                      group_distractors=2, swap_ratio=1.0)  # fmt: skip
+    ex = build_examples(cfg, random.Random(0))
+    for q in data.questions:
+        mine = [e for e in ex if e.group == q.id]
+        assert [e.answer_start >= 0 for e in mine].count(True) == 1 and len(mine) == 3
+        assert all(e.question == q.question for e in mine)
+    assert sum(e.group.endswith("/swapped") for e in ex) == 2
+    feats = featurize(ex, AutoTokenizer.from_pretrained(default_base_model()), cfg)
+    units = feature_units(feats, grouped=True)
+    assert sorted(j for u in units for j in u) == list(range(len(feats)))
+    for batch in bucketed_batches(feats, units, 4, random.Random(0)):
+        for j in batch:  # every window of its question is in the same batch
+            assert all(k in batch for k in range(len(feats)) if feats[k].group == feats[j].group)
+
+    context = torch.tensor([[False, True, True, True], [False, True, True, True], [False, True, True, True]])
+    starts, ends = torch.tensor([2, 0, 0]), torch.tensor([3, 0, 0])
+    right_first = torch.tensor([[5.0, 0.0, 3.0, 0.0], [5.0, 1.0, 0.0, 0.0], [9.0, 0.0, 0.0, 0.0]])
+    loss = shared_norm_loss(right_first, right_first, context, starts, ends, [[0, 1], [2]])
+    by_hand = -(3.0 - math.log(math.exp(3.0) + math.exp(1.0) + 4))  # start: right token 3.0 among six context tokens
+    by_hand_end = -(0.0 - math.log(math.exp(3.0) + math.exp(1.0) + 4))
+    assert abs(loss.item() - (by_hand + by_hand_end) / 2) < 1e-5
+    distractor_first = right_first.clone()
+    distractor_first[1, 2] = 6.0
+    assert shared_norm_loss(distractor_first, distractor_first, context, starts, ends, [[0, 1]]) > loss
+    assert shared_norm_loss(right_first, right_first, context, starts, ends, [[1], [2]]).item() == 0.0
+
+
+def test_shared_norm_training_runs_and_needs_mined_negatives(tmp_path):
+    import pytest
+
+    data_file, mined, _ = tiny_mined(tmp_path)
+    cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0,
+                      max_steps=2, batch_size=4, lr=1e-5, max_length=128)  # fmt: skip
+    final = train(cfg)
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "step 2/2" in log and (final / "config.json").exists()
+    with pytest.raises(ValueError, match="needs --mined"):
+        train(TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "plain"), shared_norm=1.0))
 
 
 def test_platt_fit_recovers_a_known_logistic_curve():

