@@ -136,12 +136,28 @@ def test_shared_norm_reads_a_question_with_its_distractors_in_one_batch_and_one_
     assert shared_norm_loss(right_first, right_first, context, starts, ends, [[1], [2]]).item() == 0.0
 
 
-def test_shared_norm_training_runs_and_needs_mined_negatives(tmp_path):
+def test_shared_norm_enters_the_training_loss_and_needs_mined_negatives(tmp_path):
+    """The loss that training steps on (`batch_loss`) adds W × the shared term: twice W, twice the
+    difference from the per-window loss alone; a shared-norm run trains end to end."""
+    import dataclasses
+    import random
+
     import pytest
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from qa.reader.train import batch_loss, default_base_model
 
     data_file, mined, _ = tiny_mined(tmp_path)
     cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0,
-                      max_steps=2, batch_size=4, lr=1e-5, max_length=128)  # fmt: skip
+                      max_steps=2, batch_size=4, lr=1e-5, max_length=128, bf16=False)  # fmt: skip
+    tok = AutoTokenizer.from_pretrained(default_base_model())
+    batch = featurize(build_examples(cfg, random.Random(0)), tok, cfg)[:12]
+    model = AutoModelForQuestionAnswering.from_pretrained(default_base_model()).eval()
+    with torch.no_grad():
+        per_window, once, twice = (batch_loss(model, tok, batch, dataclasses.replace(cfg, shared_norm=w), torch.device("cpu")).item()
+                                   for w in (0.0, 1.0, 2.0))  # fmt: skip
+    assert once - per_window > 0.1 and abs((twice - per_window) - 2 * (once - per_window)) < 1e-4
     final = train(cfg)
     log = (tmp_path / "run" / "train.log").read_text()
     assert "step 2/2" in log and (final / "config.json").exists()

@@ -281,6 +281,32 @@ def resume(ckpt: Path, model, opt, sched) -> dict:
     return state
 
 
+def batch_loss(model, tokenizer, batch: list[Feature], cfg: TrainConfig, device):
+    """The training loss of one batch: the per-window start/end loss, plus (with shared_norm) W × the
+    loss over each question's windows read as one (`shared_norm_loss`)."""
+    import torch
+
+    # padded to a multiple of 32: few distinct shapes, so CPU kernel caches and the allocator stay bounded
+    width = min(cfg.max_length, -(-max(len(f.ids) for f in batch) // 32) * 32)
+    ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    tt = torch.zeros((len(batch), width), dtype=torch.long)
+    for r, f in enumerate(batch):
+        ids[r, : len(f.ids)] = torch.tensor(f.ids)
+        mask[r, : len(f.ids)] = 1
+        tt[r, f.ids.index(tokenizer.sep_token_id) + 1 : len(f.ids)] = 1
+    ids, mask, tt = ids.to(device), mask.to(device), tt.to(device)
+    starts = torch.tensor([f.start for f in batch], device=device)
+    ends = torch.tensor([f.end for f in batch], device=device)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+        res = model(input_ids=ids, attention_mask=mask, token_type_ids=tt, start_positions=starts, end_positions=ends)
+    if not cfg.shared_norm:
+        return res.loss
+    context = (tt == 1) & (mask == 1) & (ids != tokenizer.sep_token_id)
+    groups = feature_units(batch, grouped=True)
+    return res.loss + cfg.shared_norm * shared_norm_loss(res.start_logits, res.end_logits, context, starts, ends, groups)
+
+
 def train(cfg: TrainConfig) -> Path:
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -324,31 +350,10 @@ def train(cfg: TrainConfig) -> Path:
         os.replace(tmp, ckpt)
 
     model.train()
-    pad = tokenizer.pad_token_id
     t0, seen, loss_sum = time.time(), 0, 0.0
     while step < total:
         idx = plan[step]
-        # padded to a multiple of 32: few distinct shapes, so CPU kernel caches and the allocator stay bounded
-        width = min(cfg.max_length, -(-max(len(feats[j].ids) for j in idx) // 32) * 32)
-        ids = torch.full((len(idx), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        tt = torch.zeros((len(idx), width), dtype=torch.long)
-        for r, j in enumerate(idx):
-            row = feats[j].ids
-            ids[r, : len(row)] = torch.tensor(row)
-            mask[r, : len(row)] = 1
-            sep = row.index(tokenizer.sep_token_id)
-            tt[r, sep + 1 : len(row)] = 1
-        ids, mask, tt = ids.to(device), mask.to(device), tt.to(device)
-        starts = torch.tensor([feats[j].start for j in idx], device=device)
-        ends = torch.tensor([feats[j].end for j in idx], device=device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            res = model(input_ids=ids, attention_mask=mask, token_type_ids=tt, start_positions=starts, end_positions=ends)
-        loss = res.loss
-        if cfg.shared_norm:
-            context = (tt == 1) & (mask == 1) & (ids != tokenizer.sep_token_id)
-            rows = feature_units([feats[j] for j in idx], grouped=True)
-            loss = loss + cfg.shared_norm * shared_norm_loss(res.start_logits, res.end_logits, context, starts, ends, rows)
+        loss = batch_loss(model, tokenizer, [feats[j] for j in idx], cfg, device)
         loss.backward()
         apply_gradients(model.parameters(), opt, sched)
         step += 1
