@@ -50,6 +50,36 @@ def write_holdout_squad(train: Path, out: Path, every: int = 50) -> Path:
     return out
 
 
+def write_made_up_v2(holdout: Path, out: Path, seed: int = 13) -> Path:
+    """A SQuAD 2.0-style file made from a (held-out) SQuAD 1.1 file: every question as it is, plus
+    an entity-swapped and a negated or antonym copy of it as unanswerables in the same paragraph.
+    Model selection for "no answer" without reading a dev set: it measures the made-up kinds the
+    reader is trained on, so it is a check, not a stand-in for real SQuAD 2.0 questions."""
+    from qa.reader.unanswerable import perturb
+
+    rng = random.Random(seed)
+    raw = read_squad_json(holdout)
+    data = parse_squad(raw)
+    pools = entity_pools(data)
+    by_id = {q.id: q for q in data.questions}
+    for article in raw["data"]:
+        for para in article["paragraphs"]:
+            made = []
+            for qa in para["qas"]:
+                qa["is_impossible"] = False
+                q = by_id[qa["id"]]
+                if not q.answers:
+                    continue
+                variants = {"swapped": swap_entity(q.question, q.context, q.answers, pools[q.title], rng),
+                            "perturbed": perturb(q.question, q.context, q.answer_starts[0], rng)}  # fmt: skip
+                made += [{"id": f"{q.id}/{kind}", "question": text, "answers": [], "is_impossible": True}
+                         for kind, text in variants.items() if text]  # fmt: skip
+            para["qas"] += made
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"version": "v2.0-made-up", "data": raw["data"]}))
+    return out
+
+
 def entity_spans(text: str) -> list[tuple[int, int]]:
     """Names (capitalised runs) and numbers; crude on purpose: it only has to find swappable spans."""
     out = []

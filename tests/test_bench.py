@@ -303,3 +303,21 @@ def test_nonwiki_smoke(tmp_path):
         assert r["answer_right_within_one_paragraph"] <= r["answer_right"]
         if not name.endswith("spans across blank lines allowed"):
             assert r["answers_across_a_blank_line"] == 0
+
+
+@needs_squad
+def test_heldout_readers_smoke(tmp_path, tiny_squad):
+    out = tmp_path / "heldout_readers.json"
+    reader = str(ROOT / "qa" / "models" / "reader")
+    run_bench("heldout_readers.py", "--squad", str(tiny_squad), "--holdout-every", "2", "--limit", "4", "--top-k", "1,3",
+              "--reader", f"shipped={reader}", "--reader", f"again={reader}", "--work", str(tmp_path / "work"),
+              "--out", str(out))  # fmt: skip
+    res = load(out, "heldout_readers")
+    rows = res["readers"]
+    assert set(rows) == {"shipped", "again"}
+    for row in rows.values():
+        assert row["alone"]["questions"] == 4 and set(row) >= {"open_top_k_1", "open_top_k_3", "made_up_v2"}
+        made_up = row["made_up_v2"]
+        assert made_up["questions"] == 4 and made_up["no_answer_threshold"] == row["dev_v2_part_a_calibration"]["no_answer_threshold"]
+        assert 0 <= made_up["f1"] <= 100
+    assert rows["shipped"]["alone"] == rows["again"]["alone"]  # same reader, same questions: same figures

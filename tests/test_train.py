@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 from qa.reader.export import export_fp32, quantize, write_model_dir
 from qa.reader.extractive import ExtractiveReader
@@ -249,3 +250,55 @@ def test_the_shipped_onnx_reader_recovers_into_torch_weights_that_train_on(tmp_p
     cfg = TrainConfig(train_file=str(data), out_dir=str(tmp_path / "run"), base_model=str(hf), max_steps=2, batch_size=4, lr=1e-5)
     final = train(cfg)
     assert "step 2/2" in (tmp_path / "run" / "train.log").read_text() and (final / "config.json").exists()
+
+
+def test_made_up_unanswerables_negate_or_flip_a_word_and_refuse_when_the_paragraph_still_answers():
+    """Negation and antonym edits (the two SQuAD 2.0 kinds besides entity swaps that v1.1 can be
+    turned into): each changes the question, and each refuses when its paragraph could answer the edit."""
+    from qa.reader.unanswerable import ANTONYMS, antonym, negate, perturb
+
+    ctx, q = ARTICLES["Lighthouse"][0][0], ARTICLES["Lighthouse"][0][1][1][0]  # "When was the lamp converted ...?"
+    start = ctx.index("1931")
+    assert negate(q, ctx, start) == q.replace("was", "was not", 1)
+    did = "When did the engineer build the lighthouse?"
+    assert negate(did, ctx, ctx.index("1874")) == did.replace("did", "didn't", 1)
+    negated_ctx = ctx.replace("was converted", "was not converted")
+    assert negate(q, negated_ctx, negated_ctx.index("1931")) is None  # the paragraph negates: maybe answerable
+    assert negate("Who wasn't there?", ctx, 0) is None  # already negated
+
+    first = "Who was the first keeper of the lighthouse?"
+    assert antonym(first, ctx, random.Random(0)) == first.replace("first", ANTONYMS["first"])
+    assert antonym(first, ctx + " The last keeper left in 1990.", random.Random(0)) is None
+    for seed in range(5):
+        made = perturb(first, ctx, 0, random.Random(seed))
+        assert made and made != first
+
+
+def test_a_made_up_v2_file_keeps_every_question_and_adds_unanswerable_copies(tmp_path):
+    from qa.mining import write_made_up_v2
+    from qa.reader.squad import load_squad
+
+    src = load_squad(write_tiny_squad(tmp_path / "t.json"))
+    made = load_squad(write_made_up_v2(tmp_path / "t.json", tmp_path / "v2.json"))
+    assert made.has_impossible
+    by_id = {q.id: q for q in made.questions}
+    assert all(by_id[q.id].answers == q.answers and not by_id[q.id].is_impossible for q in src.questions)
+    extra = [q for q in made.questions if q.is_impossible]
+    assert extra and all(not q.answers for q in extra)
+    for q in extra:
+        base = by_id[q.id.rsplit("/", 1)[0]]
+        assert q.question != base.question and q.context == base.context
+
+
+def test_perturbed_unanswerables_join_training_as_no_answer_examples(tmp_path):
+    data_file, mined, data = tiny_mined(tmp_path)
+    cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), distractor_ratio=0.0,
+                      swap_ratio=0.0, perturb_ratio=1.0)  # fmt: skip
+    examples = build_examples(cfg, random.Random(0))
+    made = [e for e in examples if e.group.endswith("/perturbed")]
+    originals = {q.id: q for q in data.questions}
+    assert made and all(e.answer_start == -1 and e.answer == "" for e in made)
+    for e in made:
+        q = originals[e.group.removesuffix("/perturbed")]
+        assert e.context == q.context and e.question != q.question
+    assert len(examples) == len(data.questions) + len(made)

@@ -2,7 +2,8 @@
 
 Why this exists: no registry ships extractive-QA weights, so the product trains its own.
 Unanswerable examples target the [CLS] token. With `--mined` (see `qa.mining`) they are
-the retriever's hard distractors for the question and entity-swapped questions, and every
+the retriever's hard distractors for the question, entity-swapped questions and (with
+`--perturb-ratio`) negated or antonym copies (`qa.reader.unanswerable`), and every
 window that does not hold the answer is a "no answer here" example too, so that a window's
 [CLS] score says whether the passage answers at all. Without it, they pair a question with
 another paragraph of the same article.
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from qa.reader.squad import load_squad
+from qa.reader.unanswerable import perturb
 
 
 class Example(NamedTuple):
@@ -58,6 +60,7 @@ class TrainConfig:
     mined: str = ""  # JSON from qa.mining: hard distractors, entity swaps, held-out articles
     distractor_ratio: float = 0.5  # share of questions that also get one hard distractor paragraph
     swap_ratio: float = 0.2  # share of questions that also get an entity-swapped unanswerable copy
+    perturb_ratio: float = 0.0  # share of questions that also get a negated or antonym unanswerable copy (with --mined)
     max_length: int = 192
     stride: int = 64
     batch_size: int = 32
@@ -128,6 +131,9 @@ def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Examp
         swapped = mined["swaps"].get(q.id)
         if swapped and rng.random() < cfg.swap_ratio:
             examples.append(Example(swapped, q.context, -1, "", q.id + "/swapped"))
+        perturbed = perturb(q.question, q.context, q.answer_starts[0], rng) if rng.random() < cfg.perturb_ratio else None
+        if perturbed:
+            examples.append(Example(perturbed, q.context, -1, "", q.id + "/perturbed"))
     rng.shuffle(examples)
     return examples
 
