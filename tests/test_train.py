@@ -302,3 +302,32 @@ def test_perturbed_unanswerables_join_training_as_no_answer_examples(tmp_path):
         q = originals[e.group.removesuffix("/perturbed")]
         assert e.context == q.context and e.question != q.question
     assert len(examples) == len(data.questions) + len(made)
+
+
+def test_what_did_x_say_questions_come_from_attributed_speech_with_an_unanswerable_twin():
+    """Quoted words and reported clauses give "What did X say?" questions whose answer is the span
+    itself; the twin asks about a speaker the paragraph does not mention, and has no answer."""
+    from qa.reader.quotes import quote_questions
+    from qa.reader.squad import SquadFile
+    from qa.reader.train import quote_examples
+
+    para = ('At the opening, the engineer Thomas Quayle said: "This lamp will outlive every one of us." '
+            "According to Ingrid Halvorsen, the ice cap shrinks a little every single year. The report states that it was cold.")
+    made = quote_questions(para, random.Random(0))
+    assert len(made) == 2  # "The report states" names no speaker
+    for q in made:
+        assert para[q.answer_start : q.answer_start + len(q.answer)] == q.answer
+        assert q.question == f"What did {q.speaker} say?" and q.speaker.split()[-1] in ("Quayle", "Halvorsen")
+    assert {q.answer for q in made} == {"This lamp will outlive every one of us", "the ice cap shrinks a little every single year"}
+
+    other = "The keepers' log notes the storms. Martha Quayle wrote that the winter of 1901 was the worst on record."
+    data = SquadFile(questions=[], paragraphs={"p1": para, "p2": other}, titles={"p1": "Lighthouse", "p2": "Lighthouse"})
+    examples = quote_examples(data, held=set(), rng=random.Random(0))
+    answered = [e for e in examples if e.answer_start >= 0]
+    twins = [e for e in examples if e.answer_start < 0]
+    assert len(answered) == 3 and all(e.context[e.answer_start :].startswith(e.answer) for e in answered)
+    assert twins and all(e.answer == "" and e.group.endswith("/other") for e in twins)
+    for e in twins:  # about someone of the same article whom this paragraph never names
+        asked = e.question.removeprefix("What did ").removesuffix(" say?")
+        assert asked.split()[-1] not in e.context
+    assert quote_examples(data, held={"Lighthouse"}, rng=random.Random(0)) == []

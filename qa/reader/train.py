@@ -6,7 +6,8 @@ the retriever's hard distractors for the question, entity-swapped questions and 
 `--perturb-ratio`) negated or antonym copies (`qa.reader.unanswerable`), and every
 window that does not hold the answer is a "no answer here" example too, so that a window's
 [CLS] score says whether the passage answers at all. Without it, they pair a question with
-another paragraph of the same article.
+another paragraph of the same article. `--quote-copies` adds made-up "What did X say?"
+questions answered by X's quoted words (`qa.reader.quotes`), each with an unanswerable twin.
 
 With `--shared-norm W` the windows of one question (its paragraph's and its hard distractors')
 are also read as one: a softmax over the context tokens of all of them puts the right span first
@@ -31,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from qa.reader.quotes import quote_questions
 from qa.reader.squad import load_squad
 from qa.reader.unanswerable import perturb
 
@@ -61,6 +63,7 @@ class TrainConfig:
     distractor_ratio: float = 0.5  # share of questions that also get one hard distractor paragraph
     swap_ratio: float = 0.2  # share of questions that also get an entity-swapped unanswerable copy
     perturb_ratio: float = 0.0  # share of questions that also get a negated or antonym unanswerable copy (with --mined)
+    quote_copies: int = 0  # times each made-up "What did X say?" question joins training, with its unanswerable twin (with --mined)
     max_length: int = 192
     stride: int = 64
     batch_size: int = 32
@@ -134,7 +137,29 @@ def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Examp
         perturbed = perturb(q.question, q.context, q.answer_starts[0], rng) if rng.random() < cfg.perturb_ratio else None
         if perturbed:
             examples.append(Example(perturbed, q.context, -1, "", q.id + "/perturbed"))
+    for _ in range(cfg.quote_copies):
+        examples += quote_examples(data, held, rng)
     rng.shuffle(examples)
+    return examples
+
+
+def quote_examples(data, held: set[str], rng: random.Random) -> list[Example]:
+    """"What did X say?" for each attributed quotation in the training articles (`qa.reader.quotes`),
+    and, as an unanswerable twin, the same question about another speaker of the article whom the
+    paragraph does not mention: what X said must not be read into someone else's words."""
+    made = {pid: quote_questions(ctx, rng) for pid, ctx in data.paragraphs.items() if data.titles[pid] not in held}
+    speakers: dict[str, set[str]] = {}
+    for pid, qs in made.items():
+        speakers.setdefault(data.titles[pid], set()).update(q.speaker for q in qs)
+    examples = []
+    for pid, qs in made.items():
+        ctx = data.paragraphs[pid]
+        for n, q in enumerate(qs):
+            group = f"{pid}/quote{n}"
+            examples.append(Example(q.question, ctx, q.answer_start, q.answer, group))
+            others = sorted(s for s in speakers[data.titles[pid]] if s.split()[-1] not in ctx)
+            if others:
+                examples.append(Example(f"What did {rng.choice(others)} say?", ctx, -1, "", group + "/other"))
     return examples
 
 
