@@ -183,6 +183,27 @@ def answer_selector_tables(d: dict) -> str:
             + "\n\n" + provenance(d))  # fmt: skip
 
 
+def heldout_readers_tables(d: dict) -> str:
+    r = d["results"]
+    ks = sorted(int(k.rsplit("_", 1)[1]) for k in next(iter(r["readers"].values())) if k.startswith("open_top_k_"))
+    head = ["reader", "alone EM / F1", *[f"open top_k {k} EM / F1" for k in ks], "made-up v2 F1 (HasAns / NoAns)",
+            "dev-v2 part a F1 (HasAns / NoAns) at threshold", "best dev-v2 part a F1 (threshold)"]  # fmt: skip
+    rows = []
+
+    def v2(m: dict) -> str:
+        return f"{m['f1']:.1f} ({m['HasAns']['f1']:.1f} / {m['NoAns']['f1']:.1f})"
+
+    for name, row in r["readers"].items():
+        cal = row["dev_v2_part_a_calibration"]
+        rows.append([name, *[f"{row[c]['exact']:.1f} / {row[c]['f1']:.1f}" for c in ["alone", *[f"open_top_k_{k}" for k in ks]]],
+                     v2(row["made_up_v2"]), f"{v2(cal['v2_metrics'])} at {cal['no_answer_threshold']}",
+                     f"{cal['v2_best_metrics']['f1']:.1f} ({cal['v2_best_threshold']})"])  # fmt: skip
+    first = next(iter(r["readers"].values()))
+    lead = (f"Held-out train articles ({r['holdout']}): {first['alone']['questions']} questions; made-up v2: "
+            f"{first['made_up_v2']['questions']} (each question plus its entity-swapped and negated/antonym copies).")
+    return lead + "\n\n" + table(head, rows) + "\n\n" + provenance(d)
+
+
 def rerank_tables(d: dict) -> str:
     r = d["results"]
     c = r.get("chosen")
@@ -438,6 +459,7 @@ MAKERS = {
     "reader_speed": reader_speed_tables,
     "rerank": rerank_tables,
     "answer_selector": answer_selector_tables,
+    "heldout_readers": heldout_readers_tables,
     "ranking": ranking_tables,
     "indexing": indexing_tables,
     "scale": scale_tables,

@@ -134,7 +134,9 @@ def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Examp
         swapped = mined["swaps"].get(q.id)
         if swapped and rng.random() < cfg.swap_ratio:
             examples.append(Example(swapped, q.context, -1, "", q.id + "/swapped"))
-        perturbed = perturb(q.question, q.context, q.answer_starts[0], rng) if rng.random() < cfg.perturb_ratio else None
+        # no draw when off, so that the recipe without it builds the same examples in the same order as before
+        wanted = cfg.perturb_ratio > 0 and rng.random() < cfg.perturb_ratio
+        perturbed = perturb(q.question, q.context, q.answer_starts[0], rng) if wanted else None
         if perturbed:
             examples.append(Example(perturbed, q.context, -1, "", q.id + "/perturbed"))
     for _ in range(cfg.quote_copies):

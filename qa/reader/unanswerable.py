@@ -37,12 +37,19 @@ important unimportant|frequent rare|domestic foreign|rural urban|military civili
 top bottom|full empty|deep shallow|wide narrow|thick thin|easy difficult|cheap expensive
 increase reduce|increasing decreasing|expanded reduced|add remove|added removed|include exclude|included excluded
 appear disappear|appeared disappeared|create destroy|created destroyed|built destroyed|lowest highest"""
-ANTONYMS: dict[str, str] = {}
-for _pair in _PAIRS.split("|"):
-    for _line in _pair.split("\n"):
-        _a, _b = _line.split()
-        ANTONYMS.setdefault(_a, _b)
-        ANTONYMS.setdefault(_b, _a)
+
+
+def _both_ways(pairs: str) -> dict[str, str]:
+    """Each word to its antonym, both ways; a word in several pairs keeps its first."""
+    out: dict[str, str] = {}
+    for pair in re.split(r"[|\n]", pairs):
+        a, b = pair.split()
+        out.setdefault(a, b)
+        out.setdefault(b, a)
+    return out
+
+
+ANTONYMS = _both_ways(_PAIRS)
 
 
 def _answer_sentence(context: str, answer_start: int) -> str:
