@@ -41,6 +41,7 @@ def main() -> None:
     run = common.Run("heldout_readers", args)
     from qa.evaluate import evaluate_open, evaluate_reader
     from qa.mining import write_made_up_v2
+    from qa.reader.extractive import ExtractiveReader
 
     held = common.holdout_train(args)
     made_up = write_made_up_v2(held, args.work / "holdout-made-up-v2.json")
@@ -49,14 +50,15 @@ def main() -> None:
     for name, folder in args.reader:
         print(f"reader {name}: {folder}", file=sys.stderr)
         row = {"folder": str(folder)}
-        alone = evaluate_reader(held, args.limit, folder, progress=not args.no_progress)
+        reader = ExtractiveReader(folder)  # loaded once for both reader-alone runs
+        alone = evaluate_reader(held, args.limit, progress=not args.no_progress, reader=reader)
         row["alone"] = {k: alone[k] for k in KEEP if k in alone}
         for k in [int(x) for x in args.top_k.split(",")]:
             r = evaluate_open(held, args.limit, top_k=k, index_dir=index, reader_dir=folder, progress=not args.no_progress)
             row[f"open_top_k_{k}"] = {x: r[x] for x in KEEP if x in r}
-        v2 = evaluate_reader(made_up, args.limit, folder, progress=not args.no_progress)
+        v2 = evaluate_reader(made_up, args.limit, progress=not args.no_progress, reader=reader)
         row["made_up_v2"] = {k: v2[k] for k in KEEP if k in v2}
-        config = json.loads((folder / "reader.json").read_text())
+        config = reader.config
         calibration = ("no_answer_threshold", "v2_metrics", "v2_best_threshold", "v2_best_metrics")
         row["dev_v2_part_a_calibration"] = {k: config.get(k) for k in calibration}
         results["readers"][name] = row

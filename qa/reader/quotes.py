@@ -43,6 +43,11 @@ class QuoteQuestion(NamedTuple):
     speaker: str  # as asked: the full name or the surname
 
 
+def question_about(speaker: str) -> str:
+    """The one wording of the question, for an answerable one and for its unanswerable twin alike."""
+    return f"What did {speaker} say?"
+
+
 def speaker(name: str) -> str | None:
     """The speaker as a person would ask about them: the name without leading titles or a leading
     non-name word; None when nothing name-like is left."""
@@ -70,5 +75,5 @@ def quote_questions(context: str, rng: random.Random) -> list[QuoteQuestion]:
             # an organisation ("The Boston Globe") only by its whole name
             person = len(who.split()) in (2, 3) and not m.group("name").lower().startswith("the ")
             asked = who.split()[-1] if person and rng.random() < 0.5 else who
-            out.append(QuoteQuestion(f"What did {asked} say?", start, said, asked))
+            out.append(QuoteQuestion(question_about(asked), start, said, asked))
     return out

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from qa.reader.quotes import quote_questions
+from qa.reader.quotes import question_about, quote_questions
 from qa.reader.squad import load_squad
 from qa.reader.unanswerable import perturb
 
@@ -161,7 +161,7 @@ def quote_examples(data, held: set[str], rng: random.Random) -> list[Example]:
             examples.append(Example(q.question, ctx, q.answer_start, q.answer, group))
             others = sorted(s for s in speakers[data.titles[pid]] if s.split()[-1] not in ctx)
             if others:
-                examples.append(Example(f"What did {rng.choice(others)} say?", ctx, -1, "", group + "/other"))
+                examples.append(Example(question_about(rng.choice(others)), ctx, -1, "", group + "/other"))
     return examples
 
 
