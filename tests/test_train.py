@@ -359,3 +359,34 @@ def test_averaging_a_fine_tune_with_its_start_interpolates_every_weight(tmp_path
         assert (out / "tokenizer.json").exists()
     with pytest.raises(ValueError, match="within"):
         average(folders[0], folders[1], 1.5, tmp_path / "bad")
+
+
+def test_a_paragraph_cut_short_of_its_answer_sentence_joins_training_as_no_answer(tmp_path):
+    """The nearest miss: the question's own paragraph without the sentence that answers it. Only that
+    sentence goes; refused when the answer recurs in the rest or too little is left."""
+    from qa.reader.squad import load_squad
+    from qa.reader.unanswerable import without_answer
+
+    para = ("The lighthouse at Port Elwyn was built in 1874 by the engineer Thomas Quayle. Its lamp was converted "
+            "to electricity in 1931. The keeper's cottage has three rooms. Supplies arrive twice a year by boat.")  # fmt: skip
+    sentences = para.split(". ")
+    cut = without_answer(para, para.index("1931"), "1931")
+    assert cut == ". ".join(s for s in sentences if "1931" not in s)
+    assert without_answer(para, para.index("Thomas Quayle"), "Thomas Quayle").startswith("Its lamp was converted")
+    assert without_answer(para + " It was rebuilt in 1931.", para.index("1931"), "1931") is None  # still answerable
+    assert without_answer("Its lamp was converted in 1931. It is red.", 27, "1931") is None  # one sentence left
+
+    data_file = tmp_path / "t.json"
+    asked = {"q1": ("When was the lamp converted to electricity?", "1931"), "q2": ("How many rooms has the cottage?", "three")}
+    qas = [{"id": i, "question": q, "answers": [{"text": a, "answer_start": para.index(a)}]} for i, (q, a) in asked.items()]
+    data_file.write_text(json.dumps({"version": "1.1", "data": [{"title": "Lighthouse", "paragraphs": [{"context": para, "qas": qas}]}]}))
+    mined = tmp_path / "mined.json"
+    mined.write_text(json.dumps({"holdout_articles": [], "swaps": {}, "distractors": {}}))
+    cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), cut_ratio=1.0)
+    examples = build_examples(cfg, random.Random(0))
+    made = {e.group: e for e in examples if e.group.endswith("/cut")}
+    assert set(made) == {"q1/cut", "q2/cut"}
+    for q in load_squad(data_file).questions:
+        e = made[q.id + "/cut"]
+        assert e.answer_start == -1 and e.question == q.question
+        assert e.context == ". ".join(s for s in sentences if q.answers[0] not in s)

@@ -3,9 +3,9 @@
 Why this exists: no registry ships extractive-QA weights, so the product trains its own.
 Unanswerable examples target the [CLS] token. With `--mined` (see `qa.mining`) they are
 the retriever's hard distractors for the question, entity-swapped questions and (with
-`--perturb-ratio`) negated or antonym copies (`qa.reader.unanswerable`), and every
-window that does not hold the answer is a "no answer here" example too, so that a window's
-[CLS] score says whether the passage answers at all. Without it, they pair a question with
+`--perturb-ratio`) negated or antonym copies (`qa.reader.unanswerable`) and (with `--cut-ratio`)
+its paragraph without the answer's sentence; every window that does not hold the answer is a
+"no answer here" example too, so that a window's [CLS] score says whether the passage answers at all. Without it, they pair a question with
 another paragraph of the same article. `--quote-copies` adds made-up "What did X say?"
 questions answered by X's quoted words (`qa.reader.quotes`), each with an unanswerable twin.
 
@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 from qa.reader.quotes import question_about, quote_questions
 from qa.reader.squad import load_squad
-from qa.reader.unanswerable import perturb
+from qa.reader.unanswerable import perturb, without_answer
 
 
 class Example(NamedTuple):
@@ -63,6 +63,7 @@ class TrainConfig:
     distractor_ratio: float = 0.5  # share of questions that also get one hard distractor paragraph
     swap_ratio: float = 0.2  # share of questions that also get an entity-swapped unanswerable copy
     perturb_ratio: float = 0.0  # share of questions that also get a negated or antonym unanswerable copy (with --mined)
+    cut_ratio: float = 0.0  # share of questions that also get their paragraph without the answer's sentence, unanswerable (with --mined)
     quote_copies: int = 0  # times each made-up "What did X say?" question joins training, with its unanswerable twin (with --mined)
     max_length: int = 192
     stride: int = 64
@@ -139,6 +140,9 @@ def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Examp
         perturbed = perturb(q.question, q.context, q.answer_starts[0], rng) if wanted else None
         if perturbed:
             examples.append(Example(perturbed, q.context, -1, "", q.id + "/perturbed"))
+        cut = without_answer(q.context, q.answer_starts[0], q.answers[0]) if cfg.cut_ratio > 0 and rng.random() < cfg.cut_ratio else None
+        if cut and all(a.lower() not in cut.lower() for a in q.answers):
+            examples.append(Example(q.question, cut, -1, "", q.id + "/cut"))
     for _ in range(cfg.quote_copies):
         examples += quote_examples(data, held, rng)
     rng.shuffle(examples)

@@ -1,4 +1,4 @@
-"""Made-up unanswerable questions beyond entity swaps: negations and antonyms.
+"""Made-up unanswerable questions beyond entity swaps: negations, antonyms, and paragraphs cut short.
 
 Why: SQuAD 2.0's unanswerables are mostly small edits of an answerable question that the
 paragraph no longer supports (Rajpurkar et al. 2018 count negation 9%, antonym 20%, entity swap
@@ -6,6 +6,10 @@ paragraph no longer supports (Rajpurkar et al. 2018 count negation 9%, antonym 2
 still answers "What did X not do?" with what X did. These two edits are rule-based and refuse
 whenever the paragraph could still answer the edited question (it negates or says the antonym
 itself), so every question they return is, with high likelihood, unanswerable from its paragraph.
+
+`without_answer` makes the other kind the product meets most: a passage on the question's topic,
+in the question's words, that lacks the one sentence that answers it (the paragraph with its
+answer's sentence cut out). Hard distractors are other paragraphs; this is the nearest miss.
 """
 
 from __future__ import annotations
@@ -99,3 +103,17 @@ def perturb(question: str, context: str, answer_start: int, rng: random.Random) 
         if new and new != question:
             return new
     return None
+
+
+def without_answer(context: str, answer_start: int, answer: str, keep: float = 0.5) -> str | None:
+    """The paragraph without the sentence(s) holding the answer, or None when the rest could still
+    answer (the answer's words recur) or too little is left (under `keep` of it, or one sentence)."""
+    dot = context.rfind(". ", 0, answer_start)
+    lo = max(dot + 2 if dot >= 0 else 0, context.rfind("\n", 0, answer_start) + 1)
+    end = answer_start + len(answer)
+    hi = context.find(". ", end - 1)
+    hi = len(context) if hi < 0 else hi + 2
+    rest = (context[:lo] + context[hi:]).strip()
+    if len(rest) < keep * len(context) or ". " not in rest or answer.lower() in rest.lower():
+        return None
+    return rest
