@@ -56,11 +56,18 @@ def _both_ways(pairs: str) -> dict[str, str]:
 ANTONYMS = _both_ways(_PAIRS)
 
 
+def _sentence_bounds(context: str, start: int, end: int) -> tuple[int, int]:
+    """Where the sentence(s) holding context[start:end] begin, and where their closing ". " is (or the end)."""
+    dot = context.rfind(". ", 0, start)
+    lo = max(dot + 2 if dot >= 0 else 0, context.rfind("\n", 0, start) + 1)
+    hi = context.find(". ", end - 1)
+    return lo, hi if hi >= 0 else len(context)
+
+
 def _answer_sentence(context: str, answer_start: int) -> str:
     """The sentence of the paragraph that holds the answer (where a negation would make it answerable)."""
-    lo = max(context.rfind(". ", 0, answer_start), context.rfind("\n", 0, answer_start)) + 1
-    hi = context.find(". ", answer_start)
-    return context[lo : hi if hi >= 0 else len(context)]
+    lo, hi = _sentence_bounds(context, answer_start, answer_start + 1)
+    return context[lo:hi]
 
 
 def negate(question: str, context: str, answer_start: int) -> str | None:
@@ -108,12 +115,8 @@ def perturb(question: str, context: str, answer_start: int, rng: random.Random) 
 def without_answer(context: str, answer_start: int, answer: str, keep: float = 0.5) -> str | None:
     """The paragraph without the sentence(s) holding the answer, or None when the rest could still
     answer (the answer's words recur) or too little is left (under `keep` of it, or one sentence)."""
-    dot = context.rfind(". ", 0, answer_start)
-    lo = max(dot + 2 if dot >= 0 else 0, context.rfind("\n", 0, answer_start) + 1)
-    end = answer_start + len(answer)
-    hi = context.find(". ", end - 1)
-    hi = len(context) if hi < 0 else hi + 2
-    rest = (context[:lo] + context[hi:]).strip()
+    lo, hi = _sentence_bounds(context, answer_start, answer_start + len(answer))
+    rest = (context[:lo] + context[hi + 2 :]).strip()
     if len(rest) < keep * len(context) or ". " not in rest or answer.lower() in rest.lower():
         return None
     return rest
