@@ -390,3 +390,52 @@ def test_a_paragraph_cut_short_of_its_answer_sentence_joins_training_as_no_answe
         e = made[q.id + "/cut"]
         assert e.answer_start == -1 and e.question == q.question
         assert e.context == ". ".join(s for s in sentences if q.answers[0] not in s)
+
+
+def test_a_time_budget_ends_the_schedule_where_the_run_fits(tmp_path):
+    """A lent GPU is lent for minutes: the schedule's end follows the measured pace (both ways), and a
+    run over its budget decays to zero at the next check rather than being killed mid-schedule."""
+    from qa.reader.train import steps_that_fit
+
+    # 0.1 s a step since t=10 at step 100; 70 s left of the budget after the reserve: 700 more steps
+    assert steps_that_fit(200, 5000, started=0, since=(10, 100), budget=100, reserve=10, now=20) == 900
+    assert steps_that_fit(200, 500, started=0, since=(10, 100), budget=100, reserve=10, now=20) == 500
+    assert steps_that_fit(200, 5000, started=0, since=(10, 100), budget=100, reserve=10, now=95) == 201
+
+    data = write_tiny_squad(tmp_path / "tiny.json")
+    out = tmp_path / "run"
+    final = train(TrainConfig(train_file=str(data), out_dir=str(out), max_steps=60, batch_size=2, lr=1e-5, time_budget=1e-6))
+    log = (out / "train.log").read_text()
+    assert "time budget: the schedule now ends at step 51 of 60" in log
+    assert "step 51/51" in log and "lr 0.00e+00" in log.splitlines()[-2] and (final / "config.json").exists()
+
+
+def test_what_training_changed_comes_back_in_small_shards_and_unpacks_onto_its_start(tmp_path):
+    """A lease brings back files of at most 16 MiB: the frozen vocabulary matrix stays behind (both ends
+    rebuild the start), the rest travels in fp16 shards, a tensor too large for one split by rows."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModelForQuestionAnswering
+
+    from qa.reader.shards import pack, unpack
+    from qa.reader.train import default_base_model
+
+    torch.manual_seed(0)
+    model = AutoModelForQuestionAnswering.from_config(AutoConfig.from_pretrained(default_base_model()))
+    model.save_pretrained(tmp_path / "start")
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "word_embeddings" not in name:
+                p.add_(torch.randn_like(p) * 0.01)
+    model.save_pretrained(tmp_path / "tuned")
+    shards = pack(tmp_path / "tuned", tmp_path / "start", tmp_path / "back", max_mib=0.5)
+    assert sorted(p.name for p in (tmp_path / "back").iterdir()) == sorted(s.name for s in shards)
+    assert all(s.stat().st_size <= 0.5 * 2**20 + 4096 for s in shards)  # + the safetensors header
+    keys = {k for s in shards for k in load_file(str(s))}
+    assert not any("word_embeddings" in k for k in keys) and any("#" in k for k in keys)  # rows split
+
+    whole = AutoModelForQuestionAnswering.from_pretrained(unpack(tmp_path / "back", tmp_path / "start", tmp_path / "whole"))
+    tuned = dict(model.named_parameters())
+    for name, p in whole.named_parameters():
+        assert torch.allclose(p, tuned[name], atol=2e-3), name
+    assert torch.equal(whole.get_input_embeddings().weight, model.get_input_embeddings().weight)

@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reader-dir", type=Path, default=default_model_dir(), help="a reader folder (reader.onnx, reader.json)")
     p.add_argument("--out", type=Path, required=True, help="the Hugging Face folder to write")
+    p.add_argument("--base-model", default="", help="a folder with the MiniLM config and tokenizer (default: the bundled MiniLM)")
     a = p.parse_args(argv)
-    print(f"wrote {recover(a.reader_dir, a.out)}")
+    print(f"wrote {recover(a.reader_dir, a.out, a.base_model)}")
 
 
 if __name__ == "__main__":

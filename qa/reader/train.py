@@ -18,11 +18,15 @@ teaches each window's "no answer here". W weighs that loss against the per-windo
 CPU friendly: bf16 autocast, length-bucketed batches with dynamic padding, resumable
 checkpoints and a plain-text log; on a CUDA GPU when torch sees one (`--device`). To continue
 the shipped reader rather than start from MiniLM, `python -m qa.reader.recover` writes its
-weights back as a `--base-model` folder. Needs the `train` extra (torch, transformers).
+weights back as a `--base-model` folder. On a lent GPU, `--time-budget` fits the schedule to the
+lease (it decays to zero at the last step that fits), and `--freeze-word-embeddings` keeps the largest
+matrix as it was, so that `qa.reader.shards` brings back only what training changed. Needs the `train`
+extra (torch, transformers).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -80,6 +84,15 @@ class TrainConfig:
     device: str = "auto"  # auto: a CUDA GPU when torch sees one, else the CPU
     shared_norm: float = 0.0  # weight of the loss over all of a question's windows (needs --mined); 0 = off
     group_distractors: int = 2  # with shared_norm: hard distractor paragraphs read with each question
+    freeze_word_embeddings: bool = False  # keep the vocabulary's vectors as the base has them
+    time_budget: float = 0.0  # seconds from the start for the whole run; the schedule is cut to fit; 0 = none
+
+
+def read_json(path: str | Path):
+    """A JSON file, plain or gzipped (what travels to a lent GPU is gzipped)."""
+    path = Path(path)
+    with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") as f:
+        return json.load(f)
 
 
 def default_base_model() -> str:
@@ -117,7 +130,7 @@ def build_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
 def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Example]:
     """Each question with its hard distractors and its entity swap. Under shared_norm a question
     always brings `group_distractors` distractors, grouped with it; else one, for a share of them."""
-    mined = json.loads(Path(cfg.mined).read_text())
+    mined = read_json(cfg.mined)
     held = set(mined["holdout_articles"])
     qs = [q for q in qs if q.title not in held]
     if cfg.max_questions:
@@ -273,26 +286,39 @@ def start_run(out: Path, threads: int):
     return say
 
 
-def linear_schedule(opt, total: int, warmup: float):
-    """Linear warm-up over `warmup` of the steps, then linear decay to 0 at `total`."""
+def linear_schedule(opt, total: int, warmup: float, horizon: list[int] | None = None):
+    """Linear warm-up over `warmup` of the steps, then linear decay to 0 at `total`, or at
+    `horizon[0]` when a horizon is given (a run cut short to fit its time moves it)."""
     import torch
 
     warm = max(1, int(total * warmup))
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    end = horizon if horizon is not None else [total]
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (end[0] - s) / max(1, end[0] - warm))))
 
 
-def adamw_with_schedule(model, lr: float, weight_decay: float, total: int, warmup: float):
-    """AdamW with no weight decay on biases and LayerNorm weights (as BERT was trained), and the
-    linear schedule: (optimiser, scheduler)."""
+def adamw_with_schedule(model, lr: float, weight_decay: float, total: int, warmup: float, horizon: list[int] | None = None):
+    """AdamW over the trainable weights, with no weight decay on biases and LayerNorm weights (as BERT
+    was trained), fused on a GPU, and the linear schedule: (optimiser, scheduler)."""
     import torch
 
     no_decay = ("bias", "LayerNorm.weight")
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": weight_decay},
+        {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
-    opt = torch.optim.AdamW(groups, lr=lr)
-    return opt, linear_schedule(opt, total, warmup)
+    opt = torch.optim.AdamW(groups, lr=lr, fused=next(model.parameters()).is_cuda)
+    return opt, linear_schedule(opt, total, warmup, horizon)
+
+
+def steps_that_fit(step: int, total: int, started: float, since: tuple[float, int], budget: float,
+                   reserve: float = 30.0, now: float | None = None) -> int:  # fmt: skip
+    """The last step a run can reach by `started + budget - reserve` at the pace measured since
+    `since` (time, step), at most `total`: where a time-boxed run (a GPU lease) ends its schedule."""
+    now = time.time() if now is None else now
+    pace = (now - since[0]) / max(1, step - since[1])
+    left = started + budget - reserve - now
+    return max(step + 1, min(total, step + int(left / pace)))
 
 
 def apply_gradients(params, opt, sched) -> None:
@@ -348,6 +374,7 @@ def train(cfg: TrainConfig) -> Path:
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+    started = time.time()
     if cfg.shared_norm and not cfg.mined:
         raise ValueError("--shared-norm reads each question with its hard distractors: it needs --mined")
     out = Path(cfg.out_dir)
@@ -374,8 +401,11 @@ def train(cfg: TrainConfig) -> Path:
 
     device = torch.device(cfg.device if cfg.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForQuestionAnswering.from_pretrained(base).float().to(device)  # fp32 master weights, whatever was saved
+    if cfg.freeze_word_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
     say(f"training on {device}")
-    opt, sched = adamw_with_schedule(model, cfg.lr, cfg.weight_decay, total, cfg.warmup)
+    horizon = [total]  # where the schedule ends; a time budget may bring it forward
+    opt, sched = adamw_with_schedule(model, cfg.lr, cfg.weight_decay, total, cfg.warmup, horizon)
     ckpt = out / "checkpoint.pt"
     step = resume(ckpt, model, opt, sched).get("step", 0)
     if step:
@@ -388,7 +418,10 @@ def train(cfg: TrainConfig) -> Path:
 
     model.train()
     t0, seen, loss_sum = time.time(), 0, 0.0
-    while step < total:
+    # the pace is measured over the last ~500 steps, from after the first 10 (kernels and allocator warming up);
+    # the schedule's end follows it both ways (a run beside this one may finish and leave it the GPU)
+    paced, marks = step + 10, [(t0, step)]
+    while step < horizon[0]:
         idx = plan[step]
         loss = batch_loss(model, tokenizer, [feats[j] for j in idx], cfg, device)
         loss.backward()
@@ -396,11 +429,19 @@ def train(cfg: TrainConfig) -> Path:
         step += 1
         seen += len(idx)
         loss_sum += loss.detach().item()
-        if step % 20 == 0 or step == total:
+        if step == paced:
+            marks = [(time.time(), step)]
+        if cfg.time_budget and step % 50 == 0 and step >= paced + 40:
+            fits = steps_that_fit(step, total, started, marks[max(0, len(marks) - 10)], cfg.time_budget)
+            marks.append((time.time(), step))
+            if abs(fits - horizon[0]) > 0.02 * horizon[0]:
+                say(f"time budget: the schedule now ends at step {fits} of {total} ({fits / per_epoch:.2f} epochs)")
+            horizon[0] = fits
+        if step % 20 == 0 or step == horizon[0]:
             dt = time.time() - t0
-            eta = (total - step) * dt / max(1, seen) * cfg.batch_size / 60
+            eta = (horizon[0] - step) * dt / max(1, seen) * cfg.batch_size / 60
             say(
-                f"step {step}/{total} loss {loss_sum / 20:.3f} lr {sched.get_last_lr()[0]:.2e} {seen / dt:.1f} ex/s eta {eta:.0f} min"
+                f"step {step}/{horizon[0]} loss {loss_sum / 20:.3f} lr {sched.get_last_lr()[0]:.2e} {seen / dt:.1f} ex/s eta {eta:.0f} min"
             )
             loss_sum = 0.0
         if step % cfg.save_every == 0:

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Train reader candidates on a lent GPU, side by side, within one lease; bring back what changed.
+#
+# Why a script: a lease is 15 minutes, so everything runs in one prepared command. It starts from the
+# shipped reader (qa.reader.recover on the reader.onnx in git: no weights need to travel), trains the
+# candidates at once on the one GPU (a MiniLM leaves it mostly idle), each cut to fit TIME_BUDGET
+# seconds, and packs what training changed into shards small enough to come back (qa.reader.shards).
+#
+# Carried (ignored) folder $DATA: train-v1.1.json.gz, mined.json.gz (qa.mining), base/ (the MiniLM
+# config and tokenizer files). On this side afterwards:
+#   python -m qa.reader.recover --out runs/start
+#   python -m qa.reader.shards unpack <returned>/a --base runs/start --out runs/a
+set -euo pipefail
+PY=${PY:-python3}
+DATA=${DATA:-.gpu}
+OUT=${OUT:-runs/gpu-out}
+WORK=${WORK:-/tmp/reader-gpu}
+TIME_BUDGET=${TIME_BUDGET:-480}
+MAX_QUESTIONS=${MAX_QUESTIONS:-0}
+EXTRA=${EXTRA:-}  # more train flags (a later one wins): a smoke run on the CPU
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=true
+mkdir -p "$OUT" "$WORK"
+"$PY" -m qa.reader.recover --out "$WORK/start" --base-model "$DATA/base" >"$OUT/recover.log" 2>&1
+common=(--train-file "$DATA/train-v1.1.json.gz" --mined "$DATA/mined.json.gz" --base-model "$WORK/start"
+  --max-questions "$MAX_QUESTIONS" --distractor-ratio 0.5 --swap-ratio 0.4 --perturb-ratio 0.6 --cut-ratio 0.4
+  --quote-copies 2 --epochs 2 --batch-size 64 --lr 5e-5 --max-length 256 --stride 96 --seed 31
+  --freeze-word-embeddings true --time-budget "$TIME_BUDGET" --save-every 1000000)
+# a: every window on its own; b: a question's windows (its paragraph and 2 hard distractors) also under one softmax
+"$PY" -m qa.reader.train "${common[@]}" ${EXTRA:-} --out-dir "$WORK/a" >"$OUT/a.log" 2>&1 &
+pa=$!
+"$PY" -m qa.reader.train "${common[@]}" --shared-norm 1.0 --group-distractors 2 ${EXTRA:-} --out-dir "$WORK/b" >"$OUT/b.log" 2>&1 &
+pb=$!
+status=0
+wait $pa || status=1
+wait $pb || status=1
+for v in a b; do
+  if [ -f "$WORK/$v/final/model.safetensors" ]; then
+    "$PY" -m qa.reader.shards pack "$WORK/$v/final" --base "$WORK/start" --out "$OUT/$v" >>"$OUT/$v.log" 2>&1 || status=1
+  fi
+done
+exit $status
