@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     fp32 = export_fp32(args.checkpoint, args.work)
     pool = load_squad(args.select).questions
     if args.mined:
-        held = set(json.loads(args.mined.read_text())["holdout_articles"])
+        from qa.reader.train import read_json  # plain or gzipped, as training reads it
+
+        held = set(read_json(args.mined)["holdout_articles"])
         pool = [q for q in pool if q.title in held]
     dev = sample(pool, args.sample)
     settings = {"max_length": args.max_length, "stride": args.stride}
