@@ -404,7 +404,7 @@ def train(cfg: TrainConfig) -> Path:
     if cfg.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     say(f"training on {device}")
-    horizon = [total]  # where the schedule ends; a time budget may bring it forward
+    horizon = [total]  # where the schedule ends; a time budget moves it to the last step that fits
     opt, sched = adamw_with_schedule(model, cfg.lr, cfg.weight_decay, total, cfg.warmup, horizon)
     ckpt = out / "checkpoint.pt"
     step = resume(ckpt, model, opt, sched).get("step", 0)
