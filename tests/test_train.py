@@ -439,3 +439,22 @@ def test_what_training_changed_comes_back_in_small_shards_and_unpacks_onto_its_s
     for name, p in whole.named_parameters():
         assert torch.allclose(p, tuned[name], atol=2e-3), name
     assert torch.equal(whole.get_input_embeddings().weight, model.get_input_embeddings().weight)
+
+
+def test_a_training_plan_is_as_long_as_its_batches_when_an_epoch_comes_out_shorter():
+    """Under shared normalisation a question's windows share a batch, so the second epoch can have
+    fewer batches than the first; the plan (one batch a step) must end where they run out, not index
+    past them (a 2-epoch shared-norm run would fail on its last steps)."""
+    from qa.reader.train import Feature, training_plan
+
+    feats = [Feature([101] + [7] * (5 + q % 9) + [102], 0, 0, f"q{q}") for q in range(60) for _ in range(1 + q % 4)]
+    cfg = TrainConfig(train_file="", out_dir="", shared_norm=1.0, batch_size=4, epochs=2)
+    shorter = 0
+    for seed in range(40):
+        plan, per_epoch = training_plan(feats, cfg, random.Random(seed))
+        assert len(plan) <= 2 * per_epoch and all(0 <= j < len(feats) for batch in plan for j in batch)
+        for batch in plan:  # whole questions only
+            groups = {feats[j].group for j in batch}
+            assert sum(1 for f in feats if f.group in groups) == len(batch)
+        shorter += len(plan) < 2 * per_epoch
+    assert shorter  # the case arises, and the plan is cut to it

@@ -250,6 +250,20 @@ def bucketed_batches(feats: list[Feature], units: list[list[int]], batch_size: i
     return batches
 
 
+def training_plan(feats: list[Feature], cfg: TrainConfig, rng: random.Random) -> tuple[list[list[int]], int]:
+    """The batches to train on, in order (one a step), and how many the first epoch has. Under
+    shared_norm a question's windows stay in one batch, so an epoch's batch count varies a little
+    with the shuffle: the plan ends where the batches run out, if that comes before `epochs` times
+    the first epoch's count."""
+    units = feature_units(feats, grouped=cfg.shared_norm > 0)
+    plan = bucketed_batches(feats, units, cfg.batch_size, rng)
+    per_epoch = len(plan)
+    epochs = max(1, math.ceil(cfg.epochs), math.ceil(cfg.max_steps / per_epoch))
+    for _ in range(epochs - 1):
+        plan += bucketed_batches(feats, units, cfg.batch_size, rng)
+    return plan[: cfg.max_steps or int(per_epoch * cfg.epochs)], per_epoch
+
+
 def shared_norm_loss(start_logits, end_logits, context, starts, ends, groups: list[list[int]]):
     """Mean over the answerable groups of -log p(right start) and -log p(right end), each under one
     softmax over the context tokens of all the group's windows (rows)."""
@@ -390,14 +404,8 @@ def train(cfg: TrainConfig) -> Path:
     say(f"config {json.dumps(asdict(cfg))}")
     say(f"{len(examples)} examples -> {len(feats)} features ({n_neg} no-answer)")
 
-    units = feature_units(feats, grouped=cfg.shared_norm > 0)
-    plan = bucketed_batches(feats, units, cfg.batch_size, rng)
-    per_epoch = len(plan)
-    epochs = max(1, math.ceil(cfg.epochs), math.ceil(cfg.max_steps / per_epoch))
-    for _ in range(epochs - 1):
-        plan += bucketed_batches(feats, units, cfg.batch_size, rng)
-    total = cfg.max_steps or int(per_epoch * cfg.epochs)
-    plan = plan[:total]
+    plan, per_epoch = training_plan(feats, cfg, rng)
+    total = len(plan)
 
     device = torch.device(cfg.device if cfg.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForQuestionAnswering.from_pretrained(base).float().to(device)  # fp32 master weights, whatever was saved
