@@ -8,7 +8,7 @@
 #
 # Carried (ignored) folder $DATA: train-v1.1.json.gz, mined.json.gz (qa.mining), base/ (the MiniLM
 # config and tokenizer files). On this side afterwards:
-#   python -m qa.reader.recover --out runs/start
+#   python -m qa.reader.recover --out runs/start --base-model .gpu/base   # the same start as there
 #   python -m qa.reader.shards unpack <returned>/a --base runs/start --out runs/a
 set -euo pipefail
 PY=${PY:-python3}

@@ -17,7 +17,7 @@ import numpy as np
 
 from qa.onnx_utils import export_onnx
 from qa.reader.extractive import ExtractiveReader, default_model_dir
-from qa.reader.squad import load_squad, sample, score_question, squad_metrics
+from qa.reader.squad import load_squad, read_json, sample, score_question, squad_metrics
 from qa.schema import Passage
 
 VARIANTS = {
@@ -164,8 +164,6 @@ def main(argv: list[str] | None = None) -> None:
     fp32 = export_fp32(args.checkpoint, args.work)
     pool = load_squad(args.select).questions
     if args.mined:
-        from qa.reader.train import read_json  # plain or gzipped, as training reads it
-
         held = set(read_json(args.mined)["holdout_articles"])
         pool = [q for q in pool if q.title in held]
     dev = sample(pool, args.sample)

@@ -33,8 +33,8 @@ def pack(model_dir: Path, base_dir: Path, out: Path, max_mib: float = 15.0) -> l
         if name in base and torch.equal(t.float(), base[name].float()):
             continue
         t = t.half() if t.is_floating_point() else t
-        rows = max(1, limit // max(1, t[0].numel() * t.element_size())) if t.dim() else 1
         if t.dim() and t.numel() * t.element_size() > limit:
+            rows = max(1, limit // (t[0].numel() * t.element_size()))
             pieces += [(f"{name}#{i}", t[i : i + rows].clone()) for i in range(0, t.shape[0], rows)]
         else:
             pieces.append((name, t.clone()))

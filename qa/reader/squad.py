@@ -35,12 +35,17 @@ class SquadFile:
     has_impossible: bool = False
 
 
-def read_squad_json(path: str | Path) -> dict:
-    """A SQuAD file's JSON as it is (plain or gzipped), checked to have its 'data' list."""
+def read_json(path: str | Path):
+    """A JSON file, plain or gzipped (SQuAD files, and the mined file that travels to a lent GPU)."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
-        raw = json.load(f)
+        return json.load(f)
+
+
+def read_squad_json(path: str | Path) -> dict:
+    """A SQuAD file's JSON as it is (plain or gzipped), checked to have its 'data' list."""
+    raw = read_json(path)
     if not isinstance(raw, dict) or "data" not in raw:
         raise ValueError(f"{path} is not a SQuAD-format file (no 'data' list)")
     return raw

@@ -26,7 +26,6 @@ extra (torch, transformers).
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import os
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from qa.reader.quotes import question_about, quote_questions
-from qa.reader.squad import load_squad
+from qa.reader.squad import load_squad, read_json
 from qa.reader.unanswerable import perturb, without_answer
 
 
@@ -86,13 +85,6 @@ class TrainConfig:
     group_distractors: int = 2  # with shared_norm: hard distractor paragraphs read with each question
     freeze_word_embeddings: bool = False  # keep the vocabulary's vectors as the base has them
     time_budget: float = 0.0  # seconds from the start for the whole run; the schedule is cut to fit; 0 = none
-
-
-def read_json(path: str | Path):
-    """A JSON file, plain or gzipped (what travels to a lent GPU is gzipped)."""
-    path = Path(path)
-    with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") as f:
-        return json.load(f)
 
 
 def default_base_model() -> str:
