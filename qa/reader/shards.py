@@ -39,15 +39,21 @@ def pack(model_dir: Path, base_dir: Path, out: Path, max_mib: float = 15.0) -> l
         else:
             pieces.append((name, t.clone()))
     out.mkdir(parents=True, exist_ok=True)
-    shards, current, size = [], {}, 0
-    for name, t in pieces + [("", None)]:
-        n = 0 if t is None else t.numel() * t.element_size()
-        if current and (t is None or size + n > limit):
-            shards.append(out / f"shard{len(shards)}.safetensors")
-            save_file(current, str(shards[-1]))
-            current, size = {}, 0
-        if t is not None:
-            current[name], size = t, size + n
+    shards: list[Path] = []
+    current: dict[str, torch.Tensor] = {}
+
+    def flush() -> None:
+        shards.append(out / f"shard{len(shards)}.safetensors")
+        save_file(current, str(shards[-1]))
+        current.clear()
+
+    for name, t in pieces:
+        n = t.numel() * t.element_size()
+        if current and sum(x.numel() * x.element_size() for x in current.values()) + n > limit:
+            flush()
+        current[name] = t
+    if current:
+        flush()
     return shards
 
 
