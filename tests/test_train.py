@@ -458,3 +458,26 @@ def test_a_training_plan_is_as_long_as_its_batches_when_an_epoch_comes_out_short
             assert sum(1 for f in feats if f.group in groups) == len(batch)
         shorter += len(plan) < 2 * per_epoch
     assert shorter  # the case arises, and the plan is cut to it
+
+
+def test_a_shared_norm_run_whose_second_epoch_comes_out_shorter_trains_its_plan_to_the_end(tmp_path):
+    """`train` runs the plan it made, step for step: with a seed whose second epoch has fewer batches, the
+    run ends at the plan's last batch (not at twice the first epoch's count, past the batches)."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from qa.reader.train import default_base_model, training_plan
+
+    data_file, mined, _ = tiny_mined(tmp_path)
+    tok = AutoTokenizer.from_pretrained(default_base_model())
+    for seed in range(100):  # the seed is found, not hard-coded: the plan is what train itself will make
+        cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0,
+                          epochs=2, batch_size=6, seed=seed, max_length=128, lr=1e-5, bf16=False)  # fmt: skip
+        rng = random.Random(seed)  # as train draws: the examples, then the plan
+        plan, per_epoch = training_plan(featurize(build_examples(cfg, rng), tok, cfg), cfg, rng)
+        if len(plan) < 2 * per_epoch:
+            break
+    assert len(plan) < 2 * per_epoch, "no seed in 100 gives a shorter second epoch"
+    train(cfg)
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["step"] == len(plan)
+    assert f"step {len(plan)}/{len(plan)}" in (tmp_path / "run" / "train.log").read_text()
