@@ -33,8 +33,8 @@ def pack(model_dir: Path, base_dir: Path, out: Path, max_mib: float = 15.0) -> l
         if name in base and torch.equal(t.float(), base[name].float()):
             continue
         t = t.half() if t.is_floating_point() else t
-        if t.dim() and t.numel() * t.element_size() > limit:
-            rows = max(1, limit // (t[0].numel() * t.element_size()))
+        if t.dim() and t.nbytes > limit:
+            rows = max(1, limit // t[0].nbytes)
             pieces += [(f"{name}#{i}", t[i : i + rows].clone()) for i in range(0, t.shape[0], rows)]
         else:
             pieces.append((name, t.clone()))
@@ -48,8 +48,7 @@ def pack(model_dir: Path, base_dir: Path, out: Path, max_mib: float = 15.0) -> l
         current.clear()
 
     for name, t in pieces:
-        n = t.numel() * t.element_size()
-        if current and sum(x.numel() * x.element_size() for x in current.values()) + n > limit:
+        if current and sum(x.nbytes for x in current.values()) + t.nbytes > limit:
             flush()
         current[name] = t
     if current:
