@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +30,22 @@ def test_shipped_model_is_package_data_and_small():
     assert sum(files.values()) < 40 * 2**20
     cfg = json.loads((d / "reader.json").read_text())
     assert 0.0 < cfg["no_answer_threshold"] < 1.0
+
+
+def test_a_built_wheel_carries_every_shipped_model_file(tmp_path):
+    """`pip install .` (not -e) must give a working product: every file under qa/models goes into the wheel."""
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(root)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "is absent from the `packages` configuration" not in run.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {p.relative_to(root).as_posix() for p in (root / "qa" / "models").rglob("*") if p.is_file() and not p.name.startswith(".")}
+    assert shipped and {"qa/models/reader/reader.onnx", "qa/models/embedder/embedder.json"} <= shipped
+    assert shipped <= names, sorted(shipped - names)
 
 
 @pytest.mark.parametrize(
