@@ -33,7 +33,9 @@ def test_shipped_model_is_package_data_and_small():
 
 
 def test_a_built_wheel_carries_every_shipped_model_file(tmp_path):
-    """`pip install .` (not -e) must give a working product: every file under qa/models goes into the wheel."""
+    """`pip install .` (not -e) must give a working product: every file under qa/models goes into the wheel.
+
+    Built without isolation, offline, with the venv's setuptools (torch 2.13 requires >= 77.0.3, as pyproject does)."""
     root = Path(__file__).resolve().parent.parent
     run = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(root)],
