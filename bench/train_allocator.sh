@@ -17,10 +17,9 @@ WORK=${WORK:-/tmp/train-allocator}
 SQUAD=${SQUAD:-../shared/data/squad/train-v1.1.json.gz}
 [ -f "$JEMALLOC" ] || { echo "no $JEMALLOC: apt-get install libjemalloc2" >&2; exit 2; }
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
-args=(--train-file "$SQUAD" --mined "${MINED:?set MINED}" --base-model "${BASE:?set BASE}"
-  --max-questions 3000 --max-steps 40 --distractor-ratio 0.5 --swap-ratio 0.4 --perturb-ratio 0.6 --cut-ratio 0.4 --quote-copies 2
-  --shared-norm 1.0 --group-distractors 2 --batch-size 64 --lr 5e-5 --max-length 256 --stride 96 --seed 33
-  --freeze-word-embeddings true --save-every 1000000 --threads 2)
+source scripts/reader_recipe.sh
+args=(--train-file "$SQUAD" --mined "${MINED:?set MINED}" --base-model "${BASE:?set BASE}" --max-questions 3000 --max-steps 40
+  "${READER_DATA[@]}" "${READER_SHARED_NORM[@]}" --seed 33 --save-every 1000000 --threads 2)
 mkdir -p "$WORK"
 echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) x $(nproc): bash bench/train_allocator.sh"
 for alloc in glibc jemalloc glibc jemalloc; do

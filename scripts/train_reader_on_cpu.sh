@@ -4,10 +4,10 @@
 #   nohup bash scripts/train_reader_on_cpu.sh >> ~/qa-runs/cpu-full/run.out 2>&1 &   # start or resume
 #   pkill -f "qa.reader.train --train-file"      # stop (it resumes from the last checkpoint, every 50 steps)
 #
-# Why a script: the run needs about 9.5 hours on 2 cores, so it spans sessions, and twice the machine
+# Why a script: the run needs 9.5-12.5 hours on 2 cores, so it spans sessions, and twice the machine
 # was replaced between sessions, taking ~/qa-runs with it. Everything it starts from is rebuilt here
 # when missing: the start weights from reader v4's int8 ONNX file in git (qa.reader.recover), the
-# hard distractors from the product's own retriever (qa.mining, ~9 minutes). Reader v5's recipe
+# hard distractors from the product's own retriever (qa.mining, 9-30 minutes). Reader v5's recipe
 # (scripts/train_reader_on_gpu.sh, variant b: shared normalisation over a question's windows and two
 # mined distractors) for one epoch, checkpointed every 50 steps; jemalloc preloaded when installed
 # (apt-get install libjemalloc2: 1.44-1.48x the steps per hour, benchmarks §21).
@@ -20,6 +20,7 @@ SQUAD=${SQUAD:-../shared/data/squad}
 PY=${PY:-$PWD/.venv/bin/python}
 START_COMMIT=${START_COMMIT:-54d6438}  # reader v4, the start of reader v5's run
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
+source scripts/reader_recipe.sh
 mkdir -p "$RUNS"
 
 if [ ! -f "$RUNS/start/config.json" ]; then
@@ -38,9 +39,6 @@ fi
 if [ ! -f "$RUNS/train/final/model.safetensors" ]; then
   "$PY" -m qa.reader.train --train-file "$SQUAD/train-v1.1.json.gz" --mined "$RUNS/mined.json" \
     --base-model "$RUNS/start" --out-dir "$RUNS/train" \
-    --distractor-ratio 0.5 --swap-ratio 0.4 --perturb-ratio 0.6 --cut-ratio 0.4 --quote-copies 2 \
-    --shared-norm 1.0 --group-distractors 2 --freeze-word-embeddings true \
-    --epochs 1 --batch-size 64 --lr 5e-5 --max-length 256 --stride 96 --seed 33 \
-    --save-every 50 --threads "$(nproc)"
+    "${READER_DATA[@]}" "${READER_SHARED_NORM[@]}" --epochs 1 --seed 33 --save-every 50 --threads "$(nproc)"
 fi
 echo "done: $RUNS/train/final"

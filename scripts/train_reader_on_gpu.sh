@@ -21,13 +21,12 @@ EXTRA=${EXTRA:-}  # more train flags (a later one wins): a smoke run on the CPU
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=true
 mkdir -p "$OUT" "$WORK"
 "$PY" -m qa.reader.recover --out "$WORK/start" --base-model "$DATA/base" >"$OUT/recover.log" 2>&1
+source "$(dirname "$0")/reader_recipe.sh"
 common=(--train-file "$DATA/train-v1.1.json.gz" --mined "$DATA/mined.json.gz" --base-model "$WORK/start"
-  --max-questions "$MAX_QUESTIONS" --distractor-ratio 0.5 --swap-ratio 0.4 --perturb-ratio 0.6 --cut-ratio 0.4
-  --quote-copies 2 --epochs 2 --batch-size 64 --lr 5e-5 --max-length 256 --stride 96 --seed 31
-  --freeze-word-embeddings true --time-budget "$TIME_BUDGET" --save-every 1000000)
+  --max-questions "$MAX_QUESTIONS" "${READER_DATA[@]}" --epochs 2 --seed 31 --time-budget "$TIME_BUDGET" --save-every 1000000)
 # a: every window on its own; b: a question's windows (its paragraph and 2 hard distractors) also under one softmax.
 # VARIANTS=b gives b the GPU alone (reader v5's recipe, the time it needs for its 2 epochs: about 11 minutes on an H200)
-declare -A flags=([a]="" [b]="--shared-norm 1.0 --group-distractors 2")
+declare -A flags=([a]="" [b]="${READER_SHARED_NORM[*]}")
 pids=()
 for v in ${VARIANTS:-a b}; do
   # shellcheck disable=SC2086  # the flags are words
