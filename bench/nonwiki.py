@@ -13,6 +13,7 @@ passage is from the right document and holds the expected words), and the end-to
 top_k 5 (the best answer is from the right document and holds them).
 
     python bench/nonwiki.py
+    python bench/nonwiki.py --reader shipped=shipped --reader new=~/qa-runs/x/model   # readers side by side
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ def main() -> None:
     p.add_argument("--embedder", default="auto", help="QA_EMBEDDER of the shipped retrieval (auto: the fine-tuned layers)")
     p.add_argument("--ranker", default="auto", help="QA_RANKER of the ranked rows (auto: the shipped ranker; off: no such rows)")
     p.add_argument("--rerank", default="auto", help="QA_RERANK of the last row (auto: the shipped reranker; off: no such row)")
+    p.add_argument("--reader", action="append", default=[], metavar="NAME=FOLDER",
+                   help="readers side by side: only the shipped retrieval, once per reader (repeat; 'shipped' = qa/models/reader)")
     args = p.parse_args()
     run = common.Run("nonwiki", args)
     from qa.pipeline import QAPipeline
@@ -139,9 +142,15 @@ def main() -> None:
         configs[f"{shipped_fusion} + ranker ({args.ranker}), spans across blank lines allowed"] = (*fusion, args.ranker, "off", True)
     if choose_reranker_dir(args.rerank) is not None:
         configs[f"{shipped_fusion} + ranker ({args.ranker}) + reranker ({args.rerank})"] = (*fusion, args.ranker, args.rerank, False)
+    readers: dict[str, Path | None] = {}
+    if args.reader:  # the readers side by side, on the shipped retrieval alone
+        readers = {n: (None if f == "shipped" else Path(f).expanduser()) for n, _, f in (r.partition("=") for r in args.reader)}
+        configs = {f"{shipped_fusion} + ranker ({args.ranker}), reader {n}": (*fusion, args.ranker, "off", False) for n in readers}
     results, reader, sizes = {}, None, {}
-    for name, (emb, w, k, ranker, rerank, across) in configs.items():
+    for (name, (emb, w, k, ranker, rerank, across)), reader_name in zip(configs.items(), readers or [None] * len(configs)):
         settings = shipped.with_(dense_weight=w, rrf_k=k, embedder=emb, ranker=ranker, rerank=rerank)
+        if reader_name is not None:
+            settings, reader = settings.with_(reader_dir=readers[reader_name]), None
         pipe = QAPipeline(args.work / f"index-{emb}", args.work / "seeds", reader=reader, settings=settings)
         if emb not in sizes:
             report = pipe.rebuild(show_progress_bar=not args.no_progress)

@@ -305,6 +305,19 @@ def test_nonwiki_smoke(tmp_path):
             assert r["answers_across_a_blank_line"] == 0
 
 
+@pytest.mark.skipif(shutil.which("man") is None or shutil.which("col") is None, reason="needs man and col to render man pages")
+def test_nonwiki_reads_with_each_reader_side_by_side_on_one_index(tmp_path):
+    out = tmp_path / "nonwiki.json"
+    reader = str(ROOT / "qa" / "models" / "reader")
+    run_bench("nonwiki.py", "--reader", "shipped=shipped", "--reader", f"again={reader}", "--work", str(tmp_path / "work"),
+              "--out", str(out))  # fmt: skip
+    res = load(out, "nonwiki")
+    assert set(res["indexes"]) == {"auto"} and len(res["by_retrieval"]) == 2
+    shipped, again = res["by_retrieval"].values()
+    assert [r["answer"] for r in shipped["rows"]] == [r["answer"] for r in again["rows"]]  # the same reader, twice
+    assert shipped["recall@5"] == again["recall@5"] and shipped["answer_right"] == again["answer_right"]
+
+
 @needs_squad
 def test_heldout_readers_smoke(tmp_path, tiny_squad):
     out = tmp_path / "heldout_readers.json"

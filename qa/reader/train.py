@@ -8,6 +8,8 @@ its paragraph without the answer's sentence; every window that does not hold the
 "no answer here" example too, so that a window's [CLS] score says whether the passage answers at all. Without it, they pair a question with
 another paragraph of the same article. `--quote-copies` adds made-up "What did X say?"
 questions answered by X's quoted words (`qa.reader.quotes`), each with an unanswerable twin.
+`--manuals` adds made-up questions over man pages and API docs (`qa.reader.manuals`: which option
+or function does X, what does Y do), each read with other chunks of its own document as "no answer here".
 
 With `--shared-norm W` the windows of one question (its paragraph's and its hard distractors')
 are also read as one: a softmax over the context tokens of all of them puts the right span first
@@ -88,6 +90,8 @@ class TrainConfig:
     group_distractors: int = 2  # with shared_norm: hard distractor paragraphs read with each question
     freeze_word_embeddings: bool = False  # keep the vocabulary's vectors as the base has them
     time_budget: float = 0.0  # seconds from the start for the whole run; the schedule is cut to fit; 0 = none
+    manuals: str = ""  # SQuAD-format file from qa.reader.manuals: made-up questions over man pages and API docs
+    manual_questions: int = 0  # how many of its questions join training (0 = all)
 
 
 def default_base_model() -> str:
@@ -101,7 +105,11 @@ def build_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
     data = load_squad(cfg.train_file)
     qs = [q for q in data.questions if q.answers]
     if cfg.mined:
-        return mined_examples(cfg, data, qs, rng)
+        examples = mined_examples(cfg, data, qs, rng)
+        if cfg.manuals:  # no draw when off: the recipe without it builds the same examples as before
+            examples += manual_examples(cfg, rng)
+            rng.shuffle(examples)
+        return examples
     rng.shuffle(qs)
     if cfg.max_questions:
         qs = qs[: cfg.max_questions]
@@ -174,6 +182,28 @@ def quote_examples(data, held: set[str], rng: random.Random) -> list[Example]:
             others = sorted(s for s in speakers[data.titles[pid]] if s.split()[-1] not in ctx)
             if others:
                 examples.append(Example(question_about(rng.choice(others)), ctx, -1, "", group + "/other"))
+    return examples
+
+
+def manual_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
+    """Made-up questions over manuals and API docs (`qa.reader.manuals`), each read with
+    `group_distractors` other chunks of its own document that do not hold its answer: the nearest
+    passages a question about one option meets are the other options of the same page."""
+    data = load_squad(cfg.manuals)
+    qs = list(data.questions)
+    rng.shuffle(qs)
+    if cfg.manual_questions:
+        qs = qs[: cfg.manual_questions]
+    by_title: dict[str, list[str]] = {}
+    for pid, title in data.titles.items():
+        by_title.setdefault(title, []).append(pid)
+    examples = []
+    for q in qs:
+        group = "manual/" + q.id
+        examples.append(Example(q.question, q.context, q.answer_starts[0], q.answers[0], group))
+        others = [p for p in by_title[q.title] if p != q.paragraph_id and q.answers[0].lower() not in data.paragraphs[p].lower()]
+        for pid in rng.sample(others, min(cfg.group_distractors, len(others))):
+            examples.append(Example(q.question, data.paragraphs[pid], -1, "", group))
     return examples
 
 
