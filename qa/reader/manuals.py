@@ -79,13 +79,19 @@ _ADVERBS = {"never", "always", "only", "also", "not", "automatically", "recursiv
 _LITERAL = re.compile(r"^(?:-?\d+(?:\.\d+)?|True|False|None|'[^']{0,20}'|\"[^\"]{0,20}\")$")
 
 
-def man_entries(text: str) -> list[Entry]:
-    """Option lines of a rendered man page and the first sentence of what each does."""
-    entries = []
+def lines_and_offsets(text: str) -> tuple[list[str], list[int]]:
+    """The text's lines (with their line ends) and where each starts."""
     lines = text.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
+    return lines, offsets
+
+
+def man_entries(text: str) -> list[Entry]:
+    """Option lines of a rendered man page and the first sentence of what each does."""
+    entries = []
+    lines, offsets = lines_and_offsets(text)
     for i, line in enumerate(lines):
         m = _OPTION_LINE.match(line.rstrip("\n"))
         if not m or (i and lines[i - 1].rstrip().endswith(",")):
@@ -116,10 +122,7 @@ def man_entries(text: str) -> list[Entry]:
 def pydoc_entries(text: str) -> list[Entry]:
     """Functions and methods in pydoc's plain-text rendering, with their docstrings' first sentence."""
     entries = []
-    lines = text.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
+    lines, offsets = lines_and_offsets(text)
     owner, inherited = "", False
     for i, line in enumerate(lines[:-1]):
         if c := _CLASS.match(line):

@@ -113,9 +113,7 @@ def build_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
     rng.shuffle(qs)
     if cfg.max_questions:
         qs = qs[: cfg.max_questions]
-    by_title: dict[str, list[str]] = {}
-    for pid, title in data.titles.items():
-        by_title.setdefault(title, []).append(pid)
+    by_title = paragraphs_by_title(data)
     examples = [Example(q.question, q.context, q.answer_starts[0], q.answers[0]) for q in qs]
     n_neg = int(len(qs) * cfg.neg_ratio)
     for q in qs[:n_neg]:
@@ -128,6 +126,14 @@ def build_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
                 break
     rng.shuffle(examples)
     return examples
+
+
+def paragraphs_by_title(data) -> dict[str, list[str]]:
+    """Each article's paragraph ids: where a question's same-article negatives come from."""
+    by_title: dict[str, list[str]] = {}
+    for pid, title in data.titles.items():
+        by_title.setdefault(title, []).append(pid)
+    return by_title
 
 
 def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Example]:
@@ -194,9 +200,7 @@ def manual_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
     rng.shuffle(qs)
     if cfg.manual_questions:
         qs = qs[: cfg.manual_questions]
-    by_title: dict[str, list[str]] = {}
-    for pid, title in data.titles.items():
-        by_title.setdefault(title, []).append(pid)
+    by_title = paragraphs_by_title(data)
     examples = []
     for q in qs:
         group = "manual/" + q.id
