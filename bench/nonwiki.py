@@ -18,10 +18,7 @@ top_k 5 (the best answer is from the right document and holds them).
 
 from __future__ import annotations
 
-import os
-import pydoc
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -90,16 +87,15 @@ def write_corpus(seeds: Path) -> list[str]:
     (seeds / "man").mkdir(parents=True)
     (seeds / "python").mkdir()
     made = []
+    from qa.reader.manuals import render_man, render_module
+
     for page in MAN_PAGES:
-        env = {**os.environ, "MANWIDTH": "90", "MAN_KEEP_FORMATTING": "0"}
-        out = subprocess.run(["man", page], capture_output=True, text=True, env=env, timeout=60).stdout
-        text = subprocess.run(["col", "-bx"], input=out, capture_output=True, text=True, timeout=60).stdout
+        text = render_man(page, timeout=60)
         if text.strip():
             (seeds / "man" / f"{page}.txt").write_text(text, encoding="utf-8")
             made.append(f"man/{page}.txt")
     for name in PY_MODULES:
-        module = __import__(name)
-        (seeds / "python" / f"{name}.txt").write_text(pydoc.render_doc(module, renderer=pydoc.plaintext), encoding="utf-8")
+        (seeds / "python" / f"{name}.txt").write_text(render_module(name), encoding="utf-8")
         made.append(f"python/{name}.txt")
     shutil.copy(common.ROOT / "seeds" / "nato-russia-council.txt", seeds / "nato-russia-council.txt")
     return made + ["nato-russia-council.txt"]
@@ -142,15 +138,16 @@ def main() -> None:
         configs[f"{shipped_fusion} + ranker ({args.ranker}), spans across blank lines allowed"] = (*fusion, args.ranker, "off", True)
     if choose_reranker_dir(args.rerank) is not None:
         configs[f"{shipped_fusion} + ranker ({args.ranker}) + reranker ({args.rerank})"] = (*fusion, args.ranker, args.rerank, False)
-    readers: dict[str, Path | None] = {}
+    readers: list[Path | None] = []  # empty: one reader, the shipped one, for every row
     if args.reader:  # the readers side by side, on the shipped retrieval alone
-        readers = {n: (None if f == "shipped" else Path(f).expanduser()) for n, _, f in (r.partition("=") for r in args.reader)}
-        configs = {f"{shipped_fusion} + ranker ({args.ranker}), reader {n}": (*fusion, args.ranker, "off", False) for n in readers}
+        pairs = [r.partition("=")[::2] for r in args.reader]
+        readers = [None if f == "shipped" else Path(f).expanduser() for _, f in pairs]
+        configs = {f"{shipped_fusion} + ranker ({args.ranker}), reader {n}": (*fusion, args.ranker, "off", False) for n, _ in pairs}
     results, reader, sizes = {}, None, {}
-    for (name, (emb, w, k, ranker, rerank, across)), reader_name in zip(configs.items(), readers or [None] * len(configs)):
+    for n, (name, (emb, w, k, ranker, rerank, across)) in enumerate(configs.items()):
         settings = shipped.with_(dense_weight=w, rrf_k=k, embedder=emb, ranker=ranker, rerank=rerank)
-        if reader_name is not None:
-            settings, reader = settings.with_(reader_dir=readers[reader_name]), None
+        if readers:
+            settings, reader = settings.with_(reader_dir=readers[n]), None
         pipe = QAPipeline(args.work / f"index-{emb}", args.work / "seeds", reader=reader, settings=settings)
         if emb not in sizes:
             report = pipe.rebuild(show_progress_bar=not args.no_progress)

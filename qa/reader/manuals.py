@@ -155,10 +155,6 @@ def first_sentence_end(text: str, start: int, limit: int = 240) -> int:
     return m.start() if m else -1
 
 
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
 def base_form(word: str) -> str | None:
     """The bare infinitive of a description's first word ("prints" -> "print"), or None if it is not a verb."""
     w = word.lower()
@@ -187,7 +183,7 @@ def third_person(word: str) -> str:
 
 def _phrase(desc: str, max_words: int = 18) -> list[str] | None:
     """The description as verb-first words, or None when it does not start with a verb."""
-    words = _words(desc.rstrip(".,;: "))
+    words = desc.rstrip(".,;: ").split()
     if len(words) < 2:
         return None
     if len(words) > max_words:
@@ -231,13 +227,13 @@ def what_question(subject: str, name: str, kind: str, rng: random.Random) -> str
 def man_questions(text: str, command: str, rng: random.Random) -> list[Made]:
     made = []
     for e in man_entries(text):
-        desc = " ".join(_words(text[e.desc_start:e.desc_end]))
+        desc = " ".join(text[e.desc_start:e.desc_end].split())
         q = which_question(command, "option", desc, rng)
         if q:
             made.append(Made(q, e.name_start, e.name_end, (e.desc_start, e.desc_end)))
         names = _OPTION.findall(text[e.name_start:e.name_end])
         name = max(names, key=len)
-        if len(_words(desc)) >= 3:
+        if len(desc.split()) >= 3:
             made.append(Made(what_question(command, name, "option", rng), e.desc_start, e.desc_end, (e.name_start, e.name_end)))
     return made
 
@@ -246,12 +242,12 @@ def pydoc_questions(text: str, module: str, rng: random.Random) -> list[Made]:
     made = []
     for e in pydoc_entries(text):
         name = text[e.name_start:e.name_end]
-        desc = " ".join(_words(text[e.desc_start:e.desc_end]))
+        desc = " ".join(text[e.desc_start:e.desc_end].split())
         subject, kind = (f"{module}.{e.owner}", "method") if e.owner else (module, "function")
         q = which_question(subject, kind, desc, rng)
         if q:
             made.append(Made(q, e.name_start, e.name_end, (e.desc_start, e.desc_end)))
-        if len(_words(desc)) >= 3:
+        if len(desc.split()) >= 3:
             q = rng.choice([f"What does {subject}.{name}() do?", f"What does the {name} {kind} of {subject} do?",
                             f"What is {name} in {subject} for?"])  # fmt: skip
             made.append(Made(q, e.desc_start, e.desc_end, (e.name_start, e.name_end)))
@@ -288,12 +284,14 @@ def squad_article(title: str, text: str, made: list[Made], chunk_size: int = 800
 
 
 def render_man(page: str, timeout: float = 30) -> str:
+    """A man page as plain text, as a terminal 90 columns wide shows it (also bench/nonwiki.py's corpus)."""
     env = {**os.environ, "MANWIDTH": "90", "MAN_KEEP_FORMATTING": "0"}
     out = subprocess.run(["man", page], capture_output=True, text=True, env=env, timeout=timeout, errors="replace").stdout
     return subprocess.run(["col", "-bx"], input=out, capture_output=True, text=True, timeout=timeout).stdout
 
 
 def render_module(name: str) -> str:
+    """A module's pydoc documentation as plain text (also bench/nonwiki.py's corpus)."""
     import importlib
     import pydoc
 
