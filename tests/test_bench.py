@@ -308,14 +308,19 @@ def test_nonwiki_smoke(tmp_path):
 @pytest.mark.skipif(shutil.which("man") is None or shutil.which("col") is None, reason="needs man and col to render man pages")
 def test_nonwiki_reads_with_each_reader_side_by_side_on_one_index(tmp_path):
     out = tmp_path / "nonwiki.json"
-    reader = str(ROOT / "qa" / "models" / "reader")
-    run_bench("nonwiki.py", "--reader", "shipped=shipped", "--reader", f"again={reader}", "--work", str(tmp_path / "work"),
+    # the shipped reader, and a copy of it whose threshold refuses every answer: each row must read with its own
+    unsure = tmp_path / "unsure-reader"
+    shutil.copytree(ROOT / "qa" / "models" / "reader", unsure)
+    config = json.loads((unsure / "reader.json").read_text())
+    (unsure / "reader.json").write_text(json.dumps({**config, "no_answer_threshold": 1.01}))
+    run_bench("nonwiki.py", "--reader", "shipped=shipped", "--reader", f"unsure={unsure}", "--work", str(tmp_path / "work"),
               "--out", str(out))  # fmt: skip
     res = load(out, "nonwiki")
     assert set(res["indexes"]) == {"auto"} and len(res["by_retrieval"]) == 2
-    shipped, again = res["by_retrieval"].values()
-    assert [r["answer"] for r in shipped["rows"]] == [r["answer"] for r in again["rows"]]  # the same reader, twice
-    assert shipped["recall@5"] == again["recall@5"] and shipped["answer_right"] == again["answer_right"]
+    shipped, refusing = res["by_retrieval"].values()
+    assert shipped["recall@5"] == refusing["recall@5"]  # one index, the same retrieval
+    assert [r["answer"] for r in shipped["rows"]] == [r["answer"] for r in refusing["rows"]]  # the same spans, best first
+    assert not all(r["no_answer"] for r in shipped["rows"]) and all(r["no_answer"] for r in refusing["rows"])
 
 
 @needs_squad
