@@ -74,6 +74,20 @@ def test_api_docs_give_function_names_docstrings_and_defaults_as_answers():
     assert any(text[m.answer_start : m.answer_end] == "appendleft" for m in methods)
 
 
+def test_return_docstrings_ask_which_function_but_never_one_that_two_functions_answer():
+    text = render_module("math")
+    made = pydoc_questions(text, "math", random.Random(0))
+    # "Return the inverse hyperbolic cosine of x." -> which function returns it? acosh
+    assert any(text[m.answer_start : m.answer_end] == "acosh" and "inverse hyperbolic cosine" in m.question for m in made)
+    # bisect_left and bisect_right open with the same sentence, as do insort_left and insort_right:
+    # "which function returns the index where to insert x?" would have two right answers, so it is not asked
+    text = render_module("bisect")
+    made = pydoc_questions(text, "bisect", random.Random(0))
+    answers = {text[m.answer_start : m.answer_end] for m in made}
+    assert not answers & {"bisect_left", "bisect_right", "insort_left", "insort_right"}
+    assert any(a.startswith("Return the index where to insert item x") for a in answers)  # what each does is still asked
+
+
 def test_a_squad_article_puts_each_question_in_a_chunk_that_holds_its_answer_and_its_source():
     text = render_module("heapq")
     made = pydoc_questions(text, "heapq", random.Random(0))

@@ -26,6 +26,7 @@ import random
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -70,7 +71,7 @@ _SECTION = re.compile(r"^ {4,5}\|  \w[\w ]* defined here:$|^[A-Z][A-Z ]+$")
 _NOT_VERB = {"the", "a", "an", "this", "that", "these", "those", "if", "when", "with", "without", "for", "in", "on", "at",
              "by", "as", "same", "equivalent", "like", "default", "note", "see", "only", "all", "each", "any", "no",
              "normally", "also", "alias", "synonym", "deprecated", "obsolete", "it", "its", "is", "are", "was", "be",
-             "new", "return", "returns", "used", "useful", "implies", "currently", "specifies", "there",
+             "new", "used", "useful", "implies", "currently", "specifies", "there",
              "one", "two", "but", "or", "and", "to", "from", "how", "what", "which", "whether", "where", "usually", "shorthand",
              "ignored", "long", "short", "optional", "number", "unless", "multiple", "since", "valid", "possible",
              "instead", "similar", "you", "your", "our", "my", "true", "false", "none", "abbreviation", "option", "options",
@@ -224,11 +225,20 @@ def what_question(subject: str, name: str, kind: str, rng: random.Random) -> str
                        f"What is {subject}'s {name} {kind} for?"])  # fmt: skip
 
 
+def said_twice(text: str, entries: list[Entry]) -> set[str]:
+    """Descriptions that two entries of one document share ("Return the index where to insert item x" for
+    both bisect_left and bisect_right): a "which one does this?" question about them has two right answers."""
+    seen = Counter(" ".join(text[e.desc_start:e.desc_end].split()).lower() for e in entries)
+    return {d for d, n in seen.items() if n > 1}
+
+
 def man_questions(text: str, command: str, rng: random.Random) -> list[Made]:
     made = []
-    for e in man_entries(text):
+    entries = man_entries(text)
+    twice = said_twice(text, entries)
+    for e in entries:
         desc = " ".join(text[e.desc_start:e.desc_end].split())
-        q = which_question(command, "option", desc, rng)
+        q = None if desc.lower() in twice else which_question(command, "option", desc, rng)
         if q:
             made.append(Made(q, e.name_start, e.name_end, (e.desc_start, e.desc_end)))
         names = _OPTION.findall(text[e.name_start:e.name_end])
@@ -240,11 +250,13 @@ def man_questions(text: str, command: str, rng: random.Random) -> list[Made]:
 
 def pydoc_questions(text: str, module: str, rng: random.Random) -> list[Made]:
     made = []
-    for e in pydoc_entries(text):
+    entries = pydoc_entries(text)
+    twice = said_twice(text, entries)
+    for e in entries:
         name = text[e.name_start:e.name_end]
         desc = " ".join(text[e.desc_start:e.desc_end].split())
         subject, kind = (f"{module}.{e.owner}", "method") if e.owner else (module, "function")
-        q = which_question(subject, kind, desc, rng)
+        q = None if desc.lower() in twice else which_question(subject, kind, desc, rng)
         if q:
             made.append(Made(q, e.name_start, e.name_end, (e.desc_start, e.desc_end)))
         if len(desc.split()) >= 3:
