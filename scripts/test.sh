@@ -17,4 +17,6 @@ fi
 .venv/bin/deptry qa ui --extend-exclude 'qa/(reader/train|reader/export|reader/recover|reader/average|reranker_train|mining|milvus_store|distributed)\.py' --optional-dependencies-dev-groups train,test,bench,scale
 # The module graph: data flows one way, no cycles (contracts in pyproject.toml).
 PYTHONPATH=. .venv/bin/lint-imports
-HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q --durations=12 "$@"  # the slowest tests named, to keep the suite near 10 minutes
+# One worker per core (pytest-xdist), an idle worker taking tests queued on a busy one (worksteal);
+# the slowest tests named, to keep the suite near 10 minutes.
+HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -n auto --maxprocesses 4 --dist worksteal --durations=12 "$@"

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -235,6 +236,9 @@ def test_server_down_foreign_collection_or_bad_url_exit_2_with_one_clear_line(mi
 def ray_cluster(tmp_path_factory):
     """A head and one worker node, one CPU each, started with `ray start --block` (stopped by their own pid)."""
     root = tmp_path_factory.mktemp("ray")
+    # ray's own files in a short path: its socket paths must stay under AF_UNIX's 107 bytes, which a
+    # deep pytest temp folder (pytest-xdist's per-worker one) exceeds
+    ray_tmp = Path(tempfile.mkdtemp(prefix="ray-"))
     port = free_port()
     ray = str(Path(sys.executable).parent / "ray")
     common = ["--block", "--num-cpus=1", "--object-store-memory=300000000", "--node-ip-address=127.0.0.1"]
@@ -242,7 +246,7 @@ def ray_cluster(tmp_path_factory):
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **RAY_ENV}
     procs = []
     try:
-        for name, args in (("head", ["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={root / 'tmp'}"]),
+        for name, args in (("head", ["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={ray_tmp}"]),
                            ("worker", [f"--address=127.0.0.1:{port}"])):  # fmt: skip
             log = root / f"{name}.log"
             procs.append(subprocess.Popen([ray, "start", *args, *common], stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env))
@@ -251,6 +255,7 @@ def ray_cluster(tmp_path_factory):
     finally:
         for p in reversed(procs):
             stop_process(p, 60)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 @pytest.mark.slow
