@@ -19,6 +19,7 @@ top_k 5 (the best answer is from the right document and holds them).
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -128,7 +129,7 @@ def main() -> None:
     shutil.rmtree(args.work, ignore_errors=True)
     asked = QUESTIONS
     if args.limit:  # a quick run: every n-th question, and only the documents they ask about (fewer distractors)
-        asked = QUESTIONS[:: -(-len(QUESTIONS) // args.limit)]
+        asked = QUESTIONS[:: math.ceil(len(QUESTIONS) / args.limit)]
     docs = write_corpus(args.work / "seeds", {d for _, d, _ in asked} if args.limit else None)
     asked = [q for q in asked if q[1] in docs]  # a man page missing on this machine drops its questions
     shipped = Settings()
