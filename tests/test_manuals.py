@@ -126,3 +126,6 @@ def test_manual_questions_join_training_with_no_answer_chunks_of_their_own_docum
         negatives = [n for n in added if n.group == e.group and n.answer_start < 0]
         assert 1 <= len(negatives) <= 2
         assert all(e.answer.lower() not in n.context.lower() and n.question == e.question for n in negatives)
+    # without mined distractors too (the same-article negatives), not only with them
+    plain = TrainConfig(**{**cfg.__dict__, "mined": ""})
+    assert sum(e.group.startswith("manual/") and e.answer_start >= 0 for e in build_examples(plain, random.Random(0))) == 10

@@ -30,7 +30,7 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
-# what bench/nonwiki.py asks about (tests/test_train.py checks these cover its lists)
+# what bench/nonwiki.py asks about (tests/test_manuals.py checks these cover its lists)
 EXCLUDED_MAN = {"tar", "grep", "find", "sed", "ls", "cp", "chmod", "gzip"}
 EXCLUDED_MODULES = {"gzip", "json", "csv", "textwrap", "shutil", "zipfile", "tarfile", "argparse"}
 # modules that do something when imported, or that are not documentation

@@ -104,12 +104,15 @@ def build_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
     """Answerable examples and unanswerable ones (answer_start -1)."""
     data = load_squad(cfg.train_file)
     qs = [q for q in data.questions if q.answers]
-    if cfg.mined:
-        examples = mined_examples(cfg, data, qs, rng)
-        if cfg.manuals:  # no draw when off: the recipe without it builds the same examples as before
-            examples += manual_examples(cfg, rng)
-            rng.shuffle(examples)
-        return examples
+    examples = mined_examples(cfg, data, qs, rng) if cfg.mined else same_article_examples(cfg, data, qs, rng)
+    if cfg.manuals:  # no draw when off: the recipe without it builds the same examples as before
+        examples += manual_examples(cfg, rng)
+        rng.shuffle(examples)
+    return examples
+
+
+def same_article_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Example]:
+    """Without mined distractors: a share of the questions read with another paragraph of their article."""
     rng.shuffle(qs)
     if cfg.max_questions:
         qs = qs[: cfg.max_questions]
