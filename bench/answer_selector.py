@@ -10,7 +10,7 @@ repeats the question, whether it is the kind of thing asked for (a number for "h
 Spans come from the product itself: each held-out question (every 50th train article, which neither the
 reader nor the embedder trained on) is asked of an index of all held-out paragraphs and its top 10
 passages are read; it is read alone against its own paragraph; and, in SQuAD 2.0's style, an entity of
-the question is swapped for one its paragraph lacks (`qa.mining.swap_entity`) and that is read against the
+the question is swapped for one its paragraph lacks (`qa.train.data.mining.swap_entity`) and that is read against the
 paragraph. A span is right when its F1 against a gold answer is at least 0.5.
 
 Three selectors over FEATURES are cross-validated by article (5 folds) against the reader's rule:
@@ -129,7 +129,7 @@ def features(question: str, passages: list, spans: list) -> np.ndarray:
 
 def read_row(q, kind: str, question: str, passages, reader, answerable: bool) -> dict:
     """One read's spans: features, text, passage rank, F1 against the gold answers, the reader's own evidence."""
-    from qa.reader.squad import score_question
+    from qa.squad import score_question
 
     spans = reader.read(question, passages)
     texts = [passages[s.passage_index].text[s.c0 : s.c1] for s in spans]
@@ -140,9 +140,9 @@ def read_row(q, kind: str, question: str, passages, reader, answerable: bool) ->
 
 def collect(path: Path, index_dir: Path, limit: int, progress: bool) -> list[dict]:
     from qa.evaluate import open_corpus
-    from qa.mining import entity_pools, swap_entity
-    from qa.reader.squad import load_squad, sample
     from qa.schema import Passage
+    from qa.squad import load_squad, sample
+    from qa.train.data.mining import entity_pools, swap_entity
 
     data = load_squad(path)
     pipe, _, _, _ = open_corpus(path, data, index_dir, progress=progress)
@@ -227,7 +227,7 @@ def pick(row: dict, s: np.ndarray, top_k: int) -> tuple[str, float]:
 
 def measure(rows: list[dict], questions: dict, scores: dict[int, np.ndarray]) -> dict:
     """Open-mode F1 at each top_k, and v2-style F1 on alone + swapped questions at the best threshold."""
-    from qa.reader.squad import squad_metrics
+    from qa.squad import squad_metrics
 
     opened = [r for r in rows if r["kind"] == "open"]
     qs = [questions[r["id"]] for r in opened]
@@ -287,7 +287,7 @@ def cross_validated(rows: list[dict], kind: str) -> dict[int, np.ndarray]:
 
 
 def main() -> None:
-    from qa.reader.squad import load_squad
+    from qa.squad import load_squad
 
     p = common.base_parser(__doc__.splitlines()[0], "answer_selector")
     common.add_holdout_arg(p)

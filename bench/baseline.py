@@ -88,8 +88,8 @@ def main() -> None:
     from qa.backends import open_store
     from qa.indexer import build_index
     from qa.pipeline import QAPipeline
-    from qa.reader.squad import load_squad, sample, squad_metrics
     from qa.retriever import HybridRetriever
+    from qa.squad import load_squad, sample, squad_metrics
 
     dev = common.squad_file(args.squad, "dev-v1.1")
     seeds, _ = common.dev_corpus(dev)

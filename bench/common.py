@@ -91,7 +91,7 @@ def machine() -> dict:
 
 def reader_info() -> dict:
     """Which ONNX reader the product uses in this run (QA_READER_DIR or the shipped one), and how it was made."""
-    from qa.reader.extractive import default_model_dir
+    from qa.reader import default_model_dir
 
     d = default_model_dir()
     try:
@@ -166,13 +166,13 @@ def squad_file(squad_dir: Path, name: str) -> Path:
 
 
 def add_holdout_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.mining does)")
+    p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.train.data.mining does)")
 
 
 def holdout_train(args) -> Path:
-    """The held-out SQuAD train articles (qa.mining's choice) as a SQuAD file of their own in the script's
+    """The held-out SQuAD train articles (qa.train.data.mining's choice) as a SQuAD file of their own in the script's
     scratch folder: what the settings above the trained models are chosen on."""
-    from qa.mining import write_holdout_squad
+    from qa.train.data.mining import write_holdout_squad
 
     return write_holdout_squad(squad_file(args.squad, "train-v1.1"), args.work / "holdout-train.json", args.holdout_every)
 
@@ -183,7 +183,7 @@ def dev_corpus(dev: Path, limit_docs: int = 0) -> tuple[Path, dict[str, str]]:
     Returns the seeds folder and paragraph id -> document id. With limit_docs, a smaller
     corpus made of the first paragraphs goes to its own folder."""
     from qa.evaluate import corpus_dir, write_corpus
-    from qa.reader.squad import load_squad
+    from qa.squad import load_squad
 
     data = load_squad(dev)
     if limit_docs and limit_docs < len(data.paragraphs):

@@ -32,8 +32,8 @@ def main() -> None:
     from qa.chunking import split_document
     from qa.documents import Document
     from qa.embedder import DocumentEmbedder, OnnxDocumentEmbedder, QueryEmbedder, export_query_embedder
-    from qa.reader.squad import load_squad, sample
     from qa.settings import Settings
+    from qa.squad import load_squad, sample
 
     data = load_squad(common.squad_file(args.squad, "dev-v1.1"))
     pids = list(data.paragraphs)[: args.limit or None]

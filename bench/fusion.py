@@ -8,7 +8,7 @@ open-corpus dev (all 2,067 paragraphs), side by side with equal weights and k 60
 fusion), on the same questions and the same two ranked lists: dev is never used to choose.
 
 With a fine-tuned embedder (QA_EMBEDDER), tune on the train articles it never saw: pass
-`--holdout-from mined.json` (the articles `qa.mining` held out), otherwise its dense list looks
+`--holdout-from mined.json` (the articles `qa.train.data.mining` held out), otherwise its dense list looks
 better on train than it is.
 
     python bench/fusion.py [--train-articles 45] [--train-questions 3000] [--dev-questions 2000] [--holdout-from F]
@@ -80,14 +80,14 @@ def main() -> None:
     p.add_argument("--train-articles", type=int, default=45)
     p.add_argument("--train-questions", type=int, default=3000)
     p.add_argument("--dev-questions", type=int, default=2000)
-    p.add_argument("--holdout-from", type=Path, help="tune on the held-out articles named in this qa.mining output")
+    p.add_argument("--holdout-from", type=Path, help="tune on the held-out articles named in this qa.train.data.mining output")
     args = p.parse_args()
     run = common.Run("fusion", args)
     import shutil
 
     from qa.backends import open_store
     from qa.indexer import build_index
-    from qa.reader.squad import load_squad, sample
+    from qa.squad import load_squad, sample
 
     shutil.rmtree(args.work, ignore_errors=True)
     train = load_squad(common.squad_file(args.squad, "train-v1.1"))

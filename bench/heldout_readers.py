@@ -1,11 +1,11 @@
 """Readers side by side on held-out SQuAD train articles: is a newly trained reader worth shipping?
 
 Model selection without reading a dev set. The held-out articles (every 50th train article,
-`qa.mining`) were never trained on. Each reader is measured on them
+`qa.train.data.mining`) were never trained on. Each reader is measured on them
 - alone: each question read with its own paragraph (EM/F1);
 - open: the articles' paragraphs as documents, answered end to end at each --top-k;
 - made-up unanswerables: the same questions plus an entity-swapped and a negated or antonym
-  copy of each (`qa.mining.write_made_up_v2`), read with their paragraph, at each reader's own
+  copy of each (`qa.train.data.mining.write_made_up_v2`), read with their paragraph, at each reader's own
   calibrated threshold (SQuAD 2.0 rules: HasAns / NoAns).
 Each reader's `reader.json` calibration on dev-v2.0-part-a (made by its export) is copied in beside.
 
@@ -40,8 +40,8 @@ def main() -> None:
     args = p.parse_args()
     run = common.Run("heldout_readers", args)
     from qa.evaluate import evaluate_open, evaluate_reader
-    from qa.mining import write_made_up_v2
-    from qa.reader.extractive import ExtractiveReader
+    from qa.reader import ExtractiveReader
+    from qa.train.data.mining import write_made_up_v2
 
     held = common.holdout_train(args)
     made_up = write_made_up_v2(held, args.work / "holdout-made-up-v2.json")

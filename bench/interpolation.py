@@ -67,7 +67,7 @@ def candidates(path: Path, data, qs, index_dir: Path, progress: bool) -> tuple[l
 
 def cached_candidates(cache: Path, path: Path, limit: int, index_dir: Path, progress: bool, reuse: bool):
     """The sampled questions and their `candidates`, these saved in the scratch folder (`common.cached_json`)."""
-    from qa.reader.squad import load_squad, sample
+    from qa.squad import load_squad, sample
 
     data = load_squad(path)
     qs = sample(data.questions, limit)
@@ -77,7 +77,7 @@ def cached_candidates(cache: Path, path: Path, limit: int, index_dir: Path, prog
 
 
 def sweep(qs, rows_per_q, doc_of) -> list[dict]:
-    from qa.reader.squad import squad_metrics
+    from qa.squad import squad_metrics
 
     results = []
     ranked = any(r["log_prior"] is not None for rows in rows_per_q for r in rows)
@@ -108,9 +108,9 @@ def aggregate(rows: list[dict], key, beta: float, match: str) -> dict | None:
     2018): each distinct answer scores log(e^s_best + β·Σ e^s_other), s = key(row), one term per passage
     and per place in a document (chunks overlap, so one mention can be read in two passages). β = 0 is the
     max. `match`: "text" groups equal normalised texts, "same" also overlaps and containment (qa's merge rule)."""
-    from qa.reader.extractive import same_answer
-    from qa.reader.squad import normalize_answer
+    from qa.reader import same_answer
     from qa.schema import Answer
+    from qa.squad import normalize_answer
 
     def counted_already(c: Answer, a: Answer) -> bool:
         return c.passage_index == a.passage_index or (c.document == a.document and c.start < a.end and a.start < c.end)
@@ -133,7 +133,7 @@ def aggregate(rows: list[dict], key, beta: float, match: str) -> dict | None:
 
 def aggregation_sweep(qs, rows_per_q, doc_of, prior: str, lam: float) -> list[dict]:
     """Answer aggregation across passages on top of the chosen prior: β and the grouping rule."""
-    from qa.reader.squad import squad_metrics
+    from qa.squad import squad_metrics
 
     g = PRIORS[prior]
     results = []

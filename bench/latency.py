@@ -117,7 +117,7 @@ def main() -> None:
     results = {"indexes": {}}
     results["indexes"]["seed"] = measure("seed", args.seeds, args.work / "seed-index", seed_qs, args, progress)
     if not args.no_squad:
-        from qa.reader.squad import load_squad
+        from qa.squad import load_squad
 
         dev = common.squad_file(args.squad, "dev-v1.1")
         seeds, _ = common.dev_corpus(dev)

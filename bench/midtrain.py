@@ -1,8 +1,8 @@
 """A reader to benchmark while training still runs: the latest training checkpoint, exported like the shipped one.
 
-Loads runs/reader/checkpoint.pt (saved every 200 steps by qa.reader.train) into the HF model,
+Loads runs/reader/checkpoint.pt (saved every 200 steps by qa.train.reader) into the HF model,
 saves it as an HF checkpoint, exports fp32 ONNX and quantizes it with the same code the shipped
-reader goes through (qa.reader.export). Speed does not depend on the training step, quality
+reader goes through (qa.train.export_reader). Speed does not depend on the training step, quality
 does: figures from this reader are labelled with its step. Use the final reader when it exists.
 
     python bench/midtrain.py            # -> bench/work/midtrain/{hf,onnx-fp32,onnx-int8}
@@ -30,13 +30,13 @@ def main() -> None:
         help="training state (checkpoint.pt) or an HF checkpoint folder (runs/reader/final)",
     )
     p.add_argument("--out", type=Path, default=common.WORK / "midtrain")
-    p.add_argument("--variant", default="int8-per-channel", help="quantization variant (see qa.reader.export.VARIANTS)")
+    p.add_argument("--variant", default="int8-per-channel", help="quantization variant (see qa.train.export_reader.VARIANTS)")
     args = p.parse_args()
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from qa.reader.export import VARIANTS, export_fp32, quantize, write_model_dir
-    from qa.reader.train import default_base_model
+    from qa.train.export_reader import VARIANTS, export_fp32, quantize, write_model_dir
+    from qa.train.loop import default_base_model
 
     shutil.rmtree(args.out, ignore_errors=True)
     if args.checkpoint.is_dir():  # an HF checkpoint (runs/reader/final): export it as it is
@@ -57,7 +57,7 @@ def main() -> None:
         "stride": 96,
         "no_answer_threshold": 0.5,
         "training_step": step,
-        "note": f"{made}, exported by bench/midtrain.py with qa.reader.export; no-answer threshold not calibrated",
+        "note": f"{made}, exported by bench/midtrain.py with qa.train.export_reader; no-answer threshold not calibrated",
     }
     work = args.out / "export"
     work.mkdir(parents=True)

@@ -91,7 +91,7 @@ def write_corpus(seeds: Path, only: set[str] | None = None) -> list[str]:
     (seeds / "man").mkdir(parents=True)
     (seeds / "python").mkdir()
     made = []
-    from qa.reader.manuals import render_man, render_module
+    from qa.train.data.manuals import render_man, render_module
 
     for page in MAN_PAGES:
         if only is not None and f"man/{page}.txt" not in only:
@@ -123,7 +123,7 @@ def main() -> None:
     args = p.parse_args()
     run = common.Run("nonwiki", args)
     from qa.pipeline import QAPipeline
-    from qa.reader.extractive import paragraph_breaks
+    from qa.reader import paragraph_breaks
     from qa.settings import Settings
 
     shutil.rmtree(args.work, ignore_errors=True)

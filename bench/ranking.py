@@ -1,7 +1,7 @@
 """Retrieval order: fusion alone against fusion + the feature ranker, side by side (issue 12).
 
 Every paragraph of a SQuAD file is a document (as in bench/open_qa.py). Each question is
-retrieved twice by the same pipeline, in alternation: fusion's order (`rerank=False`) and the
+retrieved twice by the same pipeline, in alternation: fusion's order (`rank=False`) and the
 product's order (the shipped ranker, QA_RANKER; no cross-encoder unless QA_RERANK names one).
 Per order: recall@1/5/20 of the gold paragraph, and retrieval time per question (query embedding,
 search, ranking) p50/p95. Run on SQuAD v1.1 dev and on the held-out train articles the ranker was
@@ -26,7 +26,7 @@ KS = (1, 5, 20)
 
 def measure(path: Path, index: Path, limit: int, progress: bool) -> dict:
     from qa.evaluate import open_corpus
-    from qa.reader.squad import load_squad, sample
+    from qa.squad import load_squad, sample
 
     data = load_squad(path)
     pipe, doc_of, build, _ = open_corpus(path, data, index, progress=progress)
@@ -34,16 +34,16 @@ def measure(path: Path, index: Path, limit: int, progress: bool) -> dict:
     if pipe.ranker is None:
         sys.exit("no ranker: QA_RANKER is off and none ships in qa/models/ranker")
     qs = sample(data.questions, limit)
-    for rerank in (False, True):  # loads BM25 and the ranker; not timed
-        pipe.retrieve(qs[0].question, top_k=max(KS), rerank=rerank)
+    for rank in (False, True):  # loads BM25 and the ranker; not timed
+        pipe.retrieve(qs[0].question, top_k=max(KS), rank=rank)
     orders = {"fusion": False, "fusion + ranker": True}
     hits = {name: dict.fromkeys(KS, 0) for name in orders}
     secs: dict[str, list[float]] = {name: [] for name in orders}
     for q in common.progress_bar(qs, path.stem, not progress):
         gold = doc_of[q.paragraph_id]
-        for name, rerank in orders.items():
+        for name, rank in orders.items():
             t = time.perf_counter()
-            docs = [p.document for p in pipe.retrieve(q.question, top_k=max(KS), rerank=rerank)]
+            docs = [p.document for p in pipe.retrieve(q.question, top_k=max(KS), rank=rank)]
             secs[name].append(time.perf_counter() - t)
             for k in KS:
                 hits[name][k] += gold in docs[:k]
@@ -66,7 +66,7 @@ def main() -> None:
 
     s = Settings.from_env()
     held = common.holdout_train(args)
-    out = {"ranker": s.ranker, "rerank": s.rerank, "threads": args.threads,
+    out = {"ranker": s.ranker, "threads": args.threads,
            "dev": measure(common.squad_file(args.squad, "dev-v1.1"), args.index, args.limit, not args.no_progress),
            "holdout_train_fitted": measure(held, args.work / "holdout-index", args.holdout_limit, not args.no_progress)}  # fmt: skip
     for name in ("dev", "holdout_train_fitted"):

@@ -1,7 +1,7 @@
 """Reader quality and speed: the shipped int8 ONNX reader vs the same weights in PyTorch (fp32, bf16 autocast).
 
 Only the inference engine differs: every engine gets the same tokenized windows (the product's
-tokenizer and window settings) and the same decoding (qa.reader.extractive), because the torch
+tokenizer and window settings) and the same decoding (qa.reader), because the torch
 engines are ExtractiveReader subclasses that replace only `_run` (ids → start/end logits).
 Questions are interleaved across engines (rotating order), so a busy machine slows all alike.
 SQuAD v1.1 dev, official EM/F1, each question read with its own paragraph.
@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-from qa.reader.extractive import ExtractiveReader, default_model_dir, pad_batch  # noqa: E402
+from qa.reader import ExtractiveReader, default_model_dir, pad_batch  # noqa: E402
 from qa.schema import Passage  # noqa: E402
 
 
@@ -81,7 +81,7 @@ def main() -> None:
     run = common.Run("reader", args)
     import torch
 
-    from qa.reader.squad import load_squad, sample, squad_metrics
+    from qa.squad import load_squad, sample, squad_metrics
 
     dev = common.squad_file(args.squad, "dev-v1.1")
     qs = sample(load_squad(dev).questions, args.limit)

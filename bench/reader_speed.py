@@ -36,9 +36,9 @@ def main() -> None:
     args = p.parse_args()
     run = common.Run("reader_speed", args)
 
-    from qa.reader.extractive import ExtractiveReader, default_model_dir, pad_batch
-    from qa.reader.squad import load_squad, sample
+    from qa.reader import ExtractiveReader, default_model_dir, pad_batch
     from qa.schema import Passage
+    from qa.squad import load_squad, sample
 
     base_dir = common.git_tree(args.baseline_ref, args.work / "baseline", "qa/models/reader") / "qa" / "models" / "reader"
     dirs = {"this tree": default_model_dir(), f"at {args.baseline_ref}": base_dir}

@@ -32,8 +32,8 @@ def chunk_corpus(train: Path, limit_paragraphs: int) -> tuple[list[tuple[str, in
     """(paragraph id, start, end) per chunk in a fixed order, paragraph texts, and the questions."""
     from qa.chunking import split_document
     from qa.documents import Document
-    from qa.reader.squad import load_squad
     from qa.settings import Settings
+    from qa.squad import load_squad
 
     settings = Settings()
     data = load_squad(train)

@@ -49,7 +49,7 @@ def sentence_chunks(train: Path, chunk_size: int, limit: int) -> tuple[list[tupl
     """(paragraph id, start, end) of the first `limit` sentence-sized chunks, paragraph texts, questions."""
     from qa.chunking import split_document
     from qa.documents import Document
-    from qa.reader.squad import load_squad
+    from qa.squad import load_squad
 
     data = load_squad(train)
     chunks, paragraphs = [], {}
@@ -175,8 +175,8 @@ def ray_indexing(train: Path, n: int) -> dict:
     from qa.distributed import RayEmbedder
     from qa.documents import Document
     from qa.embedder import DocumentEmbedder
-    from qa.reader.squad import load_squad
     from qa.settings import Settings
+    from qa.squad import load_squad
 
     s = Settings()
     texts = []

@@ -8,7 +8,7 @@
 #
 #   MINED=~/qa-runs/sn/mined.json BASE=~/qa-runs/v4start bash bench/train_allocator.sh > bench/results/cpu_reader_runs/allocator_ab.txt
 #
-# MINED: qa.mining's output; BASE: a --base-model folder (qa.reader.recover). Needs Debian's libjemalloc2.
+# MINED: qa.train.data.mining's output; BASE: a --base-model folder (qa.train.recover). Needs Debian's libjemalloc2.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -27,9 +27,9 @@ for alloc in glibc jemalloc glibc jemalloc; do
   f0=$(awk '/^pgfault /{print $2}' /proc/vmstat); t0=$(date +%s.%N)
   if [ "$alloc" = jemalloc ]; then
     LD_PRELOAD=$JEMALLOC MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1" \
-      "$PY" -m qa.reader.train "${args[@]}" --out-dir "$WORK/$alloc" > "$WORK/$alloc.log" 2>&1
+      "$PY" -m qa.train.reader "${args[@]}" --out-dir "$WORK/$alloc" > "$WORK/$alloc.log" 2>&1
   else
-    "$PY" -m qa.reader.train "${args[@]}" --out-dir "$WORK/$alloc" > "$WORK/$alloc.log" 2>&1
+    "$PY" -m qa.train.reader "${args[@]}" --out-dir "$WORK/$alloc" > "$WORK/$alloc.log" 2>&1
   fi
   f1=$(awk '/^pgfault /{print $2}' /proc/vmstat); t1=$(date +%s.%N)
   echo "$alloc: wall $(echo "$t1 - $t0" | bc) s, minor page faults $((f1 - f0)); $(grep -E 'step (20|40)/' "$WORK/$alloc.log" | tr '\n' ' ')"

@@ -1,4 +1,7 @@
-"""`qa`: a thin command line over the library (index, ask, eval, serve, reader training)."""
+"""`qa`: a thin command line over the library (index, ask, eval, serve).
+
+Training is not part of the product's CLI: every training tool runs as `python -m qa.train.<tool>`.
+"""
 
 from __future__ import annotations
 
@@ -227,24 +230,6 @@ def serve(seeds: Path | None, reseed: bool, index_dir: str, host: str, port: int
     from qa.ui.app import launch
 
     launch(_pipeline(seeds, index_dir, reseed), host=host, port=port, share=share, watch=watch)
-
-
-@cli.command(name="train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def train_reader(args):
-    """Fine-tune the reader on SQuAD (needs the `train` extra); see --help of qa.reader.train."""
-    from qa.reader.train import main
-
-    main(list(args))
-
-
-@cli.command(name="export-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def export_reader(args):
-    """Export a trained checkpoint to int8 ONNX and calibrate its no-answer threshold."""
-    from qa.reader.export import main
-
-    main(list(args))
 
 
 def _unicode_stdout() -> bool:

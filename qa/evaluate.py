@@ -9,9 +9,9 @@ import statistics
 import time
 from pathlib import Path
 
-from qa.reader.extractive import ExtractiveReader
-from qa.reader.squad import load_squad, sample, squad_metrics
+from qa.reader import ExtractiveReader
 from qa.schema import Passage
+from qa.squad import load_squad, sample, squad_metrics
 
 
 def _bar(items, progress: bool, desc: str):
@@ -92,17 +92,16 @@ def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | 
     qs = sample(data.questions, limit)
     pipe.warm_up()
     threshold = pipe.reader.threshold if data.has_impossible else None
-    # each list on its own, their fusion, and (when a ranker or cross-encoder is on) the order the reader gets
+    # each list on its own, their fusion, and (when the feature ranker is on) the order the reader gets
     runs = [("dense", "dense", False), ("bm25", "bm25", False), ("hybrid", "hybrid", False)]
-    stages = [name for name, on in (("rank", pipe.ranker), ("rerank", pipe.reranker)) if on is not None]
-    if stages:
-        runs.append(("+".join(["hybrid", *stages]), "hybrid", True))
+    if pipe.ranker is not None:
+        runs.append(("hybrid+rank", "hybrid", True))
     hits = {name: dict.fromkeys(ks, 0) for name, _, _ in runs}
     preds, times = {}, []
     for q in _bar(qs, progress, "answering"):
         gold = doc_of[q.paragraph_id]
-        for name, mode, rerank in runs:
-            docs = [p.document for p in pipe.retrieve(q.question, top_k=max(ks), mode=mode, rerank=rerank)]
+        for name, mode, rank in runs:
+            docs = [p.document for p in pipe.retrieve(q.question, top_k=max(ks), mode=mode, rank=rank)]
             for k in ks:
                 hits[name][k] += gold in docs[:k]
         t = time.perf_counter()

@@ -17,8 +17,7 @@ from qa.backends import open_store
 from qa.documents import line_of, page_of
 from qa.indexer import BuildReport, Changes, Progress, build_index, detect_changes
 from qa.ranker import FeatureRanker, choose_ranker_file
-from qa.reader.extractive import ExtractiveReader
-from qa.reranker import CrossEncoderReranker, choose_reranker_dir
+from qa.reader import ExtractiveReader
 from qa.retriever import HybridRetriever, Mode
 from qa.schema import Answer, Passage
 from qa.settings import Settings
@@ -105,11 +104,10 @@ class QAPipeline:
         self.store = open_store(store, self.settings) if isinstance(store, (str, Path)) else store
         self.seeds = Path(seeds) if seeds else None
         s = self.settings
-        self.reader = reader or ExtractiveReader(s.reader_dir, s.max_answer_tokens, s.threads, s.span_candidates)
-        ranker_file = choose_ranker_file(s.ranker)  # a bad QA_RANKER / QA_RERANK fails here, before any question
+        self.reader = reader or ExtractiveReader(s.reader_dir, max_answer_tokens=s.max_answer_tokens, threads=s.threads,
+                                                   span_candidates=s.span_candidates)
+        ranker_file = choose_ranker_file(s.ranker)  # a bad QA_RANKER fails here, before any question
         self.ranker = FeatureRanker(ranker_file) if ranker_file else None
-        rerank_dir = choose_reranker_dir(s.rerank)
-        self.reranker = CrossEncoderReranker(rerank_dir, s.threads) if rerank_dir else None
         self._retriever: HybridRetriever | None = None
         self._versions: OrderedDict[str, StoreVersion] = OrderedDict()
         self._lock = threading.Lock()
@@ -119,9 +117,8 @@ class QAPipeline:
         if self._retriever is None:
             self.reload()  # first: a broken index is reported before the reader loads
         self.reader.warm_up()
-        for stage in (self.ranker, self.reranker):
-            if stage is not None:
-                stage.warm_up()
+        if self.ranker is not None:
+            self.ranker.warm_up()
 
     def reload(self) -> str:
         """Open the live version, checking every part, so a broken index fails here, never with a
@@ -130,8 +127,8 @@ class QAPipeline:
         try:
             version.check()
             s = self.settings
-            retriever = HybridRetriever(version, s.retrieval_candidates, s.rrf_k, s.dense_weight, self.reranker,
-                                        s.rerank_candidates, self.ranker)  # fmt: skip
+            retriever = HybridRetriever(version, candidates=s.retrieval_candidates, rrf_k=s.rrf_k, dense_weight=s.dense_weight,
+                                        ranker=self.ranker)  # fmt: skip
         except IndexProblem:
             version.close()
             raise
@@ -183,10 +180,10 @@ class QAPipeline:
                 "seeds": str(v.seeds or ""), "version": v.name}  # fmt: skip
 
     def retrieve(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None,
-                 rerank: bool = True) -> list[Passage]:  # fmt: skip
-        """The passages the reader would read; `rerank=False` gives fusion's order (benchmarks compare)."""
+                 rank: bool = True) -> list[Passage]:  # fmt: skip
+        """The passages the reader would read; `rank=False` gives fusion's order (benchmarks compare)."""
         self.warm_up()
-        return self._retriever(question, top_k=top_k, mode=mode, timings=timings, rerank=rerank)
+        return self._retriever(question, top_k=top_k, mode=mode, timings=timings, rank=rank)
 
     def __call__(self, question: str, top_k: int | None = None, mode: Mode = "hybrid", max_answers: int | None = None) -> Result:
         """Every distinct answer above the reader's threshold, best first; when none is, the best

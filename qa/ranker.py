@@ -4,7 +4,7 @@ Why: dense and BM25 scores each judge a whole chunk, so a passage that mentions 
 words here and there can outrank the one with a sentence that says what was asked. A handful of
 match features computed on the candidates themselves (does one sentence hold most of the
 question's rarer terms, do its word pairs occur in order, how far apart the two lists put it),
-weighed by a linear model trained on held-out SQuAD train questions (`qa.ranker_train`), moves
+weighed by a linear model trained on held-out SQuAD train questions (`qa.train.ranker`), moves
 the answering passage up at a cost of a few milliseconds and no model run.
 
 Term weights are inverse document frequencies over the candidates alone: a term every candidate
@@ -43,7 +43,7 @@ def choose_ranker_file(setting: str) -> Path | None:
     """QA_RANKER → the model file, or None for fusion's order.
 
     `auto` uses the shipped model when the package has one, `off` none, anything else is a
-    ranker.json written by qa.ranker_train (or the folder holding one)."""
+    ranker.json written by qa.train.ranker (or the folder holding one)."""
     if setting == "off":
         return None
     if setting == "auto":
@@ -53,7 +53,7 @@ def choose_ranker_file(setting: str) -> Path | None:
     f = f / CONFIG_FILE if f.is_dir() else f
     if not f.is_file():
         raise FileNotFoundError(f"QA_RANKER={setting!r}: no ranker model at {f} "
-                                f"(use auto, off, or a {CONFIG_FILE} written by qa.ranker_train)")
+                                f"(use auto, off, or a {CONFIG_FILE} written by qa.train.ranker)")
     return f
 
 
@@ -127,7 +127,7 @@ class FeatureRanker:
             weights = np.asarray([float(config["weights"][f]) for f in FEATURES], np.float32)
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ValueError(f"ranker model {self.path} is unreadable or of another version ({type(e).__name__}: {e}); "
-                             "retrain it with qa.ranker_train or set QA_RANKER=off") from None  # fmt: skip
+                             "retrain it with qa.train.ranker or set QA_RANKER=off") from None  # fmt: skip
         self.config, self.weights = config, weights
 
     def __call__(self, question: str, passages: list[Passage]) -> list[Passage]:

@@ -2,8 +2,7 @@
 
 Dense finds paraphrases; BM25 finds rare names and numbers the embedding blurs.
 Reciprocal-rank fusion needs no score calibration between the two. The feature ranker
-(qa.ranker) then reorders the fused top candidates by how well each matches the question, and an
-optional cross-encoder (qa.reranker) after it, reading question and passage together.
+(qa.ranker) then reorders the fused top candidates by how well each matches the question.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from dataclasses import replace
 from typing import Literal
 
 from qa.ranker import FeatureRanker
-from qa.reranker import CrossEncoderReranker
 from qa.schema import Passage
 from qa.store import StoreVersion
 
@@ -30,10 +28,10 @@ def reciprocal_rank_fusion(ranked_lists: list[list[int]], k: int = 60, weights: 
 
 
 class HybridRetriever:
-    """Retrieval over one store version (questions in flight keep the version they started on)."""
+    """Retrieval over one store version (questions in flight keep the version they started on):
+    fuse the dense and BM25 lists, let the feature ranker reorder the head, keep the top_k."""
 
-    def __init__(self, version: StoreVersion, candidates: int = 50, rrf_k: int = 60, dense_weight: float = 1.0,
-                 reranker: CrossEncoderReranker | None = None, rerank_candidates: int = 20,
+    def __init__(self, version: StoreVersion, *, candidates: int = 50, rrf_k: int = 60, dense_weight: float = 1.0,
                  ranker: FeatureRanker | None = None):  # fmt: skip
         self.version = version
         self.embed = version.query_embedder()
@@ -41,27 +39,26 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight  # BM25's list weighs 1
         self.ranker = ranker  # None: fusion's order goes on as it is
-        self.reranker = reranker  # None: no cross-encoder
-        self.rerank_candidates = rerank_candidates
 
     def __call__(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None,
-                 rerank: bool = True) -> list[Passage]:  # fmt: skip
-        """Top passages; `timings` (if given) receives embed_s and search_s, and rank_s / rerank_s
-        when the ranker / cross-encoder reordered fusion's top candidates (`rerank=False` skips both)."""
-        stages = [(name, stage, n) for name, stage, n in (
-            ("rank_s", self.ranker, self.ranker.candidates if self.ranker else 0),
-            ("rerank_s", self.reranker, self.rerank_candidates)) if stage is not None and rerank]  # fmt: skip
-        if stages:
-            out = self(question, max([top_k] + [n for _, _, n in stages]), mode, timings, rerank=False)
-            for name, stage, n in stages:  # each reorders the head it was made for; the rest keeps its place
-                t = time.perf_counter()
-                head = stage(question, out[:n])
-                # the rest ranks below the whole head: it gets the head's lowest log-prior (None when the stage gives none)
-                floor = min((p.log_prior for p in head if p.log_prior is not None), default=None)
-                out = head + [replace(p, log_prior=floor) for p in out[n:]]
-                if timings is not None:
-                    timings[name] = time.perf_counter() - t
-            return out[:top_k]
+                 rank: bool = True) -> list[Passage]:  # fmt: skip
+        """Top passages; `timings` (if given) receives embed_s and search_s, and rank_s when the
+        feature ranker reordered fusion's top candidates (`rank=False` keeps fusion's order)."""
+        ranker = self.ranker if rank else None
+        fused = self.fuse(question, max(top_k, ranker.candidates) if ranker else top_k, mode, timings)
+        if ranker is None:
+            return fused
+        t = time.perf_counter()
+        head = ranker(question, fused[: ranker.candidates])
+        # the rest ranks below the whole head: it gets the head's lowest log-prior
+        floor = min((p.log_prior for p in head if p.log_prior is not None), default=None)
+        out = head + [replace(p, log_prior=floor) for p in fused[ranker.candidates :]]
+        if timings is not None:
+            timings["rank_s"] = time.perf_counter() - t
+        return out[:top_k]
+
+    def fuse(self, question: str, top_k: int, mode: Mode = "hybrid", timings: dict | None = None) -> list[Passage]:
+        """Fusion's top_k passages: the dense and BM25 lists by weighted reciprocal rank."""
         t0 = time.perf_counter()
         n = max(self.candidates, top_k)
         embed_s = 0.0

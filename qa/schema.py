@@ -58,7 +58,7 @@ class Answer:
     """An exact span of a document, with the passage it was read in."""
 
     text: str
-    score: float  # in [0, 1]: the span against its window's "no answer here" (see qa.reader.extractive)
+    score: float  # in [0, 1]: the span against its window's "no answer here" (see qa.reader)
     document: str
     start: int
     end: int

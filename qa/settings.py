@@ -8,7 +8,7 @@ the table of all of them.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 EMBED_PRECISIONS = ("auto", "fp32", "bf16")
@@ -40,9 +40,6 @@ class Settings:
     dense_weight: float = 0.6
     # ranking: the feature ranker (qa.ranker) reorders fusion's top candidates (as many as it was trained on)
     ranker: str = "auto"  # QA_RANKER: auto (the shipped ranker.json), off (fusion's order), or a ranker.json
-    # reranking: a cross-encoder (qa.reranker) reorders the ranked top `rerank_candidates`
-    rerank: str = "auto"  # QA_RERANK: auto (the shipped reranker when the package has one, else none), off, or a model folder
-    rerank_candidates: int = 20  # QA_RERANK_CANDIDATES: fused passages the reranker reads per question
     # reading
     reader_dir: Path | None = None  # QA_READER_DIR: a retrained reader instead of the shipped one
     span_candidates: int = 20  # best starts x best ends considered per window
@@ -64,8 +61,7 @@ class Settings:
             "flat_limit": ("QA_FLAT_LIMIT", int), "lock_wait_s": ("QA_LOCK_WAIT", float),
             "reader_dir": ("QA_READER_DIR", Path), "threads": ("QA_THREADS", int),
             "ui_concurrency": ("QA_UI_CONCURRENCY", int), "embed_precision": ("QA_EMBED_PRECISION", str),
-            "embedder": ("QA_EMBEDDER", str), "rerank": ("QA_RERANK", str), "ranker": ("QA_RANKER", str),
-            "rerank_candidates": ("QA_RERANK_CANDIDATES", int),
+            "embedder": ("QA_EMBEDDER", str), "ranker": ("QA_RANKER", str),
         }  # fmt: skip
         values = {}
         for name, (var, cast) in env.items():
@@ -95,9 +91,3 @@ class Settings:
 
     def splitter(self) -> dict:
         return {"splitter": "RecursiveCharacterTextSplitter", "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
-
-    def as_dict(self) -> dict:
-        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in fields(self)}
-
-
-__all__ = ["Settings", "asdict"]

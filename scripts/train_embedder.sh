@@ -19,9 +19,9 @@ export HF_HUB_OFFLINE=1
 mkdir -p "$RUNS" "$(dirname "$MINED")"
 
 if [ ! -s "$MINED" ]; then
-  "$PY" -m qa.mining --train-file "$SQUAD/train-v1.1.json.gz" --out "$MINED" --work "$(dirname "$MINED")/../embedder"
+  "$PY" -m qa.train.data.mining --train-file "$SQUAD/train-v1.1.json.gz" --out "$MINED" --work "$(dirname "$MINED")/../embedder"
 fi
-"$PY" -m qa.embedder_train --train-file "$SQUAD/train-v1.1.json.gz" --mined "$MINED" --out-dir "$RUNS" \
+"$PY" -m qa.train.embedder --train-file "$SQUAD/train-v1.1.json.gz" --mined "$MINED" --out-dir "$RUNS" \
   --questions 12000 --batch-size 32 --lr 3e-5 --eval-questions 500 --save-every 50
 mkdir -p qa/models/embedder
 cp "$RUNS/best/encoder-layers.safetensors" "$RUNS/best/embedder.json" qa/models/embedder/

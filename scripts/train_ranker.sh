@@ -13,5 +13,5 @@ cd "$(dirname "$0")/.."
 SQUAD=${SQUAD:-../shared/data/squad}
 PY=${PY:-.venv/bin/python}
 export HF_HUB_OFFLINE=1
-"$PY" -m qa.ranker_train --train-file "$SQUAD/train-v1.1.json.gz" --out "${OUT:-qa/models/ranker}" \
+"$PY" -m qa.train.ranker --train-file "$SQUAD/train-v1.1.json.gz" --out "${OUT:-qa/models/ranker}" \
   --candidates "${CANDIDATES:-20}" --work "${WORK:-$HOME/qa-runs/ranker}"

@@ -15,10 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 SEED_ARTICLE = ROOT / "seeds" / "nato-russia-council.txt"
 SQUAD_DIR = Path(os.environ.get("QA_SQUAD_DIR", ROOT.parent / "shared" / "data" / "squad"))
-# the extra recall row `qa eval` reports when a ranker or reranker ships (QA_RANKER / QA_RERANK=auto find them)
-STAGES = [name for name, f in (("rank", "ranker/ranker.json"), ("rerank", "reranker/reranker.onnx"))
-           if (ROOT / "qa" / "models" / f).is_file()]  # fmt: skip
-RERANKED = {"+".join(["hybrid", *STAGES])} if STAGES else set()
+# the extra recall row `qa eval` reports when the feature ranker ships (QA_RANKER=auto finds it)
+STAGES = ["rank"] if (ROOT / "qa" / "models" / "ranker" / "ranker.json").is_file() else []
+RERANKED = {"hybrid+rank"} if STAGES else set()
 
 MD_DOC = """# Field notes – the “Aurora” station
 
@@ -149,34 +148,6 @@ def pipeline(index_dir, seeds_dir):
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def reranker_dir(tmp_path_factory):
-    """A tiny cross-encoder trained here: one layer, 128 tokens, three steps (resumed after two). The
-    behaviour under test is the plumbing, not the model's quality (tests/test_reranker.py, the rerank bench)."""
-    from qa.reader.squad import load_squad
-    from qa.reranker_train import RerankerTrainConfig, export, heldout_groups, train
-    from tests.squad_fixture import write_tiny_squad
-
-    tmp = tmp_path_factory.mktemp("reranker")
-    data_file = write_tiny_squad(tmp / "tiny.json")
-    data = load_squad(data_file)
-    mined = {"holdout_articles": ["Aurora"], "swaps": {},
-             "distractors": {q.id: [p for p in data.paragraphs if p != q.paragraph_id] for q in data.questions}}  # fmt: skip
-    (tmp / "mined.json").write_text(json.dumps(mined))
-    cfg = dict(train_file=str(data_file), mined=str(tmp / "mined.json"), out_dir=str(tmp / "run"), layers=1, max_length=128,
-               batch_size=3, lr=1e-4, eval_questions=3, save_every=1, threads=1)  # fmt: skip
-    train(RerankerTrainConfig(**cfg, max_steps=2))
-    best = train(RerankerTrainConfig(**cfg, max_steps=3))
-    log = (tmp / "run" / "train.log").read_text()
-    assert "resumed at step 2/3" in log and "held-out at step 3" in log and "loss" in log
-    evals = heldout_groups(data, mined, 3, 3)
-    assert evals and all(group[2] for group in evals)  # every held-out question has answer-free distractor chunks
-    config = export(best, tmp / "model", tmp / "export", evals, threads=1)
-    assert config["layers"] == 1 and config["max_length"] == 128 and config["variant"].startswith("int8")
-    assert config["variants_on_heldout"]["int8-per-channel"]["mb"] < config["variants_on_heldout"]["fp32"]["mb"] / 2
-    return tmp / "model"
 
 
 @pytest.fixture(scope="module")

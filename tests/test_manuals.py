@@ -1,4 +1,4 @@
-"""Made-up questions over manuals and API docs (qa.reader.manuals) and how they join training."""
+"""Made-up questions over manuals and API docs (qa.train.data.manuals) and how they join training."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 import sys
 from pathlib import Path
 
-from qa.reader.manuals import EXCLUDED_MAN, EXCLUDED_MODULES, man_questions, pydoc_questions, render_module, squad_article
-from qa.reader.train import TrainConfig, build_examples
+from qa.train.data.manuals import EXCLUDED_MAN, EXCLUDED_MODULES, man_questions, pydoc_questions, render_module, squad_article
+from qa.train.reader import TrainConfig, build_examples
 from tests.test_train import tiny_mined
 
 # the layout `man head | col -bx` prints (GNU), one BSD-style (mandoc) entry, and gcloud's list of flags

@@ -80,7 +80,7 @@ def test_ranker_settings_and_broken_models_fail_clearly(tmp_path):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A ranker fitted here: the hand-written SQuAD file's articles all held out, indexed by the product."""
-    from qa.ranker_train import main
+    from qa.train.ranker import main
 
     tmp = tmp_path_factory.mktemp("ranker")
     main(["--train-file", str(write_tiny_squad(tmp / "tiny.json")), "--out", str(tmp / "model"), "--work", str(tmp / "work"),
@@ -103,12 +103,12 @@ def test_pipeline_reorders_fusions_head_and_reports_it(trained, index_dir, seeds
     from qa.pipeline import QAPipeline
     from qa.settings import Settings
 
-    base = Settings.from_env().with_(threads=1, rerank="off")
+    base = Settings.from_env().with_(threads=1)
     off = QAPipeline(index_dir, seeds_dir, settings=base.with_(ranker="off"))
     on = QAPipeline(index_dir, seeds_dir, settings=base.with_(ranker=str(trained)))
     fused = off.retrieve(QUESTION, top_k=6)
     assert off.ranker is None and all(p.fused_rank is None for p in fused)
-    assert [p.id for p in on.retrieve(QUESTION, top_k=6, rerank=False)] == [p.id for p in fused]
+    assert [p.id for p in on.retrieve(QUESTION, top_k=6, rank=False)] == [p.id for p in fused]
     got = on.retrieve(QUESTION, top_k=6)
     head = {p.id: r for r, p in enumerate(fused[:4], 1)}
     assert [p.id for p in got[:4]] == [p.id for p in FeatureRanker(trained)(QUESTION, fused[:4])]

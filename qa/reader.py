@@ -9,7 +9,7 @@ is, not whether the passage answers at all. The score of a span therefore rests 
 margin over the window's [CLS] "no answer here" slot, m = log p − log p_null (= start + end −
 start_null − end_null of the logits; sigmoid(m) = p / (p + p_null)), which compares across
 windows. `reader.json` maps the margin to a probability that the answer is right,
-sigmoid(a·m + b), fitted on SQuAD v2.0 dev (Platt scaling, `qa.reader.export.calibrate`),
+sigmoid(a·m + b), fitted on SQuAD v2.0 dev (Platt scaling, `qa.train.export_reader.calibrate`),
 and stores the no-answer threshold on that scale (`"score": "null_aware"`).
 
 Across passages, the retriever's judgement can enter too (BERTserini's interpolation). When the
@@ -24,10 +24,6 @@ articles. The first passage's prior is 0 either way, so reading a single passage
 
 A span never runs across a blank line (`paragraph_breaks`): the model sees no whitespace, and on
 manuals it joined the end of one list entry to the start of the next.
-
-A model whose [CLS] slot never learnt "not here" from hard distractors (`"score": "span"`, the
-reader shipped before v2) keeps the older score, p(start)·p(end) summed over overlapping
-spans: with it the null-aware margin turns the README's own question into a no-answer.
 """
 
 from __future__ import annotations
@@ -44,8 +40,8 @@ from typing import Protocol
 import numpy as np
 
 from qa.onnx_utils import session
-from qa.reader.squad import normalize_answer
 from qa.schema import Answer
+from qa.text import normalize_answer
 
 MAX_QUESTION_TOKENS = 64
 
@@ -66,6 +62,15 @@ class SpanCandidate:
         return margin(self.p_span, self.p_null)
 
 
+@dataclass
+class _SpanGroup:
+    """Overlapping spans of one window, counted as one answer: the best one's offsets, their summed probability."""
+
+    p_span: float
+    c0: int
+    c1: int
+
+
 class Readable(Protocol):
     """What the reader needs of a passage: its text, where it sits in its document, and the
     retriever's log-odds for it against the first passage (None: only its rank is known)."""
@@ -83,8 +88,22 @@ def default_model_dir() -> Path:
 
 
 class ExtractiveReader:
-    def __init__(self, model_dir: Path | None = None, max_answer_tokens: int = 30, threads: int = 0, span_candidates: int = 20,
-                 batch_size: int = 1, spans_per_window: int = 0, across_blank_lines: bool = False):  # fmt: skip
+    """Reads passages with the ONNX QA model and returns every distinct answer span, scored as
+    P(right) (see the module docstring), best first.
+
+    Args:
+        model_dir: a folder with reader.onnx, tokenizer.json and reader.json (default: the shipped
+            reader, or QA_READER_DIR).
+        max_answer_tokens: the longest answer, in word pieces.
+        threads: ONNX Runtime threads (0: all cores).
+        span_candidates: best starts x best ends considered per window.
+        batch_size: windows per ONNX run (1 keeps int8 scores independent of batch-mates).
+
+    `__init__` reads only reader.json; `warm_up()` loads the tokenizer and the model.
+    """
+
+    def __init__(self, model_dir: Path | None = None, *, max_answer_tokens: int = 30, threads: int = 0, span_candidates: int = 20,
+                 batch_size: int = 1):  # fmt: skip
         self.model_dir = Path(model_dir or default_model_dir())
         # One window per ONNX run by default: int8 dynamic quantization scales activations over the
         # whole batch, padding included, so a window's scores would depend on what it was batched
@@ -101,13 +120,13 @@ class ExtractiveReader:
         self.threshold: float = float(self.config.get("no_answer_threshold", 0.5))
         platt = self.config.get("score_calibration") or {}
         self.platt_a, self.platt_b = float(platt.get("a", 1.0)), float(platt.get("b", 0.0))
-        self.score_rule: str = self.config.get("score", "null_aware")
+        if self.config and self.config.get("score", "null_aware") != "null_aware":
+            raise ValueError(f"{cfg_path} asks for the score rule {self.config['score']!r}, which this version no longer has; "
+                             "re-export the reader with `python -m qa.train.export_reader`")  # fmt: skip
         self.rank_prior: float = float(self.config.get("rank_prior", 0.0))
         self.ranker_prior: float = float(self.config.get("ranker_prior", 0.0))
         self.max_length: int = int(self.config.get("max_length", 256))
         self.stride: int = int(self.config.get("stride", 96))
-        self.spans_per_window = spans_per_window
-        self.across_blank_lines = across_blank_lines  # True: the rule before 2026-11-30 (benchmarks compare)
 
     def warm_up(self) -> None:
         if self._session is None:
@@ -115,7 +134,8 @@ class ExtractiveReader:
 
             model = self.model_dir / self.config.get("onnx", "reader.onnx")
             if not model.exists():
-                raise FileNotFoundError(f"reader model {model} is missing; reinstall qa or run `qa export-reader`")
+                raise FileNotFoundError(f"reader model {model} is missing; reinstall qa, or export one with "
+                                        "`python -m qa.train.export_reader`")
             tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             tok.no_padding()
             tok.enable_truncation(self.max_length, stride=self.stride, strategy="only_second")
@@ -147,7 +167,7 @@ class ExtractiveReader:
         return merge_duplicates(found, top_n)
 
     def read(self, question: str, passages: list[Readable], batch_size: int | None = None) -> list[SpanCandidate]:
-        """Every window's distinct spans (the best `spans_per_window` of each; 0: all), before scoring."""
+        """Every window's distinct spans, before scoring."""
         self.warm_up()
         batch_size = batch_size or self.batch_size
         windows = []  # (passage index, encoding)
@@ -165,10 +185,7 @@ class ExtractiveReader:
         return found
 
     def logits(self, passages: list[Readable], spans: list[SpanCandidate]) -> np.ndarray:
-        """Each span's evidence, before calibration: its margin plus its passage's prior (log p(span)
-        under the old "span" rule)."""
-        if self.score_rule == "span":
-            return np.array([np.log(max(s.p_span, 1e-300)) for s in spans])
+        """Each span's evidence, before calibration: its margin plus its passage's prior."""
         return np.array([s.margin + self.prior(passages[s.passage_index], s.passage_index) for s in spans])
 
     def _run(self, encs) -> tuple[np.ndarray, np.ndarray]:
@@ -181,15 +198,15 @@ class ExtractiveReader:
         ctx = np.array([s == 1 for s in seq] + [False] * (len(start_logits) - len(seq)))
         allowed = ctx.copy()
         allowed[0] = True  # [CLS]: no answer in this window
-        ls = _log_softmax(np.where(allowed, start_logits, -np.inf))
-        le = _log_softmax(np.where(allowed, end_logits, -np.inf))
-        null = float(np.exp(ls[0] + le[0]))
+        log_start = _log_softmax(np.where(allowed, start_logits, -np.inf))
+        log_end = _log_softmax(np.where(allowed, end_logits, -np.inf))
+        null = float(np.exp(log_start[0] + log_end[0]))
         ctx_idx = np.nonzero(ctx)[0]
         if not len(ctx_idx):
             return []
-        top_s = ctx_idx[np.argsort(-ls[ctx_idx])[: self.span_candidates]]
-        top_e = ctx_idx[np.argsort(-le[ctx_idx])[: self.span_candidates]]
-        breaks = [] if self.across_blank_lines else paragraph_breaks(passage.text)
+        top_s = ctx_idx[np.argsort(-log_start[ctx_idx])[: self.span_candidates]]
+        top_e = ctx_idx[np.argsort(-log_end[ctx_idx])[: self.span_candidates]]
+        breaks = paragraph_breaks(passage.text)
         spans = []
         for s in top_s:
             for e in top_e:
@@ -200,21 +217,20 @@ class ExtractiveReader:
                     continue  # across a blank line: two paragraphs, list entries or headings, never one answer
                 c0, c1 = _trim_unbalanced_quotes(passage.text, c0, c1)
                 if c1 > c0:
-                    spans.append((float(np.exp(ls[s] + le[e])), c0, c1))
+                    spans.append((float(np.exp(log_start[s] + log_end[e])), c0, c1))
         # Spans that overlap the best one are the same answer with other boundaries ("the
         # crisis" / "this crisis."): their probability counts for it. Within one window the
         # span probabilities sum to at most 1, so the score stays a probability.
-        groups: list[list] = []  # [score, c0, c1] of the best span, summed score
+        groups: list[_SpanGroup] = []  # the best span's offsets, the group's summed probability
         for p, c0, c1 in sorted(spans, reverse=True):
             for g in groups:
-                if c0 < g[2] and g[1] < c1:
-                    g[0] += p
+                if c0 < g.c1 and g.c0 < c1:
+                    g.p_span += p
                     break
             else:
-                groups.append([p, c0, c1])
-        groups.sort(key=lambda g: -g[0])
-        keep = groups[: self.spans_per_window] if self.spans_per_window else groups
-        return [SpanCandidate(p_i, c0, c1, p, null, rank) for rank, (p, c0, c1) in enumerate(keep)]
+                groups.append(_SpanGroup(p, c0, c1))
+        groups.sort(key=lambda g: -g.p_span)
+        return [SpanCandidate(p_i, g.c0, g.c1, g.p_span, null, rank) for rank, g in enumerate(groups)]
 
     def prior(self, passage: Readable, rank: int) -> float:
         """The passage's log-prior against the first (<= 0): the ranker's when it gave one, else by rank."""
@@ -224,8 +240,6 @@ class ExtractiveReader:
 
     def calibrated(self, z: float) -> float:
         """P(the answer is right) for a span's evidence (`logits`), by the fit stored with the model."""
-        if self.score_rule == "span":
-            return min(1.0, float(np.exp(z)))
         return _sigmoid(self.platt_a * z + self.platt_b)
 
 
@@ -246,13 +260,6 @@ def margin(p_span: float, p_null: float) -> float:
 
 def _sigmoid(x: float) -> float:
     return float(1.0 / (1.0 + np.exp(-x))) if x >= 0 else float(np.exp(x) / (1.0 + np.exp(x)))
-
-
-def null_aware(p_span: float, p_null: float) -> float:
-    """The span against its window's "no answer here": p / (p + p_null), i.e. the sigmoid of the
-    start+end logits minus the [CLS] start+end logits. Unlike p alone, it compares across windows."""
-    total = p_span + p_null
-    return p_span / total if total > 0 else 0.0
 
 
 def pad_batch(encs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ the ones it started from (Wortsman et al. 2022, "Robust fine-tuning of zero-shot
 WiSE-FT) keeps much of the new skill and gives back much of the old. Both folders must hold
 the same architecture (a fine-tune and its `--base-model`). Needs the `train` extra.
 
-    python -m qa.reader.average --start runs/reader-recovered --tuned ~/qa-runs/quote/final --weight 0.5 --out DIR
+    python -m qa.train.average --start runs/reader-recovered --tuned ~/qa-runs/quote/final --weight 0.5 --out DIR
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Why: SQuAD 2.0's unanswerables are mostly small edits of an answerable question that the
 paragraph no longer supports (Rajpurkar et al. 2018 count negation 9%, antonym 20%, entity swap
-21%). v2.0 train cannot be had here, and a reader trained only on entity swaps (`qa.mining`)
+21%). v2.0 train cannot be had here, and a reader trained only on entity swaps (`qa.train.data.mining`)
 still answers "What did X not do?" with what X did. These two edits are rule-based and refuse
 whenever the paragraph could still answer the edited question (it negates or says the antonym
 itself), so every question they return is, with high likelihood, unanswerable from its paragraph.

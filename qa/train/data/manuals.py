@@ -9,12 +9,12 @@ its docstring), so questions with known answers can be made from them by rule: t
 turned into a question, the name as the answer, and the reverse. The pages and modules that
 `bench/nonwiki.py` asks about are never used (`EXCLUDED_MAN`, `EXCLUDED_MODULES`).
 
-    python -m qa.reader.manuals --out ~/qa-runs/manuals.json --man-pages 600
+    python -m qa.train.data.manuals --out ~/qa-runs/manuals.json --man-pages 600
 
 renders man pages with `man` and `col -bx` (as the benchmark does) and Python's own modules with
 pydoc, cuts each into the product's chunks (`qa.chunking`), and writes a SQuAD-format file: one
 article per document, one paragraph per chunk, each question in the first chunk that holds both
-its answer and the words it was made from. `qa.reader.train --manuals` reads it.
+its answer and the words it was made from. `qa.train.reader --manuals` reads it.
 """
 
 from __future__ import annotations

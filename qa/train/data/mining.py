@@ -11,7 +11,7 @@ misses. So, for every training question:
   paragraph mentions is swapped for another entity of the same article (a name for a name, a
   number for a number) that the paragraph does not mention, so the paragraph no longer answers it.
 
-Output is one JSON file read by `qa.reader.train` (`--mined`). Run: `python -m qa.mining --help`. Needs the `train` extra
+Output is one JSON file read by `qa.train.reader` (`--mined`). Run: `python -m qa.train.data.mining --help`. Needs the `train` extra
 (sentence-transformers exports the ONNX embedder once).
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.reader.squad import SquadFile, load_squad, parse_squad, read_squad_json
+from qa.squad import SquadFile, load_squad, parse_squad, read_squad_json
 
 _ENTITY = re.compile(r"(?<![\w'’])(?:\d[\d,.]*\d|\d|[A-Z][\w\-]*(?:\s+(?:of|the|de|la|von|van|and|for)?\s*[A-Z][\w\-]*)*)(?![\w'’])")
 _WH = {"what", "who", "whom", "whose", "which", "when", "where", "why", "how", "in", "on", "at", "the", "a", "an", "during",
@@ -55,7 +55,7 @@ def write_made_up_v2(holdout: Path, out: Path, seed: int = 13) -> Path:
     an entity-swapped and a negated or antonym copy of it as unanswerables in the same paragraph.
     Model selection for "no answer" without reading a dev set: it measures the made-up kinds the
     reader is trained on, so it is a check, not a stand-in for real SQuAD 2.0 questions."""
-    from qa.reader.unanswerable import perturb
+    from qa.train.data.unanswerable import perturb
 
     rng = random.Random(seed)
     raw = read_squad_json(holdout)

@@ -2,11 +2,11 @@
 
 Why: a lent GPU returns at most 16 MiB a file, and a reader is 90 MB in fp32. Weights that training
 left as they were (`--freeze-word-embeddings` keeps the 47 MB vocabulary matrix) need not travel:
-both ends rebuild them from the same start (`qa.reader.recover` on the reader.onnx in git). The rest
+both ends rebuild them from the same start (`qa.train.recover` on the reader.onnx in git). The rest
 goes in fp16 shards of at most `max_mib`, a tensor too large for one split by rows.
 
-    python -m qa.reader.shards pack runs/a/final --base runs/start --out $OUT/a
-    python -m qa.reader.shards unpack $OUT/a --base runs/start --out runs/a-final
+    python -m qa.train.shards pack runs/a/final --base runs/start --out $OUT/a
+    python -m qa.train.shards unpack $OUT/a --base runs/start --out runs/a-final
 """
 
 from __future__ import annotations

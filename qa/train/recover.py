@@ -5,11 +5,11 @@ they were made on, while the shipped `reader.onnx` is in git. Its int8 weights, 
 ((q - zero point) · scale, per output channel for the matrix products, per tensor for the
 embeddings), are the trained reader up to rounding: the int8 variant scored the same F1 as fp32 when
 it was chosen (`variants_on_selection_sample` in reader.json). This writes them as a Hugging Face
-folder (BertForQuestionAnswering, the base MiniLM's config and tokenizer) that `qa.reader.train
+folder (BertForQuestionAnswering, the base MiniLM's config and tokenizer) that `qa.train.reader
 --base-model` continues from, here or on a lent GPU (the tree already carries the ONNX file, where
 the base weights in fp16 would not fit beside it).
 
-    python -m qa.reader.recover --out runs/reader-recovered
+    python -m qa.train.recover --out runs/reader-recovered
 
 Needs the `train` extra (torch, transformers).
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.reader.extractive import default_model_dir
+from qa.reader import default_model_dir
 
 # "/inner/bert/encoder/layer.0/attention/self/query/MatMul_quant" -> "bert.encoder.layer.0.attention.self.query"
 _MATMUL = re.compile(r"^/inner/(.+)/MatMul_quant$")
@@ -64,7 +64,7 @@ def recover(model_dir: Path, out: Path, base_model: str = "") -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
 
-    from qa.reader.train import default_base_model
+    from qa.train.loop import default_base_model
 
     cfg = json.loads((model_dir / "reader.json").read_text(encoding="utf-8"))
     base = base_model or default_base_model()

@@ -9,10 +9,10 @@ import collections
 import gzip
 import json
 import random
-import re
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from qa.text import normalize_answer
 
 
 @dataclass
@@ -92,15 +92,6 @@ def sample(questions: list[SquadQuestion], limit: int, seed: int = 0) -> list[Sq
 
 
 # --- official metric (same normalisation as evaluate-v1.1.py / evaluate-v2.0.py) ---
-
-
-def normalize_answer(s: str) -> str:
-    def remove_articles(text: str) -> str:
-        return re.sub(r"\b(a|an|the)\b", " ", text)
-
-    exclude = set(string.punctuation)
-    s = "".join(ch for ch in s.lower() if ch not in exclude)
-    return " ".join(remove_articles(s).split())
 
 
 def f1_score(prediction: str, ground_truth: str) -> float:
