@@ -1,12 +1,13 @@
 """The product against a plain PyTorch + transformers + sentence-transformers version of the same pipeline.
 
-Same weights (MiniLM embedder; the reader checkpoint the shipped int8 ONNX was exported from),
-same index, same passages. The baseline embeds the question with sentence-transformers,
-searches the same FAISS + BM25 index (reciprocal-rank fusion, as the product), and reads the
-product's retrieved passages with a textbook transformers reader (AutoTokenizer windows,
-AutoModelForQuestionAnswering fp32, best start/end within 30 tokens). Each question runs
-through both in the same process, product first, so the speed-up is a ratio
-measured in one run. Questions are SQuAD v1.1 dev, over the 2,067-paragraph corpus.
+Same weights (the shipped embedder; the reader's torch weights: the checkpoint the shipped int8 ONNX
+was exported from, or what `python -m qa.train.recover` rebuilds from it), same index, same
+passages. The baseline embeds the question with sentence-transformers (fp32), searches the same
+FAISS + BM25 index (the product's fusion and feature ranker), and reads the product's retrieved
+passages with a textbook transformers reader (AutoTokenizer windows, AutoModelForQuestionAnswering
+fp32, best start/end within 30 tokens). Each question runs through both in the same process,
+product first, so the speed-up is a ratio measured in one run. Questions are SQuAD v1.1 dev, over
+the 2,067-paragraph corpus.
 
     python bench/baseline.py --checkpoint runs/reader/final --limit 300
 """
@@ -24,12 +25,12 @@ import common  # noqa: E402
 
 
 class STQueryEmbedder:
-    """sentence-transformers behind the product's QueryEmbedder call signature."""
+    """sentence-transformers (PyTorch, fp32) behind the product's QueryEmbedder call signature."""
 
     def __init__(self):
         from qa.embedder import DocumentEmbedder
 
-        self.model = DocumentEmbedder().warm_up()
+        self.model = DocumentEmbedder(precision="fp32").warm_up()  # the embedder as shipped (its fine-tuned layers), in fp32
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         return self.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
@@ -97,8 +98,10 @@ def main() -> None:
     qs = sample(load_squad(dev).questions, args.limit or 200)
     product = QAPipeline(args.index)
     product.warm_up()
-    # the same version, candidates and fusion as the product; only the question embedder differs
-    plain_retriever = HybridRetriever(product.version, product.settings.retrieval_candidates, product.settings.rrf_k)
+    # the same version, candidates, fusion and ranker as the product; only the question embedder differs
+    s = product.settings
+    plain_retriever = HybridRetriever(product.version, candidates=s.retrieval_candidates, rrf_k=s.rrf_k, dense_weight=s.dense_weight,
+                                      ranker=product.ranker)  # fmt: skip
     plain_retriever.embed = STQueryEmbedder()
     plain_reader = PlainReader(args.checkpoint, product.reader.max_length, product.reader.stride)
     warm_q = qs[0].question  # one untimed pass each: first-call allocations are not what we compare

@@ -122,7 +122,7 @@ class Run:
         self.t0 = time.perf_counter()
         self.meta = {
             "benchmark": name,
-            "command": "python " + " ".join(shlex.quote(a) for a in [_rel(sys.argv[0]), *sys.argv[1:]]),
+            "command": "python " + " ".join(shlex.quote(a) for a in [*_program(), *sys.argv[1:]]),
             "date_utc": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "git": git_commit(),
             "machine": machine(),
@@ -140,6 +140,14 @@ class Run:
         os.replace(tmp, out)
         print(f"wrote {_rel(out)}", file=sys.stderr)
         return out
+
+
+def _program() -> list[str]:
+    """How this process was started, to record a command that reruns it: `-m bench.tune.x` or `bench/x.py`."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name not in ("__main__", None):
+        return ["-m", spec.name]
+    return [_rel(sys.argv[0])]
 
 
 def _rel(p) -> str:

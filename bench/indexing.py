@@ -6,7 +6,8 @@ bench/work/indexing/seeds so that one document can be changed, one added and one
 
 Side by side in the same run, the same full rebuild is timed with the code of `--baseline-ref`
 (a git commit, checked out into the work folder and run in a subprocess with the same
-interpreter): the indexing path before issue 12 (sentence-transformers fp32, batch 64).
+interpreter); the default is the indexing path before bf16 document embedding (sentence-transformers
+fp32, batch 64).
 
     python bench/indexing.py [--limit 500] [--baseline-ref 6728d53]   # --limit: documents
 """

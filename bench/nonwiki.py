@@ -6,14 +6,14 @@ committed): Debian man pages rendered by `man` (tar, grep and distractors), Pyth
 documentation rendered by pydoc (gzip, json, csv, textwrap and distractors), and the seed news
 article. The questions were written by hand for this benchmark, paraphrased rather than copied.
 
-For each retrieval (the bundled MiniLM with the old equal weights and k 60, with the fusion tuned
-on train, the shipped fine-tuned embedder, that with the feature ranker, and with the
-cross-encoder reranker when one is found), each embedder with its own index: recall@1/@5 (a top
-passage is from the right document and holds the expected words), and the end-to-end answer at
-top_k 5 (the best answer is from the right document and holds them).
+For each retrieval (the bundled MiniLM with equal weights and k 60, with the fusion tuned on
+SQuAD train, the shipped fine-tuned embedder and fusion, and that with the feature ranker), each
+embedder with its own index: recall@1/@5 (a top passage is from the right document and holds the
+expected words), and the end-to-end answer at top_k 5 (the best answer is from the right document
+and holds them).
 
     python bench/nonwiki.py
-    python bench/nonwiki.py --reader shipped=shipped --reader new=~/qa-runs/x/model   # readers side by side
+    python bench/nonwiki.py --reader shipped=shipped --reader new=PATH/TO/MODEL   # readers side by side
     python bench/nonwiki.py --limit 5      # every 10th question, over its documents only (the tests' smoke run)
 """
 
@@ -55,7 +55,6 @@ QUESTIONS = [
     ("How much longer than expected did the discussions last?", "nato-russia-council.txt", ["four hours"]),
     ("Where did the Russians speak to the press?", "nato-russia-council.txt", ["embassy"]),
     ("What does NATO plan to do if diplomacy fails?", "nato-russia-council.txt", ["troop movements", "prepare", "monitor"]),
-    # added for issue 12 (the other man pages and modules were distractors only until then)
     ("How do I match file names with find without caring about letter case?", "man/find.txt", ["-iname"]),
     ("Which find test selects files whose data changed a given number of days ago?", "man/find.txt", ["-mtime"]),
     ("How can I stop find from going deeper than a certain number of directory levels?", "man/find.txt", ["-maxdepth"]),
@@ -116,14 +115,13 @@ def holds(text: str, words: list[str]) -> bool:
 def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "nonwiki")
     p.add_argument("--embedder", default="auto", help="QA_EMBEDDER of the shipped retrieval (auto: the fine-tuned layers)")
-    p.add_argument("--ranker", default="auto", help="QA_RANKER of the ranked rows (auto: the shipped ranker; off: no such rows)")
-    p.add_argument("--rerank", default="auto", help="QA_RERANK of the last row (auto: the shipped reranker; off: no such row)")
+    p.add_argument("--ranker", default="auto", help="QA_RANKER of the ranked row (auto: the shipped ranker; off: no such row)")
     p.add_argument("--reader", action="append", default=[], metavar="NAME=FOLDER",
                    help="readers side by side: only the shipped retrieval, once per reader (repeat; 'shipped' = qa/models/reader)")
     args = p.parse_args()
     run = common.Run("nonwiki", args)
     from qa.pipeline import QAPipeline
-    from qa.reader import paragraph_breaks
+    from qa.ranker import choose_ranker_file
     from qa.settings import Settings
 
     shutil.rmtree(args.work, ignore_errors=True)
@@ -133,30 +131,23 @@ def main() -> None:
     docs = write_corpus(args.work / "seeds", {d for _, d, _ in asked} if args.limit else None)
     asked = [q for q in asked if q[1] in docs]  # a man page missing on this machine drops its questions
     shipped = Settings()
-    # (embedder, dense weight, k, QA_RANKER, QA_RERANK): the retrieval before issue 12, the bundled MiniLM
-    # with the fusion tuned on train, the shipped fine-tuned embedder alone, then with each stage after fusion
-    from qa.ranker import choose_ranker_file
-    from qa.reranker import choose_reranker_dir
-
-    shipped_fusion = f"shipped embedder ({args.embedder}), dense {shipped.dense_weight}, k {shipped.rrf_k}"
+    # (embedder, dense weight, k, QA_RANKER): the bundled MiniLM with equal weights and with the fusion tuned on
+    # SQuAD train, then the shipped fine-tuned embedder and fusion, alone and with the feature ranker after it
+    shipped_fusion = f"fine-tuned embedder ({args.embedder}), dense {shipped.dense_weight}, k {shipped.rrf_k}"
     fusion = (args.embedder, shipped.dense_weight, shipped.rrf_k)
-    # the last field: the reader's spans may cross a blank line (its rule before 2026-11-30)
-    configs = {"bundled MiniLM, equal weights, k 60 (old)": ("bundled", 1.0, 60, "off", "off", False),
-               "bundled MiniLM, dense 0.4, k 10 (before the fine-tuned embedder)": ("bundled", 0.4, 10, "off", "off", False),
-               shipped_fusion: (*fusion, "off", "off", False)}  # fmt: skip
+    configs = {"bundled MiniLM, equal weights, k 60": ("bundled", 1.0, 60, "off"),
+               "bundled MiniLM, dense 0.4, k 10": ("bundled", 0.4, 10, "off"),
+               shipped_fusion: (*fusion, "off")}  # fmt: skip
     if choose_ranker_file(args.ranker) is not None:  # off, or auto with no ranker shipped: no such row
-        configs[f"{shipped_fusion} + ranker ({args.ranker})"] = (*fusion, args.ranker, "off", False)
-        configs[f"{shipped_fusion} + ranker ({args.ranker}), spans across blank lines allowed"] = (*fusion, args.ranker, "off", True)
-    if choose_reranker_dir(args.rerank) is not None:
-        configs[f"{shipped_fusion} + ranker ({args.ranker}) + reranker ({args.rerank})"] = (*fusion, args.ranker, args.rerank, False)
+        configs[f"{shipped_fusion} + ranker ({args.ranker})"] = (*fusion, args.ranker)
     readers: list[Path | None] = []  # empty: one reader, the shipped one, for every row
     if args.reader:  # the readers side by side, on the shipped retrieval alone
         pairs = [r.partition("=")[::2] for r in args.reader]
         readers = [None if f == "shipped" else Path(f).expanduser() for _, f in pairs]
-        configs = {f"{shipped_fusion} + ranker ({args.ranker}), reader {n}": (*fusion, args.ranker, "off", False) for n, _ in pairs}
+        configs = {f"{shipped_fusion} + ranker ({args.ranker}), reader {n}": (*fusion, args.ranker) for n, _ in pairs}
     results, reader, sizes = {}, None, {}
-    for n, (name, (emb, w, k, ranker, rerank, across)) in enumerate(configs.items()):
-        settings = shipped.with_(dense_weight=w, rrf_k=k, embedder=emb, ranker=ranker, rerank=rerank)
+    for n, (name, (emb, w, k, ranker)) in enumerate(configs.items()):
+        settings = shipped.with_(dense_weight=w, rrf_k=k, embedder=emb, ranker=ranker)
         if readers:
             settings, reader = settings.with_(reader_dir=readers[n]), None
         pipe = QAPipeline(args.work / f"index-{emb}", args.work / "seeds", reader=reader, settings=settings)
@@ -164,7 +155,6 @@ def main() -> None:
             report = pipe.rebuild(show_progress_bar=not args.no_progress)
             sizes[emb] = {"documents": report.n_documents, "chunks": report.n_chunks}
         reader = pipe.reader
-        reader.across_blank_lines = across
         r1 = r5 = 0
         rows = []
         for q, doc, words in asked:
@@ -176,14 +166,10 @@ def main() -> None:
             best = res.answers[0] if res.answers else None
             good = bool(best and best.document == doc and holds(best.text, words))
             rows.append({"question": q, "answer": best.text if best else "", "document": best.document if best else "",
-                         "right": good, "no_answer": res.no_answer,
-                         "across_a_blank_line": bool(best and paragraph_breaks(best.text))})  # fmt: skip
+                         "right": good, "no_answer": res.no_answer})  # fmt: skip
         n = len(asked)
-        within = sum(r["right"] and not r["across_a_blank_line"] for r in rows)
         results[name] = {"recall@1": round(100 * r1 / n, 1), "recall@5": round(100 * r5 / n, 1),
-                         "answer_right": round(100 * sum(r["right"] for r in rows) / n, 1),
-                         "answer_right_within_one_paragraph": round(100 * within / n, 1),
-                         "answers_across_a_blank_line": sum(r["across_a_blank_line"] for r in rows), "rows": rows}  # fmt: skip
+                         "answer_right": round(100 * sum(r["right"] for r in rows) / n, 1), "rows": rows}  # fmt: skip
         print(name, {k: v for k, v in results[name].items() if k != "rows"}, file=sys.stderr)
     run.write({"indexes": sizes, "questions": len(asked), "by_retrieval": results})
 

@@ -1,9 +1,10 @@
-"""Turn bench/results/*.json into the tables of docs/benchmarks.md and the latency-vs-corpus-size plot.
+"""Turn bench/results/*.json into the tables of docs/benchmarks.md (and docs/scaling.md) and the latency plot.
 
-Tables go between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` markers, so the prose around them
-stays as written and the figures always come from the results files.
+Tables go between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` markers, NAME being the results
+file's name (bench/results/open_qa.json -> `<!-- bench:open_qa -->`), so the prose around them stays
+as written and the figures always come from the results files.
 
-    python bench/report.py [--results bench/results] [--doc docs/benchmarks.md]
+    python bench/report.py [--results bench/results] [--doc docs/benchmarks.md docs/scaling.md]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 PLOT = common.ROOT / "docs" / "latency_vs_corpus.png"
+DOCS = [common.ROOT / "docs" / "benchmarks.md", common.ROOT / "docs" / "scaling.md"]
 
 
 def table(head: list[str], rows: list[list]) -> str:
@@ -119,40 +121,42 @@ def _f1_cited(cell: dict) -> str:
     return f"{cell['f1']:.1f} ({cell['cites_gold']:.0f}%)"
 
 
+def _cells(sweep: list[dict], **match) -> dict[int, dict]:
+    return {s["top_k"]: s for s in sweep if all(s[key] == value for key, value in match.items())}
+
+
 def interpolation_tables(d: dict) -> str:
     r = d["results"]
     c = r["chosen"]
+    held, dev = r["holdout_train"], r["dev"]
+    ks = [k for k in r["top_ks"] if k > 1]  # a prior cannot reorder a single passage
+    head = [*[f"held-out top_k {k}" for k in ks], *[f"dev top_k {k}" for k in ks]]
+    rows = []
+    for prior in dict.fromkeys(s["prior"] for s in held["sweep"]):  # rank, then fused or ranker (what ordered the passages)
+        for lam in r["lambdas"]:
+            if prior != "rank" and not lam:
+                continue  # λ = 0 is "no prior", shown once
+            key = {"prior": prior if lam else "rank", "lambda": lam}
+            h, v = _cells(held["sweep"], **key), _cells(dev["sweep"], **key)
+            if h and v:
+                rows.append([prior if lam else "none", lam, *[_f1_cited(h[k]) for k in ks], *[_f1_cited(v[k]) for k in ks]])
     parts = [f"Chosen on held-out train articles at top_k {c['top_k']}: prior **{c['prior']}**, λ = **{c['lambda']}** "
              f"(held-out train F1 {c['holdout_train_f1']} vs {c['holdout_train_f1_at_0']} at λ = 0; dev F1 {c['dev_f1']} vs "
-             f"{c['dev_f1_at_0']})."]  # fmt: skip
-    for name in ("holdout_train", "dev"):
-        x = r[name]
-        ks = r["top_ks"]
-        rows = []
-        for prior in dict.fromkeys(s["prior"] for s in x["sweep"]):  # rank, then fused or ranker (what ordered the passages)
-            for lam in r["lambdas"]:
-                cells = {s["top_k"]: s for s in x["sweep"] if s["prior"] == (prior if lam else "rank") and s["lambda"] == lam}
-                if not cells or (prior != "rank" and not lam):
-                    continue
-                rows.append([prior if lam else "none", lam, *[_f1_cited(cells[k]) for k in ks]])
-        parts.append(f"{name}: {x['questions']} questions, {x['documents']} documents; F1 (share citing the gold paragraph)\n\n"
-                     + table(["prior", "λ", *[f"top_k {k}" for k in ks]], rows))  # fmt: skip
+             f"{c['dev_f1_at_0']}). {held['questions']} held-out train questions over {held['documents']} documents, "
+             f"{dev['questions']} dev questions over {dev['documents']}; F1 (share of answers citing the gold paragraph).",
+             table(["prior", "λ", *head], rows)]  # fmt: skip
     if "chosen_aggregation" in r:
         a = r["chosen_aggregation"]
-        parts.append(f"Answer aggregation on top of that prior (an answer's evidence summed over the passages that give it, "
-                     f"weight β for the repeats), chosen on held-out train articles at top_k {a['top_k']}: grouping "
-                     f"**{a['match']}**, β = **{a['beta']}** (held-out train F1 {a['holdout_train_f1']}; dev F1 {a['dev_f1']} "
-                     f"vs {a['dev_f1_at_0']} at β = 0).")  # fmt: skip
-        for name in ("holdout_train", "dev"):
-            x = r[name]
-            rows = []
-            for match in dict.fromkeys(s["match"] for s in x["aggregation"]):
-                for beta in dict.fromkeys(s["beta"] for s in x["aggregation"]):
-                    cells = {s["top_k"]: s for s in x["aggregation"] if s["match"] == match and s["beta"] == beta}
-                    if cells:
-                        rows.append([match if beta else "none", beta, *[_f1_cited(cells[k]) for k in r["top_ks"]]])
-            parts.append(f"{name}, aggregation: F1 (share citing the gold paragraph)\n\n"
-                         + table(["grouping", "β", *[f"top_k {k}" for k in r["top_ks"]]], rows))  # fmt: skip
+        rows = []
+        for match in dict.fromkeys(s["match"] for s in held["aggregation"]):
+            for beta in dict.fromkeys(s["beta"] for s in held["aggregation"]):
+                h, v = _cells(held["aggregation"], match=match, beta=beta), _cells(dev["aggregation"], match=match, beta=beta)
+                if h and v:
+                    rows.append([match if beta else "none", beta, *[_f1_cited(h[k]) for k in ks], *[_f1_cited(v[k]) for k in ks]])
+        parts += [f"Answer aggregation on top of that prior (an answer's evidence summed over the passages that give it, "
+                  f"weight β for the repeats), chosen on held-out train articles at top_k {a['top_k']}: grouping "
+                  f"**{a['match']}**, β = **{a['beta']}** (held-out train F1 {a['holdout_train_f1']}; dev F1 {a['dev_f1']} "
+                  f"vs {a['dev_f1_at_0']} at β = 0).", table(["grouping", "β", *head], rows)]  # fmt: skip
     return "\n\n".join(parts) + "\n\n" + provenance(d)
 
 
@@ -164,23 +168,6 @@ def reader_speed_tables(d: dict) -> str:
     return (f"{r['questions']} held-out train questions ({r['windows']} windows), interleaved, one window per run.\n\n"
             + table(["reader, session", "p50 ms", "p95 ms", "mean ms", "runs"], rows)
             + f"\n\nThis tree's reader against the baseline's, p50 (below 1: faster now): {ratios}.\n\n" + provenance(d))  # fmt: skip
-
-
-def answer_selector_tables(d: dict) -> str:
-    r = d["results"]
-    ks = sorted({int(k) for m in r["selectors"].values() for k in m["open_f1"]})
-    rows = [[name, *[m["open_f1"][str(k)] for k in ks], m["v2_style"]["best_f1"], m["v2_style"]["has_ans_f1"], m["v2_style"]["no_ans_f1"]]
-            for name, m in r["selectors"].items()]  # fmt: skip
-    v2 = next(iter(r["selectors"].values()))["v2_style"]["questions"]
-    kinds = ["right", "no_right_span_read", "wrong_span_in_a_right_passage", "wrong_passage"]
-    errors = [[name, k, *[m["open_errors"][str(k)][c] for c in kinds]] for name, m in r["selectors"].items() if "open_errors" in m
-              for k in sorted(int(k) for k in m["open_errors"])]  # fmt: skip
-    return (f"{r['questions']} held-out train questions, {r['spans']:,} spans; open F1 by top_k, and v2-style F1 on {v2} "
-            "alone + swapped questions (best threshold for each score)\n\n"
-            + table(["selector", *[f"open, top_k {k}" for k in ks], "v2-style F1", "HasAns F1", "NoAns F1"], rows)
-            + "\n\nOpen mode, questions by what the chosen span is\n\n"
-            + table(["selector", "top_k", "right", "no right span read", "another span of a right passage", "wrong passage"], errors)
-            + "\n\n" + provenance(d))  # fmt: skip
 
 
 def heldout_readers_tables(d: dict) -> str:
@@ -202,33 +189,6 @@ def heldout_readers_tables(d: dict) -> str:
     lead = (f"Held-out train articles ({r['holdout']}): {first['alone']['questions']} questions; made-up v2: "
             f"{first['made_up_v2']['questions']} (each question plus its entity-swapped and negated/antonym copies).")
     return lead + "\n\n" + table(head, rows) + "\n\n" + provenance(d)
-
-
-def rerank_tables(d: dict) -> str:
-    r = d["results"]
-    c = r.get("chosen")
-    held, dev = r["holdout_train"], r["dev"]
-    lead = (f"Chosen on held-out train questions (best recall@1 with retrieval p50 <= {r['budget_ms']:g} ms, {r['threads']} threads): "
-            f"**{c['config']}**; on dev recall@1/5/20 **{c['dev']['@1']} / {c['dev']['@5']} / {c['dev']['@20']}**, p50 "
-            f"{c['dev']['p50_ms']} ms, against fusion alone {c['dev_fusion_alone']['@1']} / {c['dev_fusion_alone']['@5']} / "
-            f"{c['dev_fusion_alone']['@20']}, p50 {c['dev_fusion_alone']['p50_ms']} ms."
-            if c else f"No reranking kept retrieval p50 within {r['budget_ms']:g} ms on held-out train questions.")  # fmt: skip
-    dev_of = {x["config"]: x for x in dev["sweep"]}
-    if not c:
-        top = max(held["sweep"][1:], key=lambda x: (x["@1"], x["@5"], -x["p50_ms"]))
-        y, f = dev_of[top["config"]], dev["sweep"][0]
-        lead += (f" Ignoring the budget, the best on held-out train is **{top['config']}**: held-out @1 {top['@1']} against "
-                 f"{held['sweep'][0]['@1']} for fusion alone; on dev @1/@5 **{y['@1']} / {y['@5']}** against {f['@1']} / {f['@5']}, "
-                 f"at p50 {y['p50_ms']} ms against {f['p50_ms']} ms.")  # fmt: skip
-    rows = []
-    for x in held["sweep"]:
-        y = dev_of[x["config"]]
-        rows.append([x["config"], x["@1"], x["@5"], x["p50_ms"], y["@1"], y["@5"], y["@20"], f"{y['p50_ms']} / {y['p95_ms']}"])
-    head = ["retrieval", "held-out @1", "held-out @5", "held-out p50 ms", "dev @1", "dev @5", "dev @20", "dev p50 / p95 ms"]
-    sizes = (f"held-out train: {held['questions']} questions over {held['documents']} paragraph documents; dev: "
-             f"{dev['questions']} questions over {dev['documents']} ({dev['chunks']} chunks). Times: query embedding + "
-             "search, + the reranker's runs over the candidates.")  # fmt: skip
-    return lead + "\n\n" + sizes + "\n\n" + table(head, rows) + "\n\n" + provenance(d)
 
 
 def ranking_tables(d: dict) -> str:
@@ -254,9 +214,9 @@ def indexing_tables(d: dict) -> str:
     ]
     base = r.get("baseline_full_rebuild")
     if base:
-        name = f"full_rebuild with the code at {base['ref']} (before issue 12)"
+        name = f"full_rebuild with the code at {base['ref']}"
         rows.insert(2, [name, base["seconds"], base["chunks"], 0, "", base["chunks_per_s"]])
-    side = f" ({r['speedup_full_rebuild_vs_baseline']}x the pre-issue-12 path in the same run)" if base else ""
+    side = f" ({r['speedup_full_rebuild_vs_baseline']}x the code at {base['ref']}, timed in the same run)" if base else ""
     return (
         f"{r['documents']} documents, {r['chunks']} chunks; full build **{r['chunks_per_s_full_build']} chunks/s**{side}.\n\n"
         + table(["build", "seconds", "embedded", "reused", "changes", "chunks/s"], rows)
@@ -379,6 +339,39 @@ def baseline_tables(d: dict) -> str:
     )
 
 
+def fusion_tables(d: dict) -> str:
+    r = d["results"]
+    t, c, dev = r["train"], r["train"]["chosen"], r["dev"]
+    equal = t["grid"].get("w=1.0 k=60")
+    train_rows = [[f"dense {c['dense_weight']}, k {c['rrf_k']} (chosen)", *c["recall"].values()]]
+    if equal:
+        train_rows.append(["equal weights, k 60", *equal.values()])
+    ks = list(c["recall"])
+    return (f"Embedder `{r.get('embedder', 'auto')}`. Chosen on {t['questions']} questions of {t['articles']} SQuAD train articles "
+            f"({t['documents']} paragraph documents), best recall@1, then recall@5, over {len(t['grid'])} (dense weight, k) pairs:\n\n"
+            + table(["fusion", *[f"recall{k}" for k in ks]], train_rows)
+            + f"\n\nThen read off on SQuAD v1.1 dev: {dev['questions']} questions over {dev['documents']} paragraph documents "
+            f"({dev['chunks']} chunks), the same two ranked lists for every row:\n\n"
+            + table(["retrieval", *[f"recall{k}" for k in ks]], [[name, *x.values()] for name, x in dev["recall"].items()])
+            + "\n\n" + provenance(d))  # fmt: skip
+
+
+def pdf_pages_tables(d: dict) -> str:
+    r = d["results"]
+    rows = [["text extraction alone", r["extract_s"], r["extract_pages_per_s"], "—"],
+            ["whole build (extraction, chunking, embedding, index)", r["build_s"], r["build_pages_per_s"], r["chunks_per_s"]]]  # fmt: skip
+    return (f"A {r['pages']}-page PDF ({r['pdf_mb']} MB, {r['characters']:,} characters of text), {r['chunks']} chunks; {r['note']}.\n\n"
+            + table(["step", "seconds", "pages/s", "chunks/s"], rows) + "\n\n" + provenance(d))  # fmt: skip
+
+
+def nonwiki_tables(d: dict) -> str:
+    r = d["results"]
+    rows = [[name, x["recall@1"], x["recall@5"], x["answer_right"]] for name, x in r["by_retrieval"].items()]
+    sizes = "; ".join(f"index `{k}`: {v['documents']} documents, {v['chunks']} chunks" for k, v in r["indexes"].items())
+    return (f"{r['questions']} hand-written questions; {sizes}. Percent of questions; top_k 5 for the answer.\n\n"
+            + table(["retrieval", "recall@1", "recall@5", "best answer right"], rows) + "\n\n" + provenance(d))  # fmt: skip
+
+
 def plot(results: Path, dest: Path) -> Path | None:
     import matplotlib
 
@@ -457,39 +450,45 @@ MAKERS = {
     "latency": latency_tables,
     "interpolation": interpolation_tables,
     "reader_speed": reader_speed_tables,
-    "rerank": rerank_tables,
-    "answer_selector": answer_selector_tables,
     "heldout_readers": heldout_readers_tables,
     "ranking": ranking_tables,
     "indexing": indexing_tables,
     "scale": scale_tables,
     "baseline": baseline_tables,
     "scaling": scaling_tables,
+    "fusion": fusion_tables,
+    "pdf_pages": pdf_pages_tables,
+    "nonwiki": nonwiki_tables,
 }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, default=common.RESULTS)
-    p.add_argument("--doc", type=Path, default=common.ROOT / "docs" / "benchmarks.md")
+    p.add_argument("--doc", type=Path, nargs="+", default=DOCS, help="the pages whose markers are filled")
     p.add_argument("--plot", type=Path, default=PLOT)
     args = p.parse_args()
-    text = args.doc.read_text(encoding="utf-8") if args.doc.exists() else ""
+    texts = {doc: doc.read_text(encoding="utf-8") for doc in args.doc if doc.exists()}
     for path in sorted(args.results.glob("*.json")):
         d = _load(path)
         make = MAKERS.get(d.get("benchmark", "")) if isinstance(d, dict) else None
         if make is None:
             continue  # not one of ours (or not a benchmark results file)
-        name = path.stem  # reader.json -> <!-- bench:reader -->, reader_full_dev.json -> <!-- bench:reader_full_dev -->
+        name = path.stem
         block = f"<!-- bench:{name} -->\n{make(d)}\n<!-- /bench:{name} -->"
-        pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
-        if pattern.search(text):
-            text = pattern.sub(lambda _m, b=block: b, text)
-        else:
-            print(f"no marker for {name} in {args.doc}; tables printed here instead:\n{block}\n")
-    args.doc.write_text(text, encoding="utf-8")
+        pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+        docs = [doc for doc, text in texts.items() if pattern.search(text)]
+        for doc in docs:
+            texts[doc] = pattern.sub(lambda _m, b=block: b, texts[doc])
+        if not docs:
+            print(f"no marker for {name} in {', '.join(map(str, args.doc))}; tables printed here instead:\n{block}\n")
+    for doc, text in texts.items():
+        if doc.read_text(encoding="utf-8") != text:  # pages whose tables did not change are left alone
+            doc.write_text(text, encoding="utf-8")
+            print(f"updated {doc}")
     made = plot(args.results, args.plot)
-    print(f"updated {args.doc}" + (f" and {made}" if made else ""))
+    if made:
+        print(f"drew {made}")
 
 
 if __name__ == "__main__":

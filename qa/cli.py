@@ -6,48 +6,43 @@ Training is not part of the product's CLI: every training tool runs as `python -
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
-USAGE, FAILURE = 2, 1
+from qa.errors import FAILURE, USAGE, MissingPath, QAError
+from qa.settings import Settings
 
 
 def _seeds_option(f):
     f = click.option("--reseed", is_flag=True, help="Rebuild an existing index from another --seeds folder than its own.")(f)
-    return click.option("--seeds", type=click.Path(path_type=Path), default=lambda: os.environ.get("QA_SEEDS") or None,
+    return click.option("--seeds", type=click.Path(path_type=Path), default=lambda: Settings.env_value("seeds"),
                         show_default="the index's own folder; ./seeds for a new index; or $QA_SEEDS",
                         help="Folder of documents.")(f)  # fmt: skip
 
 
 def _index_option(f):
     return click.option("--index", "--store", "index_dir", show_default="./index, or $QA_STORE / $QA_INDEX",
-                        default=lambda: os.environ.get("QA_STORE") or os.environ.get("QA_INDEX", "index"),
+                        default=lambda: Settings.env_text("index") or "index",
                         help="Where the index lives: a folder, or milvus://HOST:PORT[/NAME] for a Milvus server "
                              "(the scale extra).")(f)  # fmt: skip
 
 
 class QAGroup(click.Group):
-    """Turns known failures into one-line messages and exit codes; --debug shows tracebacks."""
+    """Turns known failures (`QAError`, a missing file) into one-line messages and their exit
+    codes; anything else into its type and first line, exit 1; --debug shows tracebacks."""
 
     def invoke(self, ctx):
-        from qa.pipeline import BadQuestion, SeedsMismatch
-        from qa.store import IndexBusy, IndexProblem
-
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except (BadQuestion, SeedsMismatch, IndexProblem, FileNotFoundError, NotADirectoryError) as e:
+        except (QAError, FileNotFoundError, NotADirectoryError) as e:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(f"Error: {e}", err=True)
-            ctx.exit(USAGE)
-        except IndexBusy as e:
-            click.echo(f"Error: {e}", err=True)
-            ctx.exit(FAILURE)
+            ctx.exit(e.exit_code if isinstance(e, QAError) else USAGE)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
@@ -72,13 +67,12 @@ def _pipeline(seeds: Path | None, index_dir: str, reseed: bool, must_exist: bool
     """The pipeline over the index, with the seeds folder it remembers (or the one given)."""
     from qa.backends import open_store
     from qa.pipeline import QAPipeline, choose_seeds
-    from qa.settings import Settings
 
     settings = Settings.from_env(index=None if "://" in index_dir else Path(index_dir))
     store = open_store(index_dir, settings)
     chosen = choose_seeds(store, seeds, reseed, default=settings.seeds)
     if must_exist and not chosen.is_dir():
-        raise FileNotFoundError(f"seeds folder {chosen} does not exist (pass --seeds DIR or set QA_SEEDS)")
+        raise MissingPath(f"seeds folder {chosen} does not exist (pass --seeds DIR or set QA_SEEDS)")
     return QAPipeline(store, chosen, settings=settings)
 
 
@@ -116,7 +110,7 @@ def index(seeds: Path | None, reseed: bool, index_dir: str, full: bool, quiet: b
     if watch:
         from qa.watch import Watcher
 
-        def said(status):
+        def report_build(status):
             if status.state == "failed":
                 click.echo(f"error: {status.last_error}", err=True)
             else:
@@ -125,7 +119,7 @@ def index(seeds: Path | None, reseed: bool, index_dir: str, full: bool, quiet: b
                     click.echo(f"skipped {line}", err=True)
             sys.stdout.flush()
 
-        Watcher(pipeline, on_build=said, on_ready=lambda: click.echo(f"watching {pipeline.seeds} (Ctrl-C stops)", err=True)).run()
+        Watcher(pipeline, on_build=report_build, on_ready=lambda: click.echo(f"watching {pipeline.seeds} (Ctrl-C stops)", err=True)).run()
 
 
 def _print_report(report) -> None:
@@ -158,7 +152,7 @@ def _marked_passage(a) -> str:
 @click.argument("question")
 @_seeds_option
 @_index_option
-@click.option("--top-k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to read.")
+@click.option("--top-k", type=click.IntRange(1, 100), default=Settings.top_k, show_default=True, help="Passages to read.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--rebuild", is_flag=True, help="Refresh the index first if the seeds changed.")
 def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: int, as_json: bool, rebuild: bool):
@@ -196,7 +190,7 @@ def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: 
 @click.argument("squad_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--reader-only", is_flag=True, help="Read each question against its own paragraph.")
 @click.option("--limit", type=int, default=0, help="Evaluate a fixed random sample of N questions.")
-@click.option("--top-k", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--top-k", type=click.IntRange(1, 100), default=Settings.top_k, show_default=True)
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
               help="Open mode: where to build/keep the index of the file's paragraphs (default: a cache folder).")  # fmt: skip
 @click.option("--reader", "reader_dir", type=click.Path(path_type=Path), default=None, help="Reader model folder.")

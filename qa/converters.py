@@ -179,9 +179,9 @@ def docx_text(raw: bytes) -> tuple[str, None]:
             if text:
                 blocks.append(text)
         elif tag == "tbl":
-            rows = []
+            rows: list[str] = []
             for row in Table(child, document).rows:
-                cells = []
+                cells: list[str] = []
                 for cell in row.cells:  # a merged cell appears once per column it spans: keep it once
                     t = " ".join(cell.text.split())
                     if not cells or cells[-1] != t:

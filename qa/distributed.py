@@ -60,8 +60,10 @@ class RayEmbedder:
         if self.address == LOCAL:  # a busy machine can take longer than Ray's 30 s to start its GCS
             os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "180")
         try:
+            # logging_level: Ray takes a level's name as well as its number, whatever its annotation says
+            # (unused-ignore: without the scale extra, ray is untyped)
             ray.init(address=None if self.address == LOCAL else self.address, include_dashboard=False,
-                     log_to_driver=False, logging_level="ERROR", configure_logging=False)  # fmt: skip
+                     log_to_driver=False, logging_level="ERROR", configure_logging=False)  # type: ignore[arg-type, unused-ignore]  # fmt: skip
         except ConnectionError as e:
             raise RuntimeError(f"cannot reach the Ray cluster at {self.address} ({e})") from None
         try:
@@ -72,7 +74,7 @@ class RayEmbedder:
             order = np.argsort([len(t) for t in texts], kind="stable").tolist()
             batches = [order[i : i + self.batch] for i in range(0, len(order), self.batch)]
             done = 0
-            work = ((idx, [texts[j] for j in idx]) for idx in batches)
+            work = [(idx, [texts[j] for j in idx]) for idx in batches]  # the pool submits them all at once either way
             for idx, vectors in pool.map_unordered(lambda a, b: a.embed.remote(*b), work):
                 out[idx] = vectors
                 done += len(idx)

@@ -7,8 +7,9 @@ names the choice, and its fingerprint is saved with every index, so a change reb
 
 Documents are embedded at index time by sentence-transformers, the reference implementation, in
 bf16 where the CPU does bf16 natively (3.6x fp32's speed, vectors at cosine >= 0.996 to fp32's,
-the same dense recall; bench/embedding.py). Questions are embedded by an ONNX export of the same weights, checked
-against fp32 sentence-transformers (cosine >= 0.999), so `qa ask` never imports torch.
+the same dense recall; the embedding-precision experiment in experiments/). Questions are
+embedded by an ONNX export of the same weights, checked against fp32 sentence-transformers
+(cosine >= 0.999), so `qa ask` never imports torch.
 
 Why export at index time rather than ship the ONNX file: no registry has it, the fp32 graph
 (90 MB) is over what the repository may hold, and an int8 copy would no longer match the
@@ -26,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.errors import BadSetting
 from qa.onnx_utils import export_onnx, session
-from qa.settings import EMBED_PRECISIONS
+from qa.settings import EMBED_PRECISIONS, Settings
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
@@ -95,7 +97,7 @@ class EmbedderSpec:
         path = Path(choice).expanduser()
         path = path / OVERLAY_NAME if path.is_dir() else path
         if not path.is_file():
-            raise ValueError(f"QA_EMBEDDER={choice!r} is not auto, bundled or a folder holding {OVERLAY_NAME}")
+            raise BadSetting(f"QA_EMBEDDER={choice!r} is not auto, bundled or a folder holding {OVERLAY_NAME}")
         return cls(path.resolve())
 
     @classmethod
@@ -139,7 +141,7 @@ class EmbedderSpec:
         auto = st_model[0].auto_model
         unexpected = auto.load_state_dict({k: v.float() for k, v in layers.items()}, strict=False).unexpected_keys
         if unexpected or not layers:
-            raise ValueError(f"{self.overlay} does not fit MiniLM ({len(unexpected)} unknown tensors)")
+            raise BadSetting(f"{self.overlay} does not fit MiniLM ({len(unexpected)} unknown tensors)")
 
 
 def native_bf16() -> bool:
@@ -157,13 +159,13 @@ class DocumentEmbedder:
 
     `bf16` casts the model to bfloat16 and renormalises the vectors in fp32: on a CPU with
     AVX512-BF16/AMX that is 3.6x fp32's speed, vectors at cosine >= 0.996 to fp32's (mean 0.9999)
-    and the same dense recall (bench/embedding.py; autocast, keeping fp32 weights, was 2.7x).
+    and the same dense recall (the embedding-precision experiment; autocast, keeping fp32 weights, was 2.7x).
     `auto` picks it where the CPU has native bf16. fp32 is the reference that the ONNX query
     embedder is checked against."""
 
     def __init__(self, batch_size: int = 16, precision: str = "auto", spec: EmbedderSpec | None = None):
         if precision not in EMBED_PRECISIONS:
-            raise ValueError(f"embedding precision must be one of {', '.join(EMBED_PRECISIONS)}, not {precision!r}")
+            raise BadSetting(f"embedding precision must be one of {', '.join(EMBED_PRECISIONS)}, not {precision!r}")
         self.batch_size = batch_size
         self.requested = precision
         self.spec = spec or EmbedderSpec.choose()
@@ -210,7 +212,7 @@ def export_query_embedder(dest_dir: Path, spec: EmbedderSpec | None = None) -> P
     raw = dest_dir / "minilm-embedder.raw.onnx"
     onnx_path = dest_dir / ONNX_NAME
     export_onnx(st_model[0].auto_model, raw, ["last_hidden_state"])
-    session(raw, optimized_to=onnx_path)
+    session(raw, Settings.env_value("threads") or 0, optimized_to=onnx_path)
     raw.unlink()
     (dest_dir / TOKENIZER_NAME).write_bytes((model_path() / "tokenizer.json").read_bytes())
     got = QueryEmbedder.from_dir(dest_dir)(_CHECK_SENTENCES)
@@ -267,14 +269,16 @@ def ensure_query_embedder(models_dir: Path, spec: EmbedderSpec | None = None) ->
 
 def model_cache_dir() -> Path:
     """Where stores that live on a server keep the query embedder on this machine:
-    $QA_MODEL_CACHE, or $XDG_CACHE_HOME/qa/models (~/.cache/qa/models)."""
-    if os.environ.get("QA_MODEL_CACHE"):
-        return Path(os.environ["QA_MODEL_CACHE"])
+    $QA_MODEL_CACHE (Settings.model_cache), or $XDG_CACHE_HOME/qa/models (~/.cache/qa/models)."""
+    cache: Path | None = Settings.env_value("model_cache")
+    if cache is not None:
+        return cache
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa" / "models"
 
 
 class QueryEmbedder:
-    """MiniLM through ONNX Runtime: mean pooling + L2 norm, like sentence-transformers."""
+    """MiniLM through ONNX Runtime: mean pooling + L2 norm, like sentence-transformers
+    (`threads` 0: QA_THREADS, else one per core)."""
 
     def __init__(self, onnx_path: Path, tokenizer_path: Path, max_tokens: int = 128, threads: int = 0):
         from tokenizers import Tokenizer
@@ -282,7 +286,7 @@ class QueryEmbedder:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.enable_padding()
-        self.session = session(onnx_path, threads, preoptimized=True)
+        self.session = session(onnx_path, threads or Settings.env_value("threads") or 0, preoptimized=True)
 
     @classmethod
     def from_dir(cls, d: Path) -> QueryEmbedder:
@@ -303,7 +307,7 @@ class OnnxDocumentEmbedder:
     """Documents through the same ONNX export the questions use: the same vectors (cosine 1.0000 on
     the dev corpus), texts sorted by length and batched, cut at 256 word pieces like
     sentence-transformers. Measured, not used for indexing: 0.72x sentence-transformers' speed on
-    this 2-core CPU (bench/embedding.py)."""
+    a 2-core CPU (the embedding-precision experiment in experiments/)."""
 
     def __init__(self, model_dir: Path, batch_size: int = 32, threads: int = 0):
         self.encoder = QueryEmbedder(model_dir / ONNX_NAME, model_dir / TOKENIZER_NAME, max_tokens=MAX_TOKENS, threads=threads)

@@ -18,6 +18,7 @@ import numpy as np
 
 from qa import chunking, embedder
 from qa.documents import EXTRACTION_VERSION, FileState, Skipped, read_document, scan
+from qa.errors import MissingPath
 from qa.settings import Settings
 from qa.store import IndexProblem, Store, StoreVersion
 
@@ -67,7 +68,9 @@ def index_settings(settings: Settings) -> dict:
 
 
 def _same_file(state: FileState, old: dict | None) -> bool:
-    return bool(old) and old["size"] == state.size and old["mtime_ns"] == state.mtime_ns
+    if not old:
+        return False
+    return old["size"] == state.size and old["mtime_ns"] == state.mtime_ns
 
 
 def detect_changes(version: StoreVersion, seeds: Path) -> Changes:
@@ -102,7 +105,7 @@ def build_index(store: Store, seeds: Path, settings: Settings | None = None, ful
     settings = settings or Settings.from_env()
     seeds = Path(seeds)
     if not seeds.is_dir():
-        raise FileNotFoundError(f"seeds folder {seeds} does not exist")
+        raise MissingPath(f"seeds folder {seeds} does not exist")
     progress = progress or (lambda m, f: None)
     with store.building(settings.lock_wait_s):
         try:
@@ -156,7 +159,7 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
             continue
         if note:
             notes.append(f"{st.id}: {note}")
-        if prev and prev["sha256"] == doc.sha256:  # touched, not changed: new size and time, same chunks
+        if prev and old is not None and prev["sha256"] == doc.sha256:  # touched, not changed: new size and time, same chunks
             spans, vectors = old.document_chunks(st.id)
             writer.add(st.id, doc.text, _info(doc), spans, vectors)
             n_kept += 1
@@ -214,7 +217,7 @@ _DOC_EMBEDDER: embedder.DocumentEmbedder | None = None
 
 def _embed(texts: list[str], spec: embedder.EmbedderSpec, settings: Settings, progress: Progress, bar: bool) -> np.ndarray:
     """Vectors for `texts` by sentence-transformers, in bf16 where the CPU has it (see
-    embedder.DocumentEmbedder; bench/embedding.py), longest last so batches pad little."""
+    embedder.DocumentEmbedder), longest last so batches pad little."""
     global _DOC_EMBEDDER
     if not texts:
         return np.zeros((0, embedder.DIM), np.float32)

@@ -29,7 +29,7 @@ import numpy as np
 from qa.chunking import bm25_tokenize
 from qa.embedder import DIM, EmbedderSpec, ensure_query_embedder, fsync_tree
 from qa.schema import Chunk
-from qa.store import DocumentChanges, IndexBusy, IndexProblem, ManifestFacts
+from qa.store import DocumentChanges, IndexBusy, IndexProblem, ManifestFacts, StoreVersion
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -91,7 +91,7 @@ class LocalStore:
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
-    def writer(self, base: LocalVersion | None, spec: EmbedderSpec) -> LocalWriter:
+    def writer(self, base: StoreVersion | None, spec: EmbedderSpec) -> LocalWriter:
         return LocalWriter(self, base, spec)
 
     # --- models ---
@@ -310,7 +310,7 @@ class LocalVersion(ManifestFacts):
 class LocalWriter(DocumentChanges):
     """The next version: the base version's documents, minus `remove`d ones, plus `add`ed ones."""
 
-    def __init__(self, store: LocalStore, base: LocalVersion | None, spec: EmbedderSpec):
+    def __init__(self, store: LocalStore, base: StoreVersion | None, spec: EmbedderSpec):
         super().__init__()
         self.store = store
         self.base = base
@@ -335,7 +335,11 @@ class LocalWriter(DocumentChanges):
         query_embedder = store.query_embedder_dir(self.spec)
         name = store._new_version_name()
         building = store.dir / "versions" / f".building-{name}"
-        docs_rows, chunk_rows, vec_parts, texts, manifest_docs = [], [], [], [], {}
+        docs_rows: list[tuple[str, str]] = []
+        chunk_rows: list[tuple[int, str, int, int]] = []  # row, document, start, end
+        vec_parts: list[np.ndarray] = []
+        texts: list[str] = []
+        manifest_docs: dict[str, dict] = {}
         for doc_id in sorted(docs):
             text, info, spans, vectors = docs[doc_id]
             first = len(chunk_rows)
@@ -360,11 +364,13 @@ def make_faiss(vectors: np.ndarray, flat_limit: int):
     import faiss
 
     dim = vectors.shape[1]
+    index: faiss.Index
     if len(vectors) <= flat_limit:
         index = faiss.IndexFlatIP(dim)
     else:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
+        hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 80
+        index = hnsw
     index.add(vectors)
     return index
 

@@ -45,14 +45,15 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from typing import cast
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from qa.chunking import bm25_tokenize
-from qa.embedder import EmbedderSpec
+from qa.embedder import EmbedderSpec, QueryEmbedder
 from qa.schema import Chunk
-from qa.store import DocumentChanges, IndexBusy, IndexProblem, ManifestFacts
+from qa.store import DocumentChanges, IndexBusy, IndexProblem, ManifestFacts, StoreVersion
 
 FORMAT_VERSION = 1
 ALIVE = 2**62  # `dead` of a row no version has removed yet
@@ -110,7 +111,7 @@ class MilvusStore:
         self.chunks_c, self.docs_c, self.meta_c, self.lock_c = (f"{name}_{s}" for s in ("chunks", "docs", "meta", "lock"))
         self.fix = f"run `qa index --full --store {url}` to rebuild it"
         self._client = None
-        self._embedder = None
+        self._embedder: QueryEmbedder | None = None
 
     # --- connection and collections ---
 
@@ -230,9 +231,9 @@ class MilvusStore:
             raise IndexProblem(f"no index at {self.location}: run `qa index --store {self.location}` first")
         return MilvusVersion(self, v, self._manifest(v))
 
-    def writer(self, base: MilvusVersion | None, spec: EmbedderSpec) -> MilvusWriter:
+    def writer(self, base: StoreVersion | None, spec: EmbedderSpec) -> MilvusWriter:
         self._ensure_collections(create=True)
-        return MilvusWriter(self, base, spec)
+        return MilvusWriter(self, cast("MilvusVersion | None", base), spec)  # a version this store opened
 
     @contextmanager
     def building(self, wait_s: float):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 
 def session(model_path: Path, threads: int = 0, optimized_to: Path | None = None, preoptimized: bool = False,
             denormals_as_zero: bool = True):
-    """An ONNX Runtime CPU session.
+    """An ONNX Runtime CPU session with `threads` threads (0: ONNX Runtime's default, one per core;
+    callers pass Settings.threads, QA_THREADS).
 
     `optimized_to` saves the graph after fusions, and `preoptimized` loads such a file without
     optimizing again: about half the start-up time for the 90 MB embedder. The saved graph
@@ -23,13 +23,12 @@ def session(model_path: Path, threads: int = 0, optimized_to: Path | None = None
     if optimized_to is not None:
         opts.graph_optimization_level = level.ORT_ENABLE_EXTENDED
         opts.optimized_model_filepath = str(optimized_to)
-    n = threads or int(os.environ.get("QA_THREADS", "0"))
-    if n:
-        opts.intra_op_num_threads = n
+    if threads:
+        opts.intra_op_num_threads = threads
     opts.log_severity_level = 3
-    # Flush denormal floats to zero: they take the CPU's slow path. The 2-epoch reader ran 6 % slower than
-    # the one before without this and as fast with it; its logits were bit-identical on 100 held-out
-    # windows either way (bench/reader_speed.py, docs/benchmarks.md §14)
+    # Flush denormal floats to zero: they take the CPU's slow path. A reader ran 6 % slower than its
+    # predecessor without this and as fast with it; its logits were bit-identical on 100 held-out
+    # windows either way (bench/tune/reader_speed.py)
     opts.add_session_config_entry("session.set_denormal_as_zero", "1" if denormals_as_zero else "0")
     return ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
 

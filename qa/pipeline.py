@@ -12,27 +12,21 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qa.backends import open_store
 from qa.documents import line_of, page_of
+from qa.errors import BadQuestion, MissingPath, SeedsMismatch
 from qa.indexer import BuildReport, Changes, Progress, build_index, detect_changes
 from qa.ranker import FeatureRanker, choose_ranker_file
 from qa.reader import ExtractiveReader
 from qa.retriever import HybridRetriever, Mode
-from qa.schema import Answer, Passage
+from qa.schema import Answer, Passage, Stage
 from qa.settings import Settings
 from qa.store import IndexProblem, Store, StoreVersion
 
 MAX_QUESTION_CHARS = 2000
 KEEP_VERSIONS = 3  # versions kept open for citations of earlier answers (the live one and two before)
-
-
-class BadQuestion(ValueError):
-    """The question cannot be asked (empty, nothing but punctuation…); the message says why."""
-
-
-class SeedsMismatch(ValueError):
-    """A seeds folder other than the one the index was built from, without --reseed."""
 
 
 @dataclass
@@ -98,7 +92,7 @@ class QAPipeline:
     """Holds the open index version and the models; `rebuild()`/`reload()` swap in a new version
     between questions, while questions in flight finish on the version they started with."""
 
-    def __init__(self, store: Store | str | Path, seeds: Path | None = None, reader: ExtractiveReader | None = None,
+    def __init__(self, store: Store | str | Path, seeds: Path | None = None, *, reader: ExtractiveReader | None = None,
                  settings: Settings | None = None):  # fmt: skip
         self.settings = settings or Settings.from_env()
         self.store = open_store(store, self.settings) if isinstance(store, (str, Path)) else store
@@ -113,12 +107,25 @@ class QAPipeline:
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
 
+    @property
+    def stages(self) -> list[Stage[Any]]:
+        """The models that work on retrieval's passages, in the order `warm_up` loads them: the reader,
+        then the feature ranker when one is set (a question meets the ranker first)."""
+        return [self.reader] if self.ranker is None else [self.reader, self.ranker]
+
     def warm_up(self) -> None:
+        """Open the index, then load every stage's model; later calls do nothing."""
         if self._retriever is None:
             self.reload()  # first: a broken index is reported before the reader loads
-        self.reader.warm_up()
-        if self.ranker is not None:
-            self.ranker.warm_up()
+        for stage in self.stages:
+            stage.warm_up()
+
+    def _warm_retriever(self) -> HybridRetriever:
+        """`warm_up()`, then the retriever over the live version (questions keep the one they took)."""
+        self.warm_up()
+        retriever = self._retriever
+        assert retriever is not None  # warm_up() opened a version or raised
+        return retriever
 
     def reload(self) -> str:
         """Open the live version, checking every part, so a broken index fails here, never with a
@@ -143,7 +150,7 @@ class QAPipeline:
     def rebuild(self, full: bool = False, progress: Progress | None = None, show_progress_bar: bool = False) -> BuildReport:
         """Refresh the index from its seeds folder, then answer from the new version at once."""
         if self.seeds is None:
-            raise FileNotFoundError(f"no seeds folder is known for {self.store.location}; pass --seeds")
+            raise MissingPath(f"no seeds folder is known for {self.store.location}; pass --seeds")
         with self._build_lock:
             report = build_index(self.store, self.seeds, self.settings, full, progress, show_progress_bar)
             self.reload()
@@ -151,8 +158,7 @@ class QAPipeline:
 
     @property
     def version(self) -> StoreVersion:
-        self.warm_up()
-        return self._retriever.version
+        return self._warm_retriever().version
 
     def document_text(self, doc_id: str, version: str | None = None) -> str | None:
         """A document's text as the given version (default: the live one) holds it."""
@@ -182,8 +188,7 @@ class QAPipeline:
     def retrieve(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None,
                  rank: bool = True) -> list[Passage]:  # fmt: skip
         """The passages the reader would read; `rank=False` gives fusion's order (benchmarks compare)."""
-        self.warm_up()
-        return self._retriever(question, top_k=top_k, mode=mode, timings=timings, rank=rank)
+        return self._warm_retriever()(question, top_k=top_k, mode=mode, timings=timings, rank=rank)
 
     def __call__(self, question: str, top_k: int | None = None, mode: Mode = "hybrid", max_answers: int | None = None) -> Result:
         """Every distinct answer above the reader's threshold, best first; when none is, the best
@@ -191,11 +196,10 @@ class QAPipeline:
         top_k = top_k or self.settings.top_k
         max_answers = max_answers or self.settings.max_answers
         q, warnings = clean_question(question)
-        self.warm_up()
+        retriever = self._warm_retriever()
         q_read, truncated = self.reader.truncate_question(q)
         if truncated:
             warnings.append("question truncated to the reader's 64-token limit")
-        retriever = self._retriever
         version = retriever.version
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

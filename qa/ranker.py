@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.chunking import bm25_tokenize
+from qa.errors import BadSetting, MissingPath
 from qa.schema import Passage
 
 CONFIG_FILE = "ranker.json"
@@ -52,8 +53,8 @@ def choose_ranker_file(setting: str) -> Path | None:
     f = Path(setting).expanduser()
     f = f / CONFIG_FILE if f.is_dir() else f
     if not f.is_file():
-        raise FileNotFoundError(f"QA_RANKER={setting!r}: no ranker model at {f} "
-                                f"(use auto, off, or a {CONFIG_FILE} written by qa.train.ranker)")
+        raise MissingPath(f"QA_RANKER={setting!r}: no ranker model at {f} "
+                          f"(use auto, off, or a {CONFIG_FILE} written by qa.train.ranker)")
     return f
 
 
@@ -106,7 +107,8 @@ def match_features(question: str, passages: list[Passage]) -> np.ndarray:
 class FeatureRanker:
     """Orders passages by weights · match_features; `score` becomes that value, `fused_rank`
     keeps where fusion had put each one (ties keep fusion's order), and `log_prior` is the score
-    minus the first's: trained as a listwise softmax, it is the log-odds of holding the answer."""
+    minus the first's: trained as a listwise softmax, it is the log-odds of holding the answer.
+    A `qa.schema.Stage`: `path` is its ranker.json, read by `warm_up()`."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -126,7 +128,7 @@ class FeatureRanker:
             config = json.loads(self.path.read_text(encoding="utf-8"))
             weights = np.asarray([float(config["weights"][f]) for f in FEATURES], np.float32)
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"ranker model {self.path} is unreadable or of another version ({type(e).__name__}: {e}); "
+            raise BadSetting(f"ranker model {self.path} is unreadable or of another version ({type(e).__name__}: {e}); "
                              "retrain it with qa.train.ranker or set QA_RANKER=off") from None  # fmt: skip
         self.config, self.weights = config, weights
 

@@ -16,9 +16,9 @@ Across passages, the retriever's judgement can enter too (BERTserini's interpola
 feature ranker ordered the passages, each carries its `log_prior`, the ranker's log-odds against
 the first passage (a listwise softmax), and with `"ranker_prior": μ` in `reader.json` an answer
 scores calibrated(m + μ·log_prior): μ = 1 is the product of the two probabilities. Passages without
-one (QA_RANKER=off, or after the cross-encoder) fall back to the rank: with `"rank_prior": λ`, an
+one (QA_RANKER=off) fall back to the rank: with `"rank_prior": λ`, an
 answer read in the passage ranked r (0 = first) scores calibrated(m − λ·log(1 + r)). Zero for
-either leaves the reader's order alone. `bench/interpolation.py` measures both on held-out train
+either leaves the reader's order alone. `bench/tune/interpolation.py` measures both on held-out train
 articles. The first passage's prior is 0 either way, so reading a single passage
 (`qa eval --reader-only`, the calibration) leaves the threshold its meaning.
 
@@ -30,18 +30,23 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from qa.errors import BadSetting, MissingPath
 from qa.onnx_utils import session
 from qa.schema import Answer
+from qa.settings import Settings
 from qa.text import normalize_answer
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding, Tokenizer
 
 MAX_QUESTION_TOKENS = 64
 
@@ -83,24 +88,27 @@ class Readable(Protocol):
 
 def default_model_dir() -> Path:
     """The reader shipped in the package; QA_READER_DIR points elsewhere (a retrained model)."""
-    env = os.environ.get("QA_READER_DIR")
-    return Path(env) if env else Path(str(resources.files("qa") / "models" / "reader"))
+    return Settings.env_value("reader_dir") or Path(str(resources.files("qa") / "models" / "reader"))
 
 
 class ExtractiveReader:
-    """Reads passages with the ONNX QA model and returns every distinct answer span, scored as
-    P(right) (see the module docstring), best first.
+    """Reads passages with the ONNX QA model and returns their best distinct answer spans, best
+    first, each scored as P(right) (see the module docstring). A `qa.schema.Stage`.
 
     Args:
         model_dir: a folder with reader.onnx, tokenizer.json and reader.json (default: the shipped
             reader, or QA_READER_DIR).
         max_answer_tokens: the longest answer, in word pieces.
-        threads: ONNX Runtime threads (0: all cores).
+        threads: ONNX Runtime threads (0: QA_THREADS, else all cores).
         span_candidates: best starts x best ends considered per window.
         batch_size: windows per ONNX run (1 keeps int8 scores independent of batch-mates).
 
-    `__init__` reads only reader.json; `warm_up()` loads the tokenizer and the model.
+    `__init__` reads only reader.json (threshold, calibration, priors, window size); `warm_up()`
+    loads the tokenizer and the model.
     """
+
+    _tokenizer: Tokenizer  # question + passage, cut into overlapping windows (set by warm_up)
+    _question_tokenizer: Tokenizer  # the question alone, uncut
 
     def __init__(self, model_dir: Path | None = None, *, max_answer_tokens: int = 30, threads: int = 0, span_candidates: int = 20,
                  batch_size: int = 1):  # fmt: skip
@@ -112,16 +120,14 @@ class ExtractiveReader:
         self.max_answer_tokens = max_answer_tokens
         self.span_candidates = span_candidates
         self.threads = threads
-        self._session = None
-        self._tokenizer = None
-        self._question_tokenizer = None
+        self._session: Any = None  # an onnxruntime.InferenceSession once warm
         cfg_path = self.model_dir / "reader.json"
         self.config = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
         self.threshold: float = float(self.config.get("no_answer_threshold", 0.5))
         platt = self.config.get("score_calibration") or {}
         self.platt_a, self.platt_b = float(platt.get("a", 1.0)), float(platt.get("b", 0.0))
         if self.config and self.config.get("score", "null_aware") != "null_aware":
-            raise ValueError(f"{cfg_path} asks for the score rule {self.config['score']!r}, which this version no longer has; "
+            raise BadSetting(f"{cfg_path} asks for the score rule {self.config['score']!r}, which this version no longer has; "
                              "re-export the reader with `python -m qa.train.export_reader`")  # fmt: skip
         self.rank_prior: float = float(self.config.get("rank_prior", 0.0))
         self.ranker_prior: float = float(self.config.get("ranker_prior", 0.0))
@@ -134,8 +140,8 @@ class ExtractiveReader:
 
             model = self.model_dir / self.config.get("onnx", "reader.onnx")
             if not model.exists():
-                raise FileNotFoundError(f"reader model {model} is missing; reinstall qa, or export one with "
-                                        "`python -m qa.train.export_reader`")
+                raise MissingPath(f"reader model {model} is missing; reinstall qa, or export one with "
+                                  "`python -m qa.train.export_reader`")
             tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             tok.no_padding()
             tok.enable_truncation(self.max_length, stride=self.stride, strategy="only_second")
@@ -144,7 +150,7 @@ class ExtractiveReader:
             self._question_tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             self._question_tokenizer.no_truncation()
             self._question_tokenizer.no_padding()
-            self._session = session(model, self.threads)
+            self._session = session(model, self.threads or Settings.env_value("threads") or 0)
 
     def truncate_question(self, question: str) -> tuple[str, bool]:
         """Keep the first MAX_QUESTION_TOKENS word pieces (a question never fills the window)."""
@@ -154,7 +160,7 @@ class ExtractiveReader:
             return question, False
         return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]], True
 
-    def __call__(self, question: str, passages: list[Readable], top_n: int = 5, batch_size: int | None = None) -> list[Answer]:
+    def __call__(self, question: str, passages: Sequence[Readable], top_n: int = 5, batch_size: int | None = None) -> list[Answer]:
         """Best answers over all passages, best first, near-duplicates merged."""
         question, _ = self.truncate_question(question)
         spans = self.read(question, passages, batch_size)
@@ -166,7 +172,7 @@ class ExtractiveReader:
                                 passage_index=span.passage_index, margin=span.margin))  # fmt: skip
         return merge_duplicates(found, top_n)
 
-    def read(self, question: str, passages: list[Readable], batch_size: int | None = None) -> list[SpanCandidate]:
+    def read(self, question: str, passages: Sequence[Readable], batch_size: int | None = None) -> list[SpanCandidate]:
         """Every window's distinct spans, before scoring."""
         self.warm_up()
         batch_size = batch_size or self.batch_size
@@ -184,16 +190,16 @@ class ExtractiveReader:
                 found += self._decode(passages[p_i], p_i, enc, sl, el)
         return found
 
-    def logits(self, passages: list[Readable], spans: list[SpanCandidate]) -> np.ndarray:
+    def logits(self, passages: Sequence[Readable], spans: list[SpanCandidate]) -> np.ndarray:
         """Each span's evidence, before calibration: its margin plus its passage's prior."""
         return np.array([s.margin + self.prior(passages[s.passage_index], s.passage_index) for s in spans])
 
-    def _run(self, encs) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, encs: list[Encoding]) -> tuple[np.ndarray, np.ndarray]:
         ids, mask, types = pad_batch(encs)
         out = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         return out[0], out[1]
 
-    def _decode(self, passage: Readable, p_i: int, enc, start_logits, end_logits) -> list[SpanCandidate]:
+    def _decode(self, passage: Readable, p_i: int, enc: Encoding, start_logits: np.ndarray, end_logits: np.ndarray) -> list[SpanCandidate]:
         seq = enc.sequence_ids
         ctx = np.array([s == 1 for s in seq] + [False] * (len(start_logits) - len(seq)))
         allowed = ctx.copy()

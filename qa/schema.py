@@ -1,4 +1,5 @@
-"""The three records that flow through the pipeline: chunk → passage → answer.
+"""The three records that flow through the pipeline: chunk → passage → answer, and the contract of
+the stages that turn one into the next.
 
 Offsets are always character offsets into the document's extracted text, so
 `document_text[start:end] == text` holds for each of them; citations are only as good as that.
@@ -7,6 +8,9 @@ Offsets are always character offsets into the document's extracted text, so
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+Out = TypeVar("Out")  # what a stage hands on: passages, or answers
 
 
 @dataclass
@@ -29,7 +33,7 @@ class Passage:
     start: int
     end: int
     text: str
-    score: float = 0.0  # fused retrieval score, or the ranker's / reranker's when one ran (higher is better)
+    score: float = 0.0  # fused retrieval score, or the feature ranker's when it ran (higher is better)
     dense_rank: int | None = None  # 1-based; None when not in that list
     bm25_rank: int | None = None
     fused_rank: int | None = None  # 1-based place in the fused list; set when a ranker reordered it
@@ -42,15 +46,26 @@ class Passage:
     @classmethod
     def from_text(cls, text: str, document: str = "", start: int = 0) -> Passage:
         """A passage to read that did not come from an index (a SQuAD paragraph, a test)."""
-        return cls(0, document, start, start + len(text), text)
+        return cls(id=0, document=document, start=start, end=start + len(text), text=text)
 
     @classmethod
     def of(cls, chunk: Chunk, score: float = 0.0, dense: tuple[int, float] | None = None,
            bm25: tuple[int, float] | None = None) -> Passage:  # fmt: skip
         """`dense` and `bm25` are (rank, score) in each list, None when the chunk is not in it."""
-        d_rank, d_score = dense or (None, None)
-        b_rank, b_score = bm25 or (None, None)
-        return cls(chunk.id, chunk.document, chunk.start, chunk.end, chunk.text, score, d_rank, b_rank, None, d_score, b_score)
+        dense_rank, dense_score = dense or (None, None)
+        bm25_rank, bm25_score = bm25 or (None, None)
+        return cls(id=chunk.id, document=chunk.document, start=chunk.start, end=chunk.end, text=chunk.text, score=score,
+                   dense_rank=dense_rank, bm25_rank=bm25_rank, dense_score=dense_score, bm25_score=bm25_score)  # fmt: skip
+
+
+class Stage(Protocol[Out]):
+    """A step after retrieval that takes the question and the passages so far: the feature ranker
+    (passages in a new order) and the reader (answers). Making one loads no model: `warm_up()`
+    does, once (later calls do nothing), so a pipeline can report a broken index before it waits
+    for a model. A call answers one question."""
+
+    def warm_up(self) -> None: ...
+    def __call__(self, question: str, passages: list[Passage]) -> list[Out]: ...
 
 
 @dataclass

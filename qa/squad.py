@@ -36,7 +36,7 @@ class SquadFile:
 
 
 def read_json(path: str | Path):
-    """A JSON file, plain or gzipped (SQuAD files, and the mined file that travels to a lent GPU)."""
+    """A JSON file, plain or gzipped (SQuAD files, and the mined training file)."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:

@@ -21,15 +21,9 @@ from typing import Protocol
 import numpy as np
 
 from qa.embedder import EmbedderSpec
+from qa.errors import IndexBusy as IndexBusy  # the stores' errors, importable with the interface
+from qa.errors import IndexProblem as IndexProblem
 from qa.schema import Chunk
-
-
-class IndexProblem(Exception):
-    """The index cannot be used; the message says why and how to fix it."""
-
-
-class IndexBusy(Exception):
-    """Another build holds the index."""
 
 
 class QueryEncoder(Protocol):
@@ -54,6 +48,7 @@ class StoreVersion(Protocol):
     def document_text(self, doc_id: str) -> str | None: ...
     def document_chunks(self, doc_id: str) -> tuple[list[tuple[int, int]], np.ndarray]: ...  # spans, vectors
     def query_embedder(self) -> QueryEncoder: ...
+    def check(self) -> None: ...  # loads what loads lazily, so a broken part raises IndexProblem before the first question
     def close(self) -> None: ...
 
 

@@ -13,7 +13,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from qa.errors import MissingPath
 from qa.pipeline import QAPipeline
 from qa.store import IndexBusy, IndexProblem
 
@@ -38,8 +40,6 @@ class WatchStatus:
 
 def _visible(change, path: str) -> bool:
     """Hidden files (editor swap files, .lock) do not trigger builds."""
-    from pathlib import Path
-
     return not any(part.startswith(".") for part in Path(path).parts[-2:])
 
 
@@ -49,8 +49,9 @@ class Watcher:
     def __init__(self, pipeline: QAPipeline, debounce_ms: int = 1000, on_build: Callable[[WatchStatus], None] | None = None,
                  on_ready: Callable[[], None] | None = None):  # fmt: skip
         if pipeline.seeds is None:
-            raise FileNotFoundError("no seeds folder to watch")
+            raise MissingPath("no seeds folder to watch")
         self.pipeline = pipeline
+        self.seeds: Path = pipeline.seeds
         self.debounce_ms = debounce_ms
         self.on_build = on_build or (lambda status: None)
         self.on_ready = on_ready or (lambda: None)
@@ -75,7 +76,7 @@ class Watcher:
 
         # yield_on_timeout: the first (empty) yield says the watch is armed, so callers know from when
         # on a change is seen; a change made before that is already in the first yield
-        for changes in watch(self.pipeline.seeds, watch_filter=_visible, debounce=self.debounce_ms, rust_timeout=500,
+        for changes in watch(self.seeds, watch_filter=_visible, debounce=self.debounce_ms, rust_timeout=500,
                              yield_on_timeout=True, stop_event=self.stop_event, raise_interrupt=False):  # fmt: skip
             if not self.ready.is_set():
                 self.ready.set()

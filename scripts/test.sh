@@ -17,6 +17,8 @@ fi
 .venv/bin/deptry qa ui --extend-exclude 'qa/train/|qa/(milvus_store|distributed)\.py' --optional-dependencies-dev-groups train,test,bench,scale
 # The module graph: data flows one way, no cycles (contracts in pyproject.toml).
 PYTHONPATH=. .venv/bin/lint-imports
+# The type check: the runtime, qa/ without qa/train/, and ui/ (config in pyproject.toml).
+.venv/bin/mypy
 # One worker per core (pytest-xdist), an idle worker taking tests queued on a busy one (worksteal);
 # the slowest tests named, to keep the suite near 10 minutes.
 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -n auto --maxprocesses 4 --dist worksteal --durations=12 "$@"

@@ -1,28 +1,25 @@
 #!/usr/bin/env bash
-# The fine-tuned retrieval embedder (issue 12), end to end and resumable: mine hard negatives with
-# the bundled MiniLM (shared with the reader: scripts/train_reader.sh step 1), fine-tune the
-# transformer layers on SQuAD v1.1 train questions -> their chunks, write the fp16 overlay that
-# ships in qa/models/embedder/.
+# The shipped retrieval embedder's layers, end to end and resumable: the mined negatives (shared with the
+# reader), the fine-tune of the bundled MiniLM's six transformer layers on SQuAD v1.1 train questions ->
+# their chunks, and the fp16 overlay of the best checkpoint written to $OUT.
 #
-#   bash scripts/train_embedder.sh          # run or resume; mining is skipped once mined.json exists
-#   RUNS=~/qa-runs/embedder-v1 MINED=~/qa-runs/reader-v2/mined.json bash scripts/train_embedder.sh
+#   bash scripts/train_embedder.sh                  # run or resume; mining is skipped once $MINED exists
+#   OUT=/tmp/embedder bash scripts/train_embedder.sh   # then: QA_EMBEDDER=/tmp/embedder qa index (a full rebuild)
 #
 # The checkpoint with the best recall@1 (then @5) on the held-out train articles is the one kept
-# ($RUNS/best); SQuAD dev is never used. Needs the `train` extra: pip install -e '.[train]'.
+# ($RUNS/best); SQuAD dev is never used. Work goes to $RUNS (default ~/qa-runs/embedder); QA_RUNS, SQUAD,
+# PY and MINED are in scripts/train_common.sh. docs/training.md has the details; the feature ranker's
+# dense features are in this embedder's scale, so refit the ranker after it (scripts/train_ranker.sh).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-RUNS=${RUNS:-$HOME/qa-runs/embedder-v1}
-MINED=${MINED:-$HOME/qa-runs/reader-v2/mined.json}
-SQUAD=${SQUAD:-../shared/data/squad}
-PY=${PY:-.venv/bin/python}
-export HF_HUB_OFFLINE=1
-mkdir -p "$RUNS" "$(dirname "$MINED")"
+source "$(dirname "$0")/train_common.sh"
+RUNS=${RUNS:-$QA_RUNS/embedder}
+OUT=${OUT:-qa/models/embedder}
+need_squad train-v1.1.json.gz
+mkdir -p "$RUNS"
 
-if [ ! -s "$MINED" ]; then
-  "$PY" -m qa.train.data.mining --train-file "$SQUAD/train-v1.1.json.gz" --out "$MINED" --work "$(dirname "$MINED")/../embedder"
-fi
+mine_negatives
 "$PY" -m qa.train.embedder --train-file "$SQUAD/train-v1.1.json.gz" --mined "$MINED" --out-dir "$RUNS" \
   --questions 12000 --batch-size 32 --lr 3e-5 --eval-questions 500 --save-every 50
-mkdir -p qa/models/embedder
-cp "$RUNS/best/encoder-layers.safetensors" "$RUNS/best/embedder.json" qa/models/embedder/
-echo "wrote qa/models/embedder/ (the model card, qa/models/embedder/README.md, quotes the figures in embedder.json)"
+mkdir -p "$OUT"
+cp "$RUNS/best/encoder-layers.safetensors" "$RUNS/best/embedder.json" "$OUT/"
+echo "wrote $OUT (its model card, qa/models/embedder/README.md, quotes the figures in embedder.json)"

@@ -1,4 +1,8 @@
-"""Shared fixtures: real seed files, a real index on disk, the real shipped reader."""
+"""Shared fixtures: real seed files, a real index on disk, the real shipped reader; markers by folder.
+
+tests/unit/ gets the `unit` marker, tests/integration/ `integration` and tests/train/ `train`
+(pyproject.toml registers them); the component tests at the top level get none.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,22 @@ HTML_DOC = """<!doctype html><html><head><title>Harbour history</title>
 </body></html>"""
 
 
+FOLDER_MARKERS = ("unit", "integration", "train")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark each test by the folder it is in, so `pytest -m unit` runs exactly tests/unit."""
+    here = Path(__file__).parent
+    for item in items:
+        try:
+            folder = item.path.relative_to(here).parts[0]
+        except ValueError:
+            continue
+        if folder in FOLDER_MARKERS:
+            item.add_marker(folder)
+
+
 def write_seeds(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(SEED_ARTICLE, folder / SEED_ARTICLE.name)
@@ -45,6 +65,14 @@ def write_seeds(folder: Path) -> Path:
     (folder / "harbour.html").write_text(HTML_DOC, encoding="utf-8")
     (folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     return folder
+
+
+@pytest.fixture()
+def clean_env(monkeypatch):
+    """No QA_* variable set, whatever the environment the tests run in has; the monkeypatch to set some."""
+    for var in [v for v in os.environ if v.startswith("QA_")]:
+        monkeypatch.delenv(var)
+    return monkeypatch
 
 
 @pytest.fixture(scope="session")
@@ -143,6 +171,19 @@ def pipeline(index_dir, seeds_dir):
     p = QAPipeline(index_dir, seeds_dir)
     p.warm_up()
     return p
+
+
+@pytest.fixture(scope="session")
+def trained_ranker(tmp_path_factory) -> Path:
+    """A ranker fitted here by qa.train.ranker (the hand-written SQuAD file's articles all held out,
+    indexed by the product, 4 candidates): its ranker.json."""
+    from qa.train.ranker import main
+    from tests.squad_fixture import write_tiny_squad
+
+    tmp = tmp_path_factory.mktemp("ranker")
+    main(["--train-file", str(write_tiny_squad(tmp / "tiny.json")), "--out", str(tmp / "model"), "--work", str(tmp / "work"),
+          "--holdout-every", "1", "--candidates", "4", "--no-progress"])  # fmt: skip
+    return tmp / "model" / "ranker.json"
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -1,9 +1,11 @@
-"""A tiny SQuAD-format file written by hand (no SQuAD text), for training and eval smoke runs."""
+"""A tiny SQuAD-format file written by hand (no SQuAD text), for training and eval smoke runs, and hand-made mined negatives."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from qa.squad import SquadFile, load_squad
 
 ARTICLES = {
     "Lighthouse": [
@@ -40,3 +42,13 @@ def write_tiny_squad(path: Path, impossible: bool = False) -> Path:
         data.append({"title": title, "paragraphs": ps})
     path.write_text(json.dumps({"version": "2.0" if impossible else "1.1", "data": data}), encoding="utf-8")
     return path
+
+
+def tiny_mined(tmp_path: Path) -> tuple[Path, Path, SquadFile]:
+    """The tiny file with every other paragraph as each question's hard distractors (hand-made, as mining would)."""
+    data_file = write_tiny_squad(tmp_path / "t.json")
+    data = load_squad(data_file)
+    mined = {"holdout_articles": [], "swaps": {q.id: q.question.replace("the", "a red") for q in data.questions[:2]},
+             "distractors": {q.id: [p for p in data.paragraphs if p != q.paragraph_id] for q in data.questions}}  # fmt: skip
+    (tmp_path / "mined.json").write_text(json.dumps(mined))
+    return data_file, tmp_path / "mined.json", data

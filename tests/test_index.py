@@ -1,4 +1,5 @@
-"""The index on disk: incremental rebuilds, stale detection, atomic swaps, locking."""
+"""The index on disk: incremental rebuilds, stale detection, atomic swaps, locking, recovery from a broken index,
+files that change while they are read."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 from qa import embedder
 from qa.indexer import detect_changes
 from qa.local_store import LocalStore
+from qa.pipeline import QAPipeline
 from qa.store import IndexBusy, IndexProblem
+from tests.broken_index import BREAKAGES, NEEDS_FULL_REBUILD, REBUILT
 from tests.conftest import build, build_until, open_version
 
 
@@ -91,19 +94,6 @@ def test_touching_a_file_without_changing_it_reuses_everything(fresh):
     os.utime(seeds / "nato-russia-council.txt", ns=(1, 1))
     r = build(seeds, index)
     assert not r.changes.any and r.chunks_embedded == 0
-
-
-def test_model_fingerprint_is_a_content_hash(tmp_path):
-    """Other weights of the same size are another model."""
-    src = embedder.model_path()
-    for copy in ("a", "b"):
-        shutil.copytree(src, tmp_path / copy)
-    assert embedder.model_fingerprint(tmp_path / "a") == embedder.model_fingerprint(tmp_path / "b") == embedder.model_fingerprint()
-    weights = tmp_path / "b" / "model.safetensors"
-    data = bytearray(weights.read_bytes())
-    data[-1] ^= 0xFF  # same size, one byte differs
-    weights.write_bytes(bytes(data))
-    assert embedder.model_fingerprint(tmp_path / "b") != embedder.model_fingerprint(tmp_path / "a")
 
 
 def test_changed_model_splitter_or_extraction_forces_full_rebuild(fresh, monkeypatch):
@@ -223,17 +213,68 @@ def test_removing_a_document_folder_entirely(fresh):
     assert r.changes.removed == ["notes/aurora station.md"]
 
 
-def test_bf16_document_embedding_runs_in_bf16_and_stays_close_to_fp32():
-    """`bf16` really casts the model (its vectors differ from fp32's), keeps unit length, and stays
-    within cosine 0.99 of the fp32 reference; `auto` means bf16 exactly where the CPU has it natively."""
-    import numpy as np
-    import torch
+# ---- a broken index, and files that change while they are read
 
-    texts = ["NATO and Russia met in Brussels after two and a half years.", "The ferry to Holmvik leaves at 06:40.", "short"]
-    bf, fp = embedder.DocumentEmbedder(precision="bf16"), embedder.DocumentEmbedder(precision="fp32")
-    assert next(bf.warm_up().parameters()).dtype == torch.bfloat16 and next(fp.warm_up().parameters()).dtype == torch.float32
-    vb, vf = bf(texts), fp(texts)
-    assert vb.dtype == np.float32 and np.allclose(np.linalg.norm(vb, axis=1), 1.0, atol=1e-5)
-    cos = (vb * vf).sum(axis=1)
-    assert cos.min() >= 0.99 and not np.array_equal(vb, vf)
-    assert embedder.DocumentEmbedder().precision == ("bf16" if embedder.native_bf16() else "fp32")
+QUESTION = "Who is the NATO Secretary General?"
+
+
+@pytest.mark.parametrize("breakage", REBUILT)
+def test_next_incremental_build_recovers_from_a_broken_index(fresh, pipeline, breakage):
+    seeds, index = fresh
+    BREAKAGES[breakage][0](index)
+    report = build(seeds, index)
+    assert report.n_documents == 3 and [s.path for s in report.skipped] == ["image.png"], report.skipped
+    if breakage in NEEDS_FULL_REBUILD:
+        assert report.full and report.chunks_reused == 0
+        assert any("everything was" in n for n in report.notes), report.notes
+    # the rebuilt index answers, from exact spans, through every part (vectors, BM25, query embedder)
+    p = QAPipeline(index, seeds, reader=pipeline.reader)
+    r = p(QUESTION)
+    assert any(x.bm25_rank for x in r.passages) and any(x.dense_rank for x in r.passages)
+    for a in r.answers:
+        assert p.document_text(a.document)[a.start : a.end] == a.text
+
+
+def test_file_that_disappears_or_changes_while_indexing(fresh):
+    seeds, index = fresh
+    (seeds / "vanishing.txt").write_text("This file is deleted after the scan found it.", encoding="utf-8")
+    (seeds / "rewritten.txt").write_text("First draft: the ferry leaves at nine.", encoding="utf-8")
+    final = "Final text: the ferry to Hestholm leaves at half past ten from the north quay."
+    article = seeds / "nato-russia-council.txt"
+    old_article = article.read_text(encoding="utf-8")
+    seen = []
+
+    def meddle(message: str, fraction: float) -> None:
+        seen.append(message)
+        if message == "reading vanishing.txt":
+            (seeds / "vanishing.txt").unlink()
+        elif message == "reading rewritten.txt":
+            (seeds / "rewritten.txt").write_text(final, encoding="utf-8")
+        elif message == "reading nato-russia-council.txt":  # an indexed file, changed after the scan
+            article.write_text(old_article + "\nA late paragraph about the tram to Saltvik.\n", encoding="utf-8")
+
+    report = build(seeds, index, progress=meddle)
+    assert {"reading vanishing.txt", "reading rewritten.txt", "reading nato-russia-council.txt"} <= set(seen)
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert "disappeared" in reasons["vanishing.txt"]
+    store = open_version(index)
+    assert store.document_text("rewritten.txt") == final  # what was read, not what the scan saw
+    assert store.document_text("nato-russia-council.txt") == old_article  # as it was when the scan saw it
+    assert {"harbour.html", "notes/aurora station.md"} <= set(store.documents)
+    # the manifest describes each file as it was read: the next look sees exactly the late change
+    changes = detect_changes(store, seeds)
+    assert (changes.added, changes.changed, changes.removed) == ([], ["nato-russia-council.txt"], [])
+    report = build(seeds, index)
+    assert report.changes.changed == ["nato-russia-council.txt"] and not report.changes.added
+    assert "tram to Saltvik" in open_version(index).document_text("nato-russia-council.txt")
+
+
+def test_skipped_file_that_is_fixed_counts_as_new_again(fresh):
+    seeds, index = fresh
+    (seeds / "later.md").write_bytes(b"")
+    report = build(seeds, index)
+    assert [(s.path, s.reason) for s in report.skipped if s.path == "later.md"] == [("later.md", "empty (no text)")]
+    assert not detect_changes(open_version(index), seeds).any  # still empty: nothing to do
+    (seeds / "later.md").write_text("# Later\n\nThe museum reopens in May.\n", encoding="utf-8")
+    assert detect_changes(open_version(index), seeds).added == ["later.md"]  # `qa ask` calls the index stale
+    assert build(seeds, index).changes.added == ["later.md"]

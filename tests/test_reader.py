@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import zipfile
-from pathlib import Path
 
 import pytest
 
-from qa.reader import ExtractiveReader, default_model_dir
+from qa.reader import ExtractiveReader
 from qa.schema import Passage
 from qa.squad import load_squad, squad_metrics
 from tests.conftest import SEED_ARTICLE, SQUAD_DIR
@@ -21,33 +17,6 @@ def reader() -> ExtractiveReader:
     r = ExtractiveReader()
     r.warm_up()
     return r
-
-
-def test_shipped_model_is_package_data_and_small():
-    d = default_model_dir()
-    files = {p.name: p.stat().st_size for p in d.iterdir()}
-    assert {"reader.onnx", "tokenizer.json", "reader.json"} <= set(files)
-    assert sum(files.values()) < 40 * 2**20
-    cfg = json.loads((d / "reader.json").read_text())
-    assert 0.0 < cfg["no_answer_threshold"] < 1.0
-
-
-def test_a_built_wheel_carries_every_shipped_model_file(tmp_path):
-    """`pip install .` (not -e) must give a working product: every file under qa/models goes into the wheel.
-
-    Built without isolation, offline, with the venv's setuptools (torch 2.13 requires >= 77.0.3, as pyproject does)."""
-    root = Path(__file__).resolve().parent.parent
-    run = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(root)],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    assert "is absent from the `packages` configuration" not in run.stderr
-    (wheel,) = tmp_path.glob("*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {p.relative_to(root).as_posix() for p in (root / "qa" / "models").rglob("*") if p.is_file() and not p.name.startswith(".")}
-    assert shipped and {"qa/models/reader/reader.onnx", "qa/models/embedder/embedder.json"} <= shipped
-    assert shipped <= names, sorted(shipped - names)
 
 
 @pytest.mark.parametrize(
@@ -172,8 +141,7 @@ def test_ranker_prior_scores_by_the_passages_log_odds_and_falls_back_to_rank_wit
 
 
 def test_read_hands_out_each_windows_spans_before_scoring(reader):
-    """`read` gives every window's distinct spans, best first within the window, with the margin the score
-    rests on; capping them per window keeps the best answer and its score."""
+    """`read` gives every window's distinct spans, numbered from 0 and best first within the window."""
     text = SEED_ARTICLE.read_text(encoding="utf-8")
     passages = [Passage.from_text(text, "seed", 0)]
     q = "Who is the NATO Secretary General?"

@@ -39,7 +39,7 @@ def retriever(tmp_path_factory) -> HybridRetriever:
     index = tmp_path_factory.mktemp("rindex")
     build(seeds, index)
     s = Settings()  # the shipped fusion
-    return HybridRetriever(open_version(index), s.retrieval_candidates, s.rrf_k, s.dense_weight)
+    return HybridRetriever(open_version(index), candidates=s.retrieval_candidates, rrf_k=s.rrf_k, dense_weight=s.dense_weight)
 
 
 def _rank(passages, text):

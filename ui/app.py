@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry or version check
 
@@ -21,6 +22,11 @@ from qa.documents import scan  # noqa: E402
 from qa.pipeline import BadQuestion, QAPipeline, Result  # noqa: E402
 from qa.store import IndexBusy, IndexProblem  # noqa: E402
 from qa.ui.render import Cite, answer_message, document_html, esc, index_html, md_text, sources_html  # noqa: E402
+
+if TYPE_CHECKING:
+    from gradio.components.chatbot import ExampleMessage
+
+    from qa.watch import Watcher
 
 QUEUE_MAX = 1000
 # Example questions for documents we ship; shown on an empty chat when that document is indexed.
@@ -55,7 +61,7 @@ class Server:
         self.pipeline = pipeline
         self.seeds = pipeline.seeds or Path("seeds")
         self.index_location = pipeline.store.location
-        self.watcher = None  # a qa.watch.Watcher when the seeds folder is watched
+        self.watcher: Watcher | None = None  # set when the seeds folder is watched
 
     def prepare(self) -> None:
         """Load the models; build the index first when there is none but the seeds have documents."""
@@ -79,13 +85,13 @@ class Server:
                 f"(or run `qa index --seeds {self.seeds} --index {self.index_location}`)")  # fmt: skip
 
     def index_info(self) -> dict:
-        watching = {"watch": self.watcher.status.line()} if self.watcher else {}
+        watching: dict[str, str] = {"watch": self.watcher.status.line()} if self.watcher else {}
         try:
             return {**self.pipeline.index_info(), **watching}
         except IndexProblem as e:
             return {"problem": f"No index yet ({e}). To start, {self._how_to_start()}.", **watching}
 
-    def examples(self) -> list[dict]:
+    def examples(self) -> list[ExampleMessage]:
         try:
             docs = self.pipeline.version.documents
         except IndexProblem:
@@ -178,7 +184,7 @@ def build_app(server: Server) -> gr.Blocks:
             msg = server.rebuild(progress)
             return index_html(server.index_info()), md_text(msg)
 
-        private = {"api_visibility": "private"}
+        private: dict[str, Any] = {"api_visibility": "private"}
         for trigger in (question.submit, ask_btn.click):
             trigger(show_question, [question, chatbot], [question, chatbot, pending], queue=False, **private).then(
                 answer, [pending, chatbot, top_k, chat_cites], [chatbot, sources, cites, chat_cites], **private

@@ -25,7 +25,7 @@ VARIANTS = {
     "int8-per-channel": {"per_channel": True, "reduce_range": False},
     "int8-per-channel-reduce-range": {"per_channel": True, "reduce_range": True},
 }
-# How retrieval enters the answer score: chosen per reader by bench/interpolation.py, not by the export
+# How retrieval enters the answer score: chosen per reader by bench/tune/interpolation.py, not by the export
 PRIOR_KEYS = ("rank_prior", "rank_prior_chosen_by", "ranker_prior", "ranker_prior_chosen_by")
 
 
@@ -38,7 +38,7 @@ def carried_priors(out: Path) -> dict:
         return {}
     carried = {k: old[k] for k in PRIOR_KEYS if k in old}
     if carried:
-        carried["priors_note"] = "carried over from the reader this one replaced; re-choose them with bench/interpolation.py"
+        carried["priors_note"] = "carried over from the reader this one replaced; re-choose them with python -m bench.tune.interpolation"
     return carried
 
 
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     priors = carried_priors(args.out)
     if priors:
         print(f"carried over the answer-score priors {sorted(k for k in priors if k in PRIOR_KEYS)}; re-choose them with "
-              "bench/interpolation.py --limit 600 --holdout-limit 0", flush=True)  # fmt: skip
+              "python -m bench.tune.interpolation --limit 600 --holdout-limit 0", flush=True)  # fmt: skip
     config = {**settings, "onnx": "reader.onnx", "variant": chosen, "base_model": "sentence-transformers/all-MiniLM-L6-v2",
               "variants_on_selection_sample": results, "selection_sample": len(dev),
               "selection_file": args.select.name + (" (held-out articles)" if args.mined else ""), **cal, **priors}  # fmt: skip

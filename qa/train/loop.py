@@ -63,7 +63,7 @@ def adamw_with_schedule(model, lr: float, weight_decay: float, total: int, warmu
 def steps_that_fit(step: int, total: int, started: float, since: tuple[float, int], budget: float,
                    reserve: float = 30.0, now: float | None = None) -> int:  # fmt: skip
     """The last step a run can reach by `started + budget - reserve` at the pace measured since
-    `since` (time, step), at most `total`: where a time-boxed run (a GPU lease) ends its schedule."""
+    `since` (time, step), at most `total`: where a time-boxed run (a rented GPU's hour) ends its schedule."""
     now = time.time() if now is None else now
     pace = (now - since[0]) / max(1, step - since[1])
     left = started + budget - reserve - now

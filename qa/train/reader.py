@@ -20,13 +20,13 @@ teaches each window's "no answer here". W weighs that loss against the per-windo
 CPU friendly: bf16 autocast, length-bucketed batches with dynamic padding, resumable
 checkpoints and a plain-text log; on a CUDA GPU when torch sees one (`--device`). To continue
 the shipped reader rather than start from MiniLM, `python -m qa.train.recover` writes its
-weights back as a `--base-model` folder. On a lent GPU, `--time-budget` fits the schedule to the
-lease (it decays to zero at the last step that fits), and `--freeze-word-embeddings` keeps the largest
+weights back as a `--base-model` folder. With a fixed time on a GPU, `--time-budget` fits the schedule to it
+(it decays to zero at the last step that fits), and `--freeze-word-embeddings` keeps the largest
 matrix as it was, so that `qa.train.shards` brings back only what training changed. On the CPU,
 preload jemalloc (`LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2`): glibc's malloc gives each
 step's large activation buffers back to the kernel and faults them in again (a third of the CPU time
-in the kernel), jemalloc keeps them; same losses, about 1.45x the steps per hour (docs/benchmarks.md
-§21, `bench/train_allocator.sh`). Needs the `train` extra (torch, transformers).
+in the kernel), jemalloc keeps them; same losses, about 1.45x the steps per hour
+(experiments/2026-12-01-jemalloc). Needs the `train` extra (torch, transformers).
 """
 
 from __future__ import annotations
@@ -363,7 +363,7 @@ def train(cfg: TrainConfig) -> Path:
         model.get_input_embeddings().weight.requires_grad_(False)
     say(f"training on {device}")
     if device.type == "cpu" and "jemalloc" not in os.environ.get("LD_PRELOAD", ""):
-        say("hint: on the CPU, LD_PRELOAD=libjemalloc.so.2 (Debian libjemalloc2) trains ~1.45x faster, same numbers (benchmarks §21)")
+        say("hint: on the CPU, LD_PRELOAD=libjemalloc.so.2 (Debian libjemalloc2) trains ~1.45x faster, same numbers")
     horizon = [total]  # where the schedule ends; a time budget moves it to the last step that fits
     opt, sched = adamw_with_schedule(model, cfg.lr, cfg.weight_decay, total, cfg.warmup, horizon)
     ckpt = out / "checkpoint.pt"

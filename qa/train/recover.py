@@ -6,7 +6,7 @@ they were made on, while the shipped `reader.onnx` is in git. Its int8 weights, 
 embeddings), are the trained reader up to rounding: the int8 variant scored the same F1 as fp32 when
 it was chosen (`variants_on_selection_sample` in reader.json). This writes them as a Hugging Face
 folder (BertForQuestionAnswering, the base MiniLM's config and tokenizer) that `qa.train.reader
---base-model` continues from, here or on a lent GPU (the tree already carries the ONNX file, where
+--base-model` continues from, here or on a GPU machine (the tree already carries the ONNX file, where
 the base weights in fp16 would not fit beside it).
 
     python -m qa.train.recover --out runs/reader-recovered

@@ -1,6 +1,6 @@
-"""What a training run changed, in files small enough to come back from a lent GPU, and back again.
+"""What a training run changed, in files small enough to copy back from a remote GPU machine, and back again.
 
-Why: a lent GPU returns at most 16 MiB a file, and a reader is 90 MB in fp32. Weights that training
+Why: a remote GPU machine may return only small files (16 MiB each), and a reader is 90 MB in fp32. Weights that training
 left as they were (`--freeze-word-embeddings` keeps the 47 MB vocabulary matrix) need not travel:
 both ends rebuild them from the same start (`qa.train.recover` on the reader.onnx in git). The rest
 goes in fp16 shards of at most `max_mib`, a tensor too large for one split by rows.
@@ -20,7 +20,7 @@ _MODEL = "model.safetensors"
 
 def pack(model_dir: Path, base_dir: Path, out: Path, max_mib: float = 15.0) -> list[Path]:
     """fp16 shards (shard0.safetensors, ...) of the tensors in `model_dir` that differ from
-    `base_dir`'s, and nothing else (a lease brings back 8 files at most; the config and tokenizer are
+    `base_dir`'s, and nothing else (such a machine may bring back 8 files at most; the config and tokenizer are
     the base's); returns the shard files."""
     import torch
     from safetensors.torch import load_file, save_file

@@ -3,7 +3,7 @@ what does a parameter default to.
 
 Why: SQuAD is Wikipedia prose, and the reader trained on it finds the right passage of a man page
 or a module's documentation but rarely picks the option or function name in it as the span
-(docs/benchmarks.md §10: `--remove-files` is in the passage, the answer is something else).
+(`--remove-files` is in the passage, the answer is something else).
 Manuals state their facts in a fixed layout (an option line, then what it does; a signature, then
 its docstring), so questions with known answers can be made from them by rule: the description
 turned into a question, the name as the answer, and the reverse. The pages and modules that
@@ -30,7 +30,7 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
-# what bench/nonwiki.py asks about (tests/test_manuals.py checks these cover its lists)
+# what bench/nonwiki.py asks about (tests/train/test_data.py checks these cover its lists)
 EXCLUDED_MAN = {"tar", "grep", "find", "sed", "ls", "cp", "chmod", "gzip"}
 EXCLUDED_MODULES = {"gzip", "json", "csv", "textwrap", "shutil", "zipfile", "tarfile", "argparse"}
 # modules that do something when imported, or that are not documentation

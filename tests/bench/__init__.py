@@ -1,0 +1,1 @@
+"""Smoke runs of the benchmarks in bench/, each once on a tiny sample (not timed)."""

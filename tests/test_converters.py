@@ -1,0 +1,57 @@
+"""PDF and Word text as the index stores it (pages, no running lines, tables in order), and the child process
+that parses them: stopped when it hangs or allocates too much."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from qa.converters import ConversionError, run_limited
+from tests.conftest import open_version
+from tests.pdf_docx_fixture import HEADER, PAGE_FACTS, build_paged
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory):
+    return build_paged(tmp_path_factory)
+
+
+def test_pdf_text_has_pages_no_running_lines_and_joined_hyphenation(paged):
+    seeds, index, report = paged
+    assert not report.skipped, report.skipped
+    v = open_version(index)
+    text, pages = v.document_text("report.pdf"), v.documents["report.pdf"]["pages"]
+    assert len(pages) == 3 and pages[0] == 0
+    for n, fact in PAGE_FACTS.items():  # each fact sits on its own page (lines may wrap inside it)
+        at = re.search(r"\s+".join(map(re.escape, fact.split())), text).start()
+        assert pages[n - 1] <= at and (n == 3 or at < pages[n])
+    assert HEADER not in text and "Page 2" not in text  # running header and footer dropped
+    assert "reconstruction of the north quay" in text  # hyphenation across the line end joined
+    assert "Lighthouse lamp" in text and "90,000 pounds" in text  # the table's cells
+    assert "timber and salt\nfish" in text or "timber and salt fish" in text  # the second column
+
+
+def test_docx_keeps_headings_paragraphs_and_tables_in_order(paged):
+    _, index, _ = paged
+    text = open_version(index).document_text("handbook.docx")
+    order = ["Keeper's handbook", "thirty minutes", "Supplies", "Lamp oil | Tregarth & Sons", "Colm Farrell"]
+    assert [text.index(s) for s in order] == sorted(text.index(s) for s in order)
+
+
+def test_a_child_that_hangs_or_allocates_too_much_is_stopped():
+    with pytest.raises(ConversionError, match="took longer"):
+        run_limited(_sleep_forever, b"", seconds=1)
+    with pytest.raises(ConversionError, match="memory"):
+        run_limited(_allocate, b"", memory=256 * 2**20)
+
+
+def _sleep_forever(raw: bytes):
+    import time
+
+    while True:
+        time.sleep(1)
+
+
+def _allocate(raw: bytes):
+    return bytearray(1024 * 2**20), None
