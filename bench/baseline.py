@@ -50,8 +50,17 @@ class PlainReader:
 
     def __call__(self, question: str, contexts: list[str]) -> tuple[str, float]:
         torch = self.torch
-        enc = self.tok([question] * len(contexts), contexts, truncation="only_second", max_length=self.max_length, stride=self.stride,
-                       return_overflowing_tokens=True, return_offsets_mapping=True, padding=True, return_tensors="pt")  # fmt: skip
+        enc = self.tok(
+            [question] * len(contexts),
+            contexts,
+            truncation="only_second",
+            max_length=self.max_length,
+            stride=self.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=True,
+            return_tensors="pt",
+        )
         with torch.inference_mode():
             out = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], token_type_ids=enc["token_type_ids"])
         best = ("", -1.0)
@@ -100,8 +109,9 @@ def main() -> None:
     product.warm_up()
     # the same version, candidates, fusion and ranker as the product; only the question embedder differs
     s = product.settings
-    plain_retriever = HybridRetriever(product.version, candidates=s.retrieval_candidates, rrf_k=s.rrf_k, dense_weight=s.dense_weight,
-                                      ranker=product.ranker)  # fmt: skip
+    plain_retriever = HybridRetriever(
+        product.version, candidates=s.retrieval_candidates, rrf_k=s.rrf_k, dense_weight=s.dense_weight, ranker=product.ranker
+    )
     plain_retriever.embed = STQueryEmbedder()
     plain_reader = PlainReader(args.checkpoint, product.reader.max_length, product.reader.stride)
     warm_q = qs[0].question  # one untimed pass each: first-call allocations are not what we compare
@@ -135,17 +145,28 @@ def main() -> None:
     sp = {k: common.summary_ms(v) for k, v in t_prod.items()}
     sb = {k: common.summary_ms(v) for k, v in t_base.items()}
     results = {
-        "file": dev.name, "questions": len(qs), "top_k": args.top_k, "chunks": product.version.n_chunks,
-        "product": {"exact": round(mp["exact"], 2), "f1": round(mp["f1"], 2), "latency": sp,
-                    "engine": "ONNX Runtime: MiniLM fp32 embedder, int8 reader " + str(product.reader.config.get("variant", ""))},
-        "baseline": {"exact": round(mb["exact"], 2), "f1": round(mb["f1"], 2), "latency": sb,
-                     "engine": "PyTorch fp32: sentence-transformers embedder, transformers reader"},
+        "file": dev.name,
+        "questions": len(qs),
+        "top_k": args.top_k,
+        "chunks": product.version.n_chunks,
+        "product": {
+            "exact": round(mp["exact"], 2),
+            "f1": round(mp["f1"], 2),
+            "latency": sp,
+            "engine": "ONNX Runtime: MiniLM fp32 embedder, int8 reader " + str(product.reader.config.get("variant", "")),
+        },
+        "baseline": {
+            "exact": round(mb["exact"], 2),
+            "f1": round(mb["f1"], 2),
+            "latency": sb,
+            "engine": "PyTorch fp32: sentence-transformers embedder, transformers reader",
+        },
         "speedup_p50": {k: round(sb[k]["p50_ms"] / sp[k]["p50_ms"], 2) for k in sp if sp[k]["p50_ms"] > 0},
         "speedup_mean": {k: round(sb[k]["mean_ms"] / sp[k]["mean_ms"], 2) for k in sp if sp[k]["mean_ms"] > 0},
         "same_retrieved_passages_pct": round(100 * same_passages / len(qs), 1),
         "same_answer_text_pct": round(100 * same_answer / len(qs), 1),
         "baseline_peak_rss_note": "both run in one process; see latency.json for the product's own memory",
-    }  # fmt: skip
+    }
     run.write(results)
 
 

@@ -47,8 +47,12 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 def base_parser(description: str, name: str) -> argparse.ArgumentParser:
     """Options every script takes: data location, sample size, where the results go."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--squad", type=Path, default=Path(os.environ.get("QA_SQUAD_DIR", DEFAULT_SQUAD)),
-                   help="folder holding dev-v1.1.json.gz / train-v1.1.json.gz (read in place, never copied)")  # fmt: skip
+    p.add_argument(
+        "--squad",
+        type=Path,
+        default=Path(os.environ.get("QA_SQUAD_DIR", DEFAULT_SQUAD)),
+        help="folder holding dev-v1.1.json.gz / train-v1.1.json.gz (read in place, never copied)",
+    )
     p.add_argument("--limit", type=int, default=0, help="questions (or documents) to use; 0 = all")
     p.add_argument("--out", type=Path, default=RESULTS / f"{name}.json", help="results file")
     p.add_argument("--work", type=Path, default=WORK / name, help="scratch folder (git-ignored)")
@@ -98,8 +102,13 @@ def reader_info() -> dict:
         cfg = json.loads((d / "reader.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         cfg = {}
-    return {"dir": _rel(d), "variant": cfg.get("variant"), "training_step": cfg.get("training_step"), "note": cfg.get("note"),
-            "no_answer_threshold": cfg.get("no_answer_threshold")}  # fmt: skip
+    return {
+        "dir": _rel(d),
+        "variant": cfg.get("variant"),
+        "training_step": cfg.get("training_step"),
+        "note": cfg.get("note"),
+        "no_answer_threshold": cfg.get("no_answer_threshold"),
+    }
 
 
 def git_commit() -> dict:
@@ -133,8 +142,12 @@ class Run:
     def write(self, results: dict) -> Path:
         out = Path(self.args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        payload = {**self.meta, "wall_s": round(time.perf_counter() - self.t0, 1),
-                   "loadavg_at_end": [round(x, 2) for x in os.getloadavg()], "results": results}  # fmt: skip
+        payload = {
+            **self.meta,
+            "wall_s": round(time.perf_counter() - self.t0, 1),
+            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+            "results": results,
+        }
         tmp = out.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False, default=_jsonable) + "\n", encoding="utf-8")
         os.replace(tmp, out)
@@ -229,8 +242,12 @@ def pct(values: list[float], q: float) -> float:
 def summary_ms(seconds: list[float]) -> dict:
     """p50 / p95 / mean in milliseconds."""
     ms = [1000 * s for s in seconds]
-    return {"p50_ms": round(pct(ms, 50), 2), "p95_ms": round(pct(ms, 95), 2),
-            "mean_ms": round(statistics.fmean(ms), 2) if ms else float("nan"), "n": len(ms)}  # fmt: skip
+    return {
+        "p50_ms": round(pct(ms, 50), 2),
+        "p95_ms": round(pct(ms, 95), 2),
+        "mean_ms": round(statistics.fmean(ms), 2) if ms else float("nan"),
+        "n": len(ms),
+    }
 
 
 def _vm_hwm_mb(pid: int | str = "self") -> float | None:

@@ -29,10 +29,16 @@ NEW_DOC = "The Aurora research station was founded in 1987 by the glaciologist I
 
 
 def row(report) -> dict:
-    return {"seconds": round(report.seconds, 2), "documents": report.n_documents, "chunks": report.n_chunks,
-            "chunks_embedded": report.chunks_embedded, "chunks_reused": report.chunks_reused,
-            "changes": report.changes.summary(), "full": report.full,
-            "chunks_per_s": round(report.n_chunks / report.seconds, 1) if report.full and report.seconds else None}  # fmt: skip
+    return {
+        "seconds": round(report.seconds, 2),
+        "documents": report.n_documents,
+        "chunks": report.n_chunks,
+        "chunks_embedded": report.chunks_embedded,
+        "chunks_reused": report.chunks_reused,
+        "changes": report.changes.summary(),
+        "full": report.full,
+        "chunks_per_s": round(report.n_chunks / report.seconds, 1) if report.full and report.seconds else None,
+    }
 
 
 BASELINE_BUILD = """
@@ -52,8 +58,14 @@ def baseline_full_rebuild(ref: str, seeds: Path, work: Path) -> dict:
     src = work / f"baseline-{ref}"
     shutil.rmtree(src, ignore_errors=True)
     common.git_tree(ref, src, "qa")
-    out = subprocess.run([sys.executable, "-c", BASELINE_BUILD, str(seeds), str(work / "baseline-index")], cwd=src,
-                         env={**os.environ, "PYTHONPATH": str(src)}, check=True, capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", BASELINE_BUILD, str(seeds), str(work / "baseline-index")],
+        cwd=src,
+        env={**os.environ, "PYTHONPATH": str(src)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     r = json.loads(out.stdout.strip().splitlines()[-1])
     return {"ref": ref, "seconds": round(r["seconds"], 2), "chunks": r["chunks"], "chunks_per_s": round(r["chunks"] / r["seconds"], 1)}
 
@@ -100,9 +112,15 @@ def main() -> None:
     shutil.rmtree(added.parent)
     build("remove_one_document")
     target.write_text(original, encoding="utf-8")
-    results = {"file": dev.name, "documents": steps["full_rebuild"]["documents"], "chunks": steps["full_rebuild"]["chunks"],
-               "chunks_per_s_full_build": steps["full_rebuild"]["chunks_per_s"], "steps": steps,
-               "embed_precision": os.environ.get("QA_EMBED_PRECISION", "auto"), "baseline_full_rebuild": baseline}  # fmt: skip
+    results = {
+        "file": dev.name,
+        "documents": steps["full_rebuild"]["documents"],
+        "chunks": steps["full_rebuild"]["chunks"],
+        "chunks_per_s_full_build": steps["full_rebuild"]["chunks_per_s"],
+        "steps": steps,
+        "embed_precision": os.environ.get("QA_EMBED_PRECISION", "auto"),
+        "baseline_full_rebuild": baseline,
+    }
     if baseline:
         results["speedup_full_rebuild_vs_baseline"] = round(baseline["seconds"] / steps["full_rebuild"]["seconds"], 2)
     run.write(results)

@@ -40,8 +40,9 @@ def tree_at(ref: str, work: Path) -> Path:
     return dest
 
 
-def cold(index: Path, seeds: Path, questions: list[str], runs: int, top_k: int, progress: bool,
-         trees: dict[str, Path | None] | None = None) -> dict[str, dict]:  # fmt: skip
+def cold(
+    index: Path, seeds: Path, questions: list[str], runs: int, top_k: int, progress: bool, trees: dict[str, Path | None] | None = None
+) -> dict[str, dict]:
     """Cold runs per code tree (name -> unpacked tree, None = this checkout), alternating run by run."""
     trees = trees or {"shipped": None}
     walls: dict[str, list[float]] = {r: [] for r in trees}
@@ -50,23 +51,33 @@ def cold(index: Path, seeds: Path, questions: list[str], runs: int, top_k: int, 
         q = questions[i % len(questions)]
         for name, tree in trees.items():
             cmd = qa_command() if tree is None else [sys.executable, "-m", "qa.cli"]  # -m from the tree: its qa first
-            wall, peak, rc, out, err = common.run_child([*cmd, "ask", q, "--index", str(index.resolve()), "--seeds",
-                                                         str(seeds.resolve()), "--top-k", str(top_k), "--json"], cwd=tree)  # fmt: skip
+            wall, peak, rc, out, err = common.run_child(
+                [*cmd, "ask", q, "--index", str(index.resolve()), "--seeds", str(seeds.resolve()), "--top-k", str(top_k), "--json"],
+                cwd=tree,
+            )
             if rc != 0:
                 sys.exit(f"qa ask failed ({rc}):\n{err[-2000:]}")
             json.loads(out)  # a real answer object came back
             walls[name].append(wall)
             rss[name].append(peak)
-    return {r: {"runs": runs, "wall_s_median": round(statistics.median(walls[r]), 3), "wall_s_min": round(min(walls[r]), 3),
-                "wall_s_max": round(max(walls[r]), 3), "peak_rss_mb_median": round(statistics.median(rss[r]), 1)}
-            for r in trees}  # fmt: skip
+    return {
+        r: {
+            "runs": runs,
+            "wall_s_median": round(statistics.median(walls[r]), 3),
+            "wall_s_min": round(min(walls[r]), 3),
+            "wall_s_max": round(max(walls[r]), 3),
+            "peak_rss_mb_median": round(statistics.median(rss[r]), 1),
+        }
+        for r in trees
+    }
 
 
 def warm(index: Path, questions: list[str], top_k: int, qfile: Path, tree: Path | None = None) -> dict:
     qfile.write_text(json.dumps(questions), encoding="utf-8")
     worker = (tree or common.ROOT) / "bench" / "ask_worker.py"  # its bench/common.py puts its own tree first on sys.path
-    wall, peak, rc, out, err = common.run_child([sys.executable, str(worker), "--index", str(index.resolve()),
-                                                 "--questions", str(qfile.resolve()), "--top-k", str(top_k)], cwd=tree)  # fmt: skip
+    wall, peak, rc, out, err = common.run_child(
+        [sys.executable, str(worker), "--index", str(index.resolve()), "--questions", str(qfile.resolve()), "--top-k", str(top_k)], cwd=tree
+    )
     if rc != 0:
         sys.exit(f"worker failed:\n{err[-2000:]}")
     res = json.loads(out)
@@ -90,9 +101,13 @@ def measure(name: str, seeds: Path, index: Path, questions: list[str], args, pro
     if args.baseline_ref:
         ref = args.baseline_ref
         other = warm(index, questions, args.top_k, args.work / f"{name}-questions.json", trees[ref])
-        out["baseline"] = {"ref": ref, "cold": colds[ref], "warm": other,
-                          "warm_p50_ratio": round(out["warm"]["warm"]["total"]["p50_ms"] / other["warm"]["total"]["p50_ms"], 3),
-                          "read_p50_ratio": round(out["warm"]["warm"]["read"]["p50_ms"] / other["warm"]["read"]["p50_ms"], 3)}  # fmt: skip
+        out["baseline"] = {
+            "ref": ref,
+            "cold": colds[ref],
+            "warm": other,
+            "warm_p50_ratio": round(out["warm"]["warm"]["total"]["p50_ms"] / other["warm"]["total"]["p50_ms"], 3),
+            "read_p50_ratio": round(out["warm"]["warm"]["read"]["p50_ms"] / other["warm"]["read"]["p50_ms"], 3),
+        }
     print(f"{name}: {json.dumps(out)}", file=sys.stderr)
     return out
 

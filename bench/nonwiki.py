@@ -71,17 +71,19 @@ QUESTIONS = [
     ("Which gzip option keeps the input files instead of deleting them?", "man/gzip.txt", ["--keep", "-k"]),
     ("What compression level does the gzip command use by default?", "man/gzip.txt", ["-6", "6"]),
     ("How do I check that a compressed file is not corrupted with gzip?", "man/gzip.txt", ["--test", "-t"]),
-    ("What does shutil.copytree raise when the destination exists and dirs_exist_ok is false?", "python/shutil.txt",
-     ["FileExistsError"]),
+    ("What does shutil.copytree raise when the destination exists and dirs_exist_ok is false?", "python/shutil.txt", ["FileExistsError"]),
     ("Which shutil function reports the total, used and free space of a disk?", "python/shutil.txt", ["disk_usage"]),
     ("How can I quickly tell whether a file is a ZIP archive in Python?", "python/zipfile.txt", ["is_zipfile"]),
     ("Which exception does zipfile raise for a broken archive?", "python/zipfile.txt", ["BadZipFile"]),
     ("Which mode string opens a tar archive for reading with gzip compression?", "python/tarfile.txt", ["r:gz"]),
     ("Which tarfile function says whether a file is a tar archive it can read?", "python/tarfile.txt", ["is_tarfile"]),
     ("Which ArgumentParser parameter lets long options be abbreviated?", "python/argparse.txt", ["allow_abbrev"]),
-    ("Which formatter class adds the default value of each argument to the help?", "python/argparse.txt",
-     ["ArgumentDefaultsHelpFormatter"]),
-]  # fmt: skip
+    (
+        "Which formatter class adds the default value of each argument to the help?",
+        "python/argparse.txt",
+        ["ArgumentDefaultsHelpFormatter"],
+    ),
+]
 
 
 def write_corpus(seeds: Path, only: set[str] | None = None) -> list[str]:
@@ -116,8 +118,13 @@ def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "nonwiki")
     p.add_argument("--embedder", default="auto", help="QA_EMBEDDER of the shipped retrieval (auto: the fine-tuned layers)")
     p.add_argument("--ranker", default="auto", help="QA_RANKER of the ranked row (auto: the shipped ranker; off: no such row)")
-    p.add_argument("--reader", action="append", default=[], metavar="NAME=FOLDER",
-                   help="readers side by side: only the shipped retrieval, once per reader (repeat; 'shipped' = qa/models/reader)")
+    p.add_argument(
+        "--reader",
+        action="append",
+        default=[],
+        metavar="NAME=FOLDER",
+        help="readers side by side: only the shipped retrieval, once per reader (repeat; 'shipped' = qa/models/reader)",
+    )
     args = p.parse_args()
     run = common.Run("nonwiki", args)
     from qa.pipeline import QAPipeline
@@ -135,9 +142,11 @@ def main() -> None:
     # SQuAD train, then the shipped fine-tuned embedder and fusion, alone and with the feature ranker after it
     shipped_fusion = f"fine-tuned embedder ({args.embedder}), dense {shipped.dense_weight}, k {shipped.rrf_k}"
     fusion = (args.embedder, shipped.dense_weight, shipped.rrf_k)
-    configs = {"bundled MiniLM, equal weights, k 60": ("bundled", 1.0, 60, "off"),
-               "bundled MiniLM, dense 0.4, k 10": ("bundled", 0.4, 10, "off"),
-               shipped_fusion: (*fusion, "off")}  # fmt: skip
+    configs = {
+        "bundled MiniLM, equal weights, k 60": ("bundled", 1.0, 60, "off"),
+        "bundled MiniLM, dense 0.4, k 10": ("bundled", 0.4, 10, "off"),
+        shipped_fusion: (*fusion, "off"),
+    }
     if choose_ranker_file(args.ranker) is not None:  # off, or auto with no ranker shipped: no such row
         configs[f"{shipped_fusion} + ranker ({args.ranker})"] = (*fusion, args.ranker)
     readers: list[Path | None] = []  # empty: one reader, the shipped one, for every row
@@ -165,11 +174,22 @@ def main() -> None:
             res = pipe(q, top_k=5)
             best = res.answers[0] if res.answers else None
             good = bool(best and best.document == doc and holds(best.text, words))
-            rows.append({"question": q, "answer": best.text if best else "", "document": best.document if best else "",
-                         "right": good, "no_answer": res.no_answer})  # fmt: skip
+            rows.append(
+                {
+                    "question": q,
+                    "answer": best.text if best else "",
+                    "document": best.document if best else "",
+                    "right": good,
+                    "no_answer": res.no_answer,
+                }
+            )
         n = len(asked)
-        results[name] = {"recall@1": round(100 * r1 / n, 1), "recall@5": round(100 * r5 / n, 1),
-                         "answer_right": round(100 * sum(r["right"] for r in rows) / n, 1), "rows": rows}  # fmt: skip
+        results[name] = {
+            "recall@1": round(100 * r1 / n, 1),
+            "recall@5": round(100 * r5 / n, 1),
+            "answer_right": round(100 * sum(r["right"] for r in rows) / n, 1),
+            "rows": rows,
+        }
         print(name, {k: v for k, v in results[name].items() if k != "rows"}, file=sys.stderr)
     run.write({"indexes": sizes, "questions": len(asked), "by_retrieval": results})
 

@@ -43,12 +43,19 @@ def main() -> None:
         print({x: r[x] for x in ("top_k", "exact", "f1", "latency_ms_p50")}, file=sys.stderr)
     first = rows[0]
     results = {
-        "file": dev.name, "questions": first["questions"], "documents": first["documents"], "chunks": first["chunks"],
-        "first_index_build_s": round(first["index_build_s"], 1), "recall": first["recall"],
-        "sweep": [{"top_k": r["top_k"], "exact": round(r["exact"], 2), "f1": round(r["f1"], 2),
-                   "latency_ms_p50": round(r["latency_ms_p50"], 1)} for r in rows],
-        "chosen_top_k": choose(rows, args.tolerance), "rule": f"smallest top_k within {args.tolerance} F1 of the best",
-    }  # fmt: skip
+        "file": dev.name,
+        "questions": first["questions"],
+        "documents": first["documents"],
+        "chunks": first["chunks"],
+        "first_index_build_s": round(first["index_build_s"], 1),
+        "recall": first["recall"],
+        "sweep": [
+            {"top_k": r["top_k"], "exact": round(r["exact"], 2), "f1": round(r["f1"], 2), "latency_ms_p50": round(r["latency_ms_p50"], 1)}
+            for r in rows
+        ],
+        "chosen_top_k": choose(rows, args.tolerance),
+        "rule": f"smallest top_k within {args.tolerance} F1 of the best",
+    }
     run.write(results)
 
 

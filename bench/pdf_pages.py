@@ -19,8 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-WORDS = ("harbour quay ferry cargo tide storm lamp keeper board budget repair crane timber salt fish berth pilot "
-         "survey dredging breakwater lighthouse passenger season tonnage invoice contract engineer report").split()  # fmt: skip
+WORDS = (
+    "harbour quay ferry cargo tide storm lamp keeper board budget repair crane timber salt fish berth pilot "
+    "survey dredging breakwater lighthouse passenger season tonnage invoice contract engineer report"
+).split()
 
 
 def write_pdf(path: Path, pages: int) -> None:
@@ -72,12 +74,17 @@ def main() -> None:
     report = build_index(open_store(args.work / "index"), seeds, show_progress_bar=not args.no_progress)
     build_s = time.perf_counter() - t
     results = {
-        "pages": args.pages, "pdf_mb": round(len(raw) / 2**20, 2), "characters": len(text),
-        "extract_s": round(extract_s, 2), "extract_pages_per_s": round(args.pages / extract_s, 1),
-        "build_s": round(build_s, 2), "build_pages_per_s": round(args.pages / build_s, 2),
-        "chunks": report.n_chunks, "chunks_per_s": round(report.n_chunks / build_s, 1),
+        "pages": args.pages,
+        "pdf_mb": round(len(raw) / 2**20, 2),
+        "characters": len(text),
+        "extract_s": round(extract_s, 2),
+        "extract_pages_per_s": round(args.pages / extract_s, 1),
+        "build_s": round(build_s, 2),
+        "build_pages_per_s": round(args.pages / build_s, 2),
+        "chunks": report.n_chunks,
+        "chunks_per_s": round(report.n_chunks / build_s, 1),
         "note": "build includes loading the embedding model and exporting the query embedder on a first build",
-    }  # fmt: skip
+    }
     print(results, file=sys.stderr)
     run.write(results)
 

@@ -49,8 +49,7 @@ def measure(path: Path, index: Path, limit: int, progress: bool) -> dict:
             for k in KS:
                 hits[name][k] += gold in docs[:k]
     n = max(1, len(qs))
-    rows = {name: {**{f"@{k}": round(100 * v / n, 2) for k, v in hits[name].items()}, **common.summary_ms(secs[name])}
-            for name in orders}  # fmt: skip
+    rows = {name: {**{f"@{k}": round(100 * v / n, 2) for k, v in hits[name].items()}, **common.summary_ms(secs[name])} for name in orders}
     return {"questions": len(qs), "documents": build.n_documents, "chunks": build.n_chunks, "orders": rows}
 
 
@@ -67,9 +66,12 @@ def main() -> None:
 
     s = Settings.from_env()
     held = common.holdout_train(args)
-    out = {"ranker": s.ranker, "threads": args.threads,
-           "dev": measure(common.squad_file(args.squad, "dev-v1.1"), args.index, args.limit, not args.no_progress),
-           "holdout_train_fitted": measure(held, args.work / "holdout-index", args.holdout_limit, not args.no_progress)}  # fmt: skip
+    out = {
+        "ranker": s.ranker,
+        "threads": args.threads,
+        "dev": measure(common.squad_file(args.squad, "dev-v1.1"), args.index, args.limit, not args.no_progress),
+        "holdout_train_fitted": measure(held, args.work / "holdout-index", args.holdout_limit, not args.no_progress),
+    }
     for name in ("dev", "holdout_train_fitted"):
         print(name, out[name]["orders"], file=sys.stderr)
     run.write(out)

@@ -48,8 +48,9 @@ class TorchReader(ExtractiveReader):
 
         ids, mask, types = pad_batch(encs)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            out = self._session(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
-                                token_type_ids=torch.from_numpy(types))  # fmt: skip
+            out = self._session(
+                input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask), token_type_ids=torch.from_numpy(types)
+            )
         return out.start_logits.float().numpy(), out.end_logits.float().numpy()
 
 
@@ -106,9 +107,11 @@ def main() -> None:
         m = squad_metrics(qs, preds[n])
         lat = common.summary_ms(times[n])
         out["engines"][n] = {
-            "exact": round(m["exact"], 2), "f1": round(m["f1"], 2), "latency": lat,
+            "exact": round(m["exact"], 2),
+            "f1": round(m["f1"], 2),
+            "latency": lat,
             "same_answer_as_reference_pct": round(100 * np.mean([preds[n][q.id] == preds[ref][q.id] for q in qs]), 2),
-        }  # fmt: skip
+        }
     r_lat = out["engines"][ref]["latency"]
     for n in names:
         e = out["engines"][n]

@@ -96,11 +96,22 @@ def open_qa_tables(d: dict) -> str:
 def latency_tables(d: dict) -> str:
     def row(name: str, x: dict, cold: dict, warm: dict) -> list:
         w = warm["warm"]
-        return [name, x["documents"], x["chunks"], cold["wall_s_median"], cold["peak_rss_mb_median"], warm["load_s"],
-                warm["first_question_ms"], f"{w['total']['p50_ms']:.0f} / {w['total']['p95_ms']:.0f}",
-                f"{w['embed']['p50_ms']:.1f} / {w['embed']['p95_ms']:.1f}", f"{w['search']['p50_ms']:.1f} / {w['search']['p95_ms']:.1f}",
-                f"{w['rank']['p50_ms']:.1f} / {w['rank']['p95_ms']:.1f}" if "rank" in w else "—",
-                f"{w['read']['p50_ms']:.0f} / {w['read']['p95_ms']:.0f}", warm["questions"], warm["peak_rss_mb"]]  # fmt: skip
+        return [
+            name,
+            x["documents"],
+            x["chunks"],
+            cold["wall_s_median"],
+            cold["peak_rss_mb_median"],
+            warm["load_s"],
+            warm["first_question_ms"],
+            f"{w['total']['p50_ms']:.0f} / {w['total']['p95_ms']:.0f}",
+            f"{w['embed']['p50_ms']:.1f} / {w['embed']['p95_ms']:.1f}",
+            f"{w['search']['p50_ms']:.1f} / {w['search']['p95_ms']:.1f}",
+            f"{w['rank']['p50_ms']:.1f} / {w['rank']['p95_ms']:.1f}" if "rank" in w else "—",
+            f"{w['read']['p50_ms']:.0f} / {w['read']['p95_ms']:.0f}",
+            warm["questions"],
+            warm["peak_rss_mb"],
+        ]
 
     rows, ratios = [], []
     for name, x in d["results"]["indexes"].items():
@@ -108,11 +119,26 @@ def latency_tables(d: dict) -> str:
         rows.append(row(f"{name} (this commit)" if b else name, x, x["cold"], x["warm"]))
         if b:
             rows.append(row(f"{name} (at {b['ref']})", x, b["cold"], b["warm"]))
-            ratios.append(f"{name}: warm p50 {b['warm_p50_ratio']:.2f}×, reader p50 {b['read_p50_ratio']:.2f}×, cold "
-                          f"{x['cold']['wall_s_median'] / b['cold']['wall_s_median']:.2f}× the code and models at {b['ref']}")  # fmt: skip
-    head = ["index", "docs", "chunks", "cold `qa ask` s (median)", "cold peak RSS MB", "warm load s", "1st question ms",
-            "warm total p50/p95 ms", "embed p50/p95", "search p50/p95", "rank p50/p95", "read p50/p95", "warm questions",
-            "warm peak RSS MB"]  # fmt: skip
+            ratios.append(
+                f"{name}: warm p50 {b['warm_p50_ratio']:.2f}×, reader p50 {b['read_p50_ratio']:.2f}×, cold "
+                f"{x['cold']['wall_s_median'] / b['cold']['wall_s_median']:.2f}× the code and models at {b['ref']}"
+            )
+    head = [
+        "index",
+        "docs",
+        "chunks",
+        "cold `qa ask` s (median)",
+        "cold peak RSS MB",
+        "warm load s",
+        "1st question ms",
+        "warm total p50/p95 ms",
+        "embed p50/p95",
+        "search p50/p95",
+        "rank p50/p95",
+        "read p50/p95",
+        "warm questions",
+        "warm peak RSS MB",
+    ]
     side = ("\n\nSide by side, same run: " + "; ".join(ratios) + " (below 1: faster now).") if ratios else ""
     return table(head, rows) + side + "\n\n" + provenance(d)
 
@@ -140,11 +166,13 @@ def interpolation_tables(d: dict) -> str:
             h, v = _cells(held["sweep"], **key), _cells(dev["sweep"], **key)
             if h and v:
                 rows.append([prior if lam else "none", lam, *[_f1_cited(h[k]) for k in ks], *[_f1_cited(v[k]) for k in ks]])
-    parts = [f"Chosen on held-out train articles at top_k {c['top_k']}: prior **{c['prior']}**, λ = **{c['lambda']}** "
-             f"(held-out train F1 {c['holdout_train_f1']} vs {c['holdout_train_f1_at_0']} at λ = 0; dev F1 {c['dev_f1']} vs "
-             f"{c['dev_f1_at_0']}). {held['questions']} held-out train questions over {held['documents']} documents, "
-             f"{dev['questions']} dev questions over {dev['documents']}; F1 (share of answers citing the gold paragraph).",
-             table(["prior", "λ", *head], rows)]  # fmt: skip
+    parts = [
+        f"Chosen on held-out train articles at top_k {c['top_k']}: prior **{c['prior']}**, λ = **{c['lambda']}** "
+        f"(held-out train F1 {c['holdout_train_f1']} vs {c['holdout_train_f1_at_0']} at λ = 0; dev F1 {c['dev_f1']} vs "
+        f"{c['dev_f1_at_0']}). {held['questions']} held-out train questions over {held['documents']} documents, "
+        f"{dev['questions']} dev questions over {dev['documents']}; F1 (share of answers citing the gold paragraph).",
+        table(["prior", "λ", *head], rows),
+    ]
     if "chosen_aggregation" in r:
         a = r["chosen_aggregation"]
         rows = []
@@ -153,10 +181,13 @@ def interpolation_tables(d: dict) -> str:
                 h, v = _cells(held["aggregation"], match=match, beta=beta), _cells(dev["aggregation"], match=match, beta=beta)
                 if h and v:
                     rows.append([match if beta else "none", beta, *[_f1_cited(h[k]) for k in ks], *[_f1_cited(v[k]) for k in ks]])
-        parts += [f"Answer aggregation on top of that prior (an answer's evidence summed over the passages that give it, "
-                  f"weight β for the repeats), chosen on held-out train articles at top_k {a['top_k']}: grouping "
-                  f"**{a['match']}**, β = **{a['beta']}** (held-out train F1 {a['holdout_train_f1']}; dev F1 {a['dev_f1']} "
-                  f"vs {a['dev_f1_at_0']} at β = 0).", table(["grouping", "β", *head], rows)]  # fmt: skip
+        parts += [
+            f"Answer aggregation on top of that prior (an answer's evidence summed over the passages that give it, "
+            f"weight β for the repeats), chosen on held-out train articles at top_k {a['top_k']}: grouping "
+            f"**{a['match']}**, β = **{a['beta']}** (held-out train F1 {a['holdout_train_f1']}; dev F1 {a['dev_f1']} "
+            f"vs {a['dev_f1_at_0']} at β = 0).",
+            table(["grouping", "β", *head], rows),
+        ]
     return "\n\n".join(parts) + "\n\n" + provenance(d)
 
 
@@ -165,16 +196,25 @@ def reader_speed_tables(d: dict) -> str:
     rows = [[k, v["p50_ms"], v["p95_ms"], v["mean_ms"], v["n"]] for k, v in r["onnx_run"].items()]
     rows += [[f"{k}, whole reader call", v["p50_ms"], v["p95_ms"], v["mean_ms"], v["n"]] for k, v in r["reader_call"].items()]
     ratios = "; ".join(f"{k}: {v:.3f}×" for k, v in r["ratios"].items())
-    return (f"{r['questions']} held-out train questions ({r['windows']} windows), interleaved, one window per run.\n\n"
-            + table(["reader, session", "p50 ms", "p95 ms", "mean ms", "runs"], rows)
-            + f"\n\nThis tree's reader against the baseline's, p50 (below 1: faster now): {ratios}.\n\n" + provenance(d))  # fmt: skip
+    return (
+        f"{r['questions']} held-out train questions ({r['windows']} windows), interleaved, one window per run.\n\n"
+        + table(["reader, session", "p50 ms", "p95 ms", "mean ms", "runs"], rows)
+        + f"\n\nThis tree's reader against the baseline's, p50 (below 1: faster now): {ratios}.\n\n"
+        + provenance(d)
+    )
 
 
 def heldout_readers_tables(d: dict) -> str:
     r = d["results"]
     ks = sorted(int(k.rsplit("_", 1)[1]) for k in next(iter(r["readers"].values())) if k.startswith("open_top_k_"))
-    head = ["reader", "alone EM / F1", *[f"open top_k {k} EM / F1" for k in ks], "made-up v2 F1 (HasAns / NoAns)",
-            "dev-v2 part a F1 (HasAns / NoAns) at threshold", "best dev-v2 part a F1 (threshold)"]  # fmt: skip
+    head = [
+        "reader",
+        "alone EM / F1",
+        *[f"open top_k {k} EM / F1" for k in ks],
+        "made-up v2 F1 (HasAns / NoAns)",
+        "dev-v2 part a F1 (HasAns / NoAns) at threshold",
+        "best dev-v2 part a F1 (threshold)",
+    ]
     rows = []
 
     def v2(m: dict) -> str:
@@ -182,12 +222,20 @@ def heldout_readers_tables(d: dict) -> str:
 
     for name, row in r["readers"].items():
         cal = row["dev_v2_part_a_calibration"]
-        rows.append([name, *[f"{row[c]['exact']:.1f} / {row[c]['f1']:.1f}" for c in ["alone", *[f"open_top_k_{k}" for k in ks]]],
-                     v2(row["made_up_v2"]), f"{v2(cal['v2_metrics'])} at {cal['no_answer_threshold']}",
-                     f"{cal['v2_best_metrics']['f1']:.1f} ({cal['v2_best_threshold']})"])  # fmt: skip
+        rows.append(
+            [
+                name,
+                *[f"{row[c]['exact']:.1f} / {row[c]['f1']:.1f}" for c in ["alone", *[f"open_top_k_{k}" for k in ks]]],
+                v2(row["made_up_v2"]),
+                f"{v2(cal['v2_metrics'])} at {cal['no_answer_threshold']}",
+                f"{cal['v2_best_metrics']['f1']:.1f} ({cal['v2_best_threshold']})",
+            ]
+        )
     first = next(iter(r["readers"].values()))
-    lead = (f"Held-out train articles ({r['holdout']}): {first['alone']['questions']} questions; made-up v2: "
-            f"{first['made_up_v2']['questions']} (each question plus its entity-swapped and negated/antonym copies).")
+    lead = (
+        f"Held-out train articles ({r['holdout']}): {first['alone']['questions']} questions; made-up v2: "
+        f"{first['made_up_v2']['questions']} (each question plus its entity-swapped and negated/antonym copies)."
+    )
     return lead + "\n\n" + table(head, rows) + "\n\n" + provenance(d)
 
 
@@ -200,10 +248,12 @@ def ranking_tables(d: dict) -> str:
             rows.append([label, order, y["@1"], y["@5"], y["@20"], y["p50_ms"], y["p95_ms"]])
     head = ["questions", "order", "recall@1", "recall@5", "recall@20", "p50 ms", "p95 ms"]
     dev = r["dev"]
-    sizes = (f"dev: {dev['questions']} questions over {dev['documents']} paragraph documents ({dev['chunks']} chunks); "
-             f"held-out train: {r['holdout_train_fitted']['questions']} questions. Times per question: query embedding, "
-             f"search and (second row of each pair) ranking, {r['threads']} threads; both orders of a question run one after "
-             "the other.")  # fmt: skip
+    sizes = (
+        f"dev: {dev['questions']} questions over {dev['documents']} paragraph documents ({dev['chunks']} chunks); "
+        f"held-out train: {r['holdout_train_fitted']['questions']} questions. Times per question: query embedding, "
+        f"search and (second row of each pair) ranking, {r['threads']} threads; both orders of a question run one after "
+        "the other."
+    )
     return sizes + "\n\n" + table(head, rows) + "\n\n" + provenance(d)
 
 
@@ -276,19 +326,36 @@ def scale_tables(d: dict) -> str:
 def scaling_tables(d: dict) -> str:
     """docs/scaling.md: local FAISS store vs the Milvus endpoint per size, then embedding on Ray."""
     r = d["results"]
-    head = ["chunks", "store", "retrieval p50 / p95 ms", "dense / BM25 / fetch p50 ms", "dense recall@10 vs exact",
-            "gold hit@10", "BM25 top-10 agreement", "query process RSS MB", "server RSS MB", "write s (rows/s)"]  # fmt: skip
+    head = [
+        "chunks",
+        "store",
+        "retrieval p50 / p95 ms",
+        "dense / BM25 / fetch p50 ms",
+        "dense recall@10 vs exact",
+        "gold hit@10",
+        "BM25 top-10 agreement",
+        "query process RSS MB",
+        "server RSS MB",
+        "write s (rows/s)",
+    ]
     rows = []
     for size in r["sizes"]:
         for key, name in (("local_faiss", "local FAISS"), ("milvus_lite", "Milvus (Lite)")):
             x = size[key]
-            rows.append([f"{size['chunks']:,}", name, f"{x['retrieval_ms']['p50_ms']:.1f} / {x['retrieval_ms']['p95_ms']:.1f}",
-                         f"{x['dense_ms']['p50_ms']:.1f} / {x['lexical_ms']['p50_ms']:.1f} / {x['fetch_ms']['p50_ms']:.2f}",
-                         f"{x['dense_recall_at_10_vs_exact']:.3f}", f"{x['gold_paragraph_hit_at_10']:.3f}",
-                         f"{size['bm25_top10_agreement']:.3f}" if key == "milvus_lite" else "—",
-                         f"{x['query_process_rss_after_load_mb']:.0f} ({x['query_process_peak_rss_mb']:.0f})",
-                         f"{x['server_rss_mb']:.0f}" if "server_rss_mb" in x else "— (in the query process)",
-                         f"{x['index_write_s']:.1f}" + (f" ({x['rows_per_s']:,.0f})" if "rows_per_s" in x else "")])  # fmt: skip
+            rows.append(
+                [
+                    f"{size['chunks']:,}",
+                    name,
+                    f"{x['retrieval_ms']['p50_ms']:.1f} / {x['retrieval_ms']['p95_ms']:.1f}",
+                    f"{x['dense_ms']['p50_ms']:.1f} / {x['lexical_ms']['p50_ms']:.1f} / {x['fetch_ms']['p50_ms']:.2f}",
+                    f"{x['dense_recall_at_10_vs_exact']:.3f}",
+                    f"{x['gold_paragraph_hit_at_10']:.3f}",
+                    f"{size['bm25_top10_agreement']:.3f}" if key == "milvus_lite" else "—",
+                    f"{x['query_process_rss_after_load_mb']:.0f} ({x['query_process_peak_rss_mb']:.0f})",
+                    f"{x['server_rss_mb']:.0f}" if "server_rss_mb" in x else "— (in the query process)",
+                    f"{x['index_write_s']:.1f}" + (f" ({x['rows_per_s']:,.0f})" if "rows_per_s" in x else ""),
+                ]
+            )
     out = [provenance(d), "", table(head, rows)]
     ix = r.get("indexing")
     if ix:
@@ -296,10 +363,19 @@ def scaling_tables(d: dict) -> str:
         irows = [["in process (sentence-transformers, all cores)", ix["in_process_sentence_transformers"]["chunks_per_s"], "—", "—"]]
         for w in (1, 2):
             x = ix[f"ray_{w}_workers"]
-            irows.append([f"Ray, {w} worker{'s' if w > 1 else ''} (ONNX Runtime, 1 CPU each)", x["chunks_per_s_steady"],
-                          x["chunks_per_s_end_to_end"], f"{x['min_cosine_vs_sentence_transformers']:.4f}"])  # fmt: skip
-        out.append(table(["embedding", "chunks/s (steady)", "chunks/s with Ray start and model load",
-                          "min cosine vs sentence-transformers"], irows))  # fmt: skip
+            irows.append(
+                [
+                    f"Ray, {w} worker{'s' if w > 1 else ''} (ONNX Runtime, 1 CPU each)",
+                    x["chunks_per_s_steady"],
+                    x["chunks_per_s_end_to_end"],
+                    f"{x['min_cosine_vs_sentence_transformers']:.4f}",
+                ]
+            )
+        out.append(
+            table(
+                ["embedding", "chunks/s (steady)", "chunks/s with Ray start and model load", "min cosine vs sentence-transformers"], irows
+            )
+        )
     return "\n".join(out)
 
 
@@ -347,29 +423,42 @@ def fusion_tables(d: dict) -> str:
     if equal:
         train_rows.append(["equal weights, k 60", *equal.values()])
     ks = list(c["recall"])
-    return (f"Embedder `{r.get('embedder', 'auto')}`. Chosen on {t['questions']} questions of {t['articles']} SQuAD train articles "
-            f"({t['documents']} paragraph documents), best recall@1, then recall@5, over {len(t['grid'])} (dense weight, k) pairs:\n\n"
-            + table(["fusion", *[f"recall{k}" for k in ks]], train_rows)
-            + f"\n\nThen read off on SQuAD v1.1 dev: {dev['questions']} questions over {dev['documents']} paragraph documents "
-            f"({dev['chunks']} chunks), the same two ranked lists for every row:\n\n"
-            + table(["retrieval", *[f"recall{k}" for k in ks]], [[name, *x.values()] for name, x in dev["recall"].items()])
-            + "\n\n" + provenance(d))  # fmt: skip
+    return (
+        f"Embedder `{r.get('embedder', 'auto')}`. Chosen on {t['questions']} questions of {t['articles']} SQuAD train articles "
+        f"({t['documents']} paragraph documents), best recall@1, then recall@5, over {len(t['grid'])} (dense weight, k) pairs:\n\n"
+        + table(["fusion", *[f"recall{k}" for k in ks]], train_rows)
+        + f"\n\nThen read off on SQuAD v1.1 dev: {dev['questions']} questions over {dev['documents']} paragraph documents "
+        f"({dev['chunks']} chunks), the same two ranked lists for every row:\n\n"
+        + table(["retrieval", *[f"recall{k}" for k in ks]], [[name, *x.values()] for name, x in dev["recall"].items()])
+        + "\n\n"
+        + provenance(d)
+    )
 
 
 def pdf_pages_tables(d: dict) -> str:
     r = d["results"]
-    rows = [["text extraction alone", r["extract_s"], r["extract_pages_per_s"], "—"],
-            ["whole build (extraction, chunking, embedding, index)", r["build_s"], r["build_pages_per_s"], r["chunks_per_s"]]]  # fmt: skip
-    return (f"A {r['pages']}-page PDF ({r['pdf_mb']} MB, {r['characters']:,} characters of text), {r['chunks']} chunks; {r['note']}.\n\n"
-            + table(["step", "seconds", "pages/s", "chunks/s"], rows) + "\n\n" + provenance(d))  # fmt: skip
+    rows = [
+        ["text extraction alone", r["extract_s"], r["extract_pages_per_s"], "—"],
+        ["whole build (extraction, chunking, embedding, index)", r["build_s"], r["build_pages_per_s"], r["chunks_per_s"]],
+    ]
+    return (
+        f"A {r['pages']}-page PDF ({r['pdf_mb']} MB, {r['characters']:,} characters of text), {r['chunks']} chunks; {r['note']}.\n\n"
+        + table(["step", "seconds", "pages/s", "chunks/s"], rows)
+        + "\n\n"
+        + provenance(d)
+    )
 
 
 def nonwiki_tables(d: dict) -> str:
     r = d["results"]
     rows = [[name, x["recall@1"], x["recall@5"], x["answer_right"]] for name, x in r["by_retrieval"].items()]
     sizes = "; ".join(f"index `{k}`: {v['documents']} documents, {v['chunks']} chunks" for k, v in r["indexes"].items())
-    return (f"{r['questions']} hand-written questions; {sizes}. Percent of questions; top_k 5 for the answer.\n\n"
-            + table(["retrieval", "recall@1", "recall@5", "best answer right"], rows) + "\n\n" + provenance(d))  # fmt: skip
+    return (
+        f"{r['questions']} hand-written questions; {sizes}. Percent of questions; top_k 5 for the answer.\n\n"
+        + table(["retrieval", "recall@1", "recall@5", "best answer right"], rows)
+        + "\n\n"
+        + provenance(d)
+    )
 
 
 def plot(results: Path, dest: Path) -> Path | None:

@@ -112,8 +112,14 @@ def build_size(n: int, dest: Path, chunks, paragraphs, vectors, query_embedder: 
     from qa.local_store import FORMAT_VERSION, LocalStore
     from qa.settings import Settings
 
-    stamp = {"n": n, "noise": noise, "real_chunks": len(chunks), "vectors_sha": hashlib.sha256(vectors[:64].tobytes()).hexdigest()[:16],
-             "format_version": FORMAT_VERSION, "flat_limit": flat_limit}  # fmt: skip
+    stamp = {
+        "n": n,
+        "noise": noise,
+        "real_chunks": len(chunks),
+        "vectors_sha": hashlib.sha256(vectors[:64].tobytes()).hexdigest()[:16],
+        "format_version": FORMAT_VERSION,
+        "flat_limit": flat_limit,
+    }
     marker = dest / "bench-stamp.json"
     if marker.exists() and json.loads(marker.read_text()).get("stamp") == stamp:
         return json.loads(marker.read_text())["build"]
@@ -129,8 +135,15 @@ def build_size(n: int, dest: Path, chunks, paragraphs, vectors, query_embedder: 
     writer = store.writer(None, embedder.EmbedderSpec.choose())
     for doc_id, (text, spans, rows) in docs.items():
         writer.add(doc_id, text, info, spans, vecs[rows])
-    writer.commit({"built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seeds": "", "settings": indexer.index_settings(Settings()),
-                   "skipped": {}, "skipped_files": {}})  # fmt: skip
+    writer.commit(
+        {
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "seeds": "",
+            "settings": indexer.index_settings(Settings()),
+            "skipped": {},
+            "skipped_files": {},
+        }
+    )
     write_s = time.perf_counter() - t
     version = store.current_version()
     disk = sum(f.stat().st_size for f in version.rglob("*") if f.is_file())
@@ -164,8 +177,13 @@ def faiss_check(index_dir: Path, queries: np.ndarray, k: int = 10) -> dict:
     got, prod_s = timed(prod)
     want, flat_s = timed(flat)
     recall = float(np.mean([len(set(g[:k]) & set(w[:k])) / k for g, w in zip(got, want)]))
-    return {"faiss": type(prod).__name__, f"recall_at_{k}_vs_flat": round(recall, 4), "search_ms_product_index": round(1000 * prod_s, 3),
-            "search_ms_exact_flat": round(1000 * flat_s, 3), "ef_search": 64 if hnsw is not None else None}  # fmt: skip
+    return {
+        "faiss": type(prod).__name__,
+        f"recall_at_{k}_vs_flat": round(recall, 4),
+        "search_ms_product_index": round(1000 * prod_s, 3),
+        "search_ms_exact_flat": round(1000 * flat_s, 3),
+        "ef_search": 64 if hnsw is not None else None,
+    }
 
 
 def main() -> None:
@@ -194,8 +212,9 @@ def main() -> None:
     from qa import embedder
 
     # chunks come in a fixed order, so a smaller --limit is a prefix of the same shards: 0 in the key on purpose
-    key = hashlib.sha256(json.dumps([src.name, src.stat().st_size, 0, Settings().splitter(),
-                                     embedder.model_fingerprint(), args.shard]).encode()).hexdigest()[:12]  # fmt: skip
+    key = hashlib.sha256(
+        json.dumps([src.name, src.stat().st_size, 0, Settings().splitter(), embedder.model_fingerprint(), args.shard]).encode()
+    ).hexdigest()[:12]
     t = time.perf_counter()
     vectors = cached_vectors(texts, args.work / f"vectors-{key}", args.shard, progress)
     embed_s = time.perf_counter() - t
@@ -225,20 +244,36 @@ def main() -> None:
             qvecs = version.query_embedder()(recall_qs)
             version.close()
         check = faiss_check(dest, qvecs)
-        wall, rss, rc, out, err = common.run_child([sys.executable, str(common.BENCH / "ask_worker.py"), "--index", str(dest),
-                                                   "--questions", str(qfile)])  # fmt: skip
+        wall, rss, rc, out, err = common.run_child(
+            [sys.executable, str(common.BENCH / "ask_worker.py"), "--index", str(dest), "--questions", str(qfile)]
+        )
         if rc != 0:
             sys.exit(f"worker failed on {dest}:\n{err[-3000:]}")
         warm = json.loads(out)
         warm.pop("answers")
-        rows.append({"chunks": n, "replicated_chunks": max(0, n - len(chunks)), **build, **check, "worker": warm,
-                     "worker_peak_rss_mb": round(rss, 1), "worker_wall_s": round(wall, 2)})  # fmt: skip
+        rows.append(
+            {
+                "chunks": n,
+                "replicated_chunks": max(0, n - len(chunks)),
+                **build,
+                **check,
+                "worker": warm,
+                "worker_peak_rss_mb": round(rss, 1),
+                "worker_wall_s": round(wall, 2),
+            }
+        )
         print(json.dumps(rows[-1]), file=sys.stderr)
     results = {
-        "source": src.name, "real_chunks": len(chunks), "paragraphs": len(paragraphs), "noise": args.noise,
-        "flat_limit": flat_limit, "embed_s_this_run": round(embed_s, 1), "questions_per_size": len(asked) - 1,
-        "recall_queries": len(recall_qs), "sizes": rows,
-    }  # fmt: skip
+        "source": src.name,
+        "real_chunks": len(chunks),
+        "paragraphs": len(paragraphs),
+        "noise": args.noise,
+        "flat_limit": flat_limit,
+        "embed_s_this_run": round(embed_s, 1),
+        "questions_per_size": len(asked) - 1,
+        "recall_queries": len(recall_qs),
+        "sizes": rows,
+    }
     run.write(results)
 
 

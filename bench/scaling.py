@@ -81,8 +81,15 @@ def build_milvus(url: str, docs) -> dict:
         writer = store.writer(None, embedder.EmbedderSpec.choose())
         for doc_id, (text, spans, vecs) in docs.items():
             writer.add(doc_id, text, info, spans, vecs)
-        writer.commit({"built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seeds": "", "settings": indexer.index_settings(Settings()),
-                       "skipped": {}, "skipped_files": {}})  # fmt: skip
+        writer.commit(
+            {
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "seeds": "",
+                "settings": indexer.index_settings(Settings()),
+                "skipped": {},
+                "skipped_files": {},
+            }
+        )
     s = time.perf_counter() - t
     n = sum(len(sp) for _, sp, _ in docs.values())
     return {"index_write_s": round(s, 2), "rows_per_s": round(n / s, 1), "documents": len(docs)}
@@ -138,23 +145,39 @@ def worker(location: str, qfile: Path) -> None:
         if i:  # the first query warms caches; not timed
             for k, v in (("retrieval", t4 - t0), ("dense", t1 - t0), ("lexical", t2 - t1), ("fetch", t4 - t3)):
                 times[k].append(v)
-        where = {c.id: (c.document, c.start) for c in version.chunks(sorted({c for c, _ in dense[:10]} | {c for c, _ in lexical[:10]}
-                                                                        | set(best)))}  # fmt: skip
+        where = {
+            c.id: (c.document, c.start)
+            for c in version.chunks(sorted({c for c, _ in dense[:10]} | {c for c, _ in lexical[:10]} | set(best)))
+        }
         dense_top.append([where[c] for c, _ in dense[:10]])
         lex_top.append([where[c] for c, _ in lexical[:10]])
         fused_top.append([where[c][0] for c in best])
         assert len(chunks) == min(s.top_k, len(best))
-    print(json.dumps({"n_chunks": version.n_chunks, "load_s": round(load_s, 2), **{k: common.summary_ms(v) for k, v in times.items()},
-                      "rss_after_load_mb": round(rss_loaded, 1), "peak_rss_mb": round(common.peak_rss_mb(), 1),
-                      "dense_top10": dense_top, "lexical_top10": lex_top, "fused_top10_docs": fused_top}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "n_chunks": version.n_chunks,
+                "load_s": round(load_s, 2),
+                **{k: common.summary_ms(v) for k, v in times.items()},
+                "rss_after_load_mb": round(rss_loaded, 1),
+                "peak_rss_mb": round(common.peak_rss_mb(), 1),
+                "dense_top10": dense_top,
+                "lexical_top10": lex_top,
+                "fused_top10_docs": fused_top,
+            }
+        )
+    )
 
 
 def start_milvus(data: Path) -> tuple[subprocess.Popen, int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     from qa.milvus_store import milvus_client
 
     deadline = time.monotonic() + 120
@@ -201,9 +224,12 @@ def ray_indexing(train: Path, n: int) -> dict:
         vecs = RayEmbedder(workers=workers, batch=32)(texts, progress)
         wall = time.perf_counter() - t
         (t0, d0), (t1, d1) = stamps[0], stamps[-1]
-        out[f"ray_{workers}_workers"] = {"chunks_per_s_steady": round((d1 - d0) / (t1 - t0), 1), "wall_s": round(wall, 1),
-                                         "chunks_per_s_end_to_end": round(len(texts) / wall, 1),
-                                         "min_cosine_vs_sentence_transformers": round(float(np.min(np.sum(vecs * ref, 1))), 5)}  # fmt: skip
+        out[f"ray_{workers}_workers"] = {
+            "chunks_per_s_steady": round((d1 - d0) / (t1 - t0), 1),
+            "wall_s": round(wall, 1),
+            "chunks_per_s_end_to_end": round(len(texts) / wall, 1),
+            "min_cosine_vs_sentence_transformers": round(float(np.min(np.sum(vecs * ref, 1))), 5),
+        }
     return out
 
 
@@ -266,8 +292,9 @@ def main() -> None:
                 keys.append((pid if cid < len(chunks) else f"{pid}~{cid // len(chunks)}", s))
             exact = [[keys[i] for i in np.argsort(-(vecs @ q))[:10]] for q in qvecs]
             local_dir = args.work / f"local-{n}"
-            local_build = scale.build_size(n, local_dir, chunks, paragraphs, vectors, query_embedder, args.noise,
-                                           Settings.from_env().flat_limit)  # fmt: skip
+            local_build = scale.build_size(
+                n, local_dir, chunks, paragraphs, vectors, query_embedder, args.noise, Settings.from_env().flat_limit
+            )
             url = f"milvus://127.0.0.1:{port}/bench{n}"
             milvus_build = build_milvus(url, docs)
             server_rss = rss_mb(server.pid)
@@ -281,21 +308,43 @@ def main() -> None:
                 results[name] = w
                 recall = np.mean([len({tuple(x) for x in d} & set(e)) / 10 for d, e in zip(w["dense_top10"], exact)])
                 hit = np.mean([g in {_original(d) for d in docs_} for g, docs_ in zip(gold, w["fused_top10_docs"])])
-                row[name] = {**build, "retrieval_ms": w["retrieval"], "dense_ms": w["dense"], "lexical_ms": w["lexical"],
-                             "fetch_ms": w["fetch"], "dense_recall_at_10_vs_exact": round(float(recall), 4),
-                             "gold_paragraph_hit_at_10": round(float(hit), 4), "query_process_rss_after_load_mb": w["rss_after_load_mb"],
-                             "query_process_peak_rss_mb": round(peak, 1), "load_s": w["load_s"]}  # fmt: skip
+                row[name] = {
+                    **build,
+                    "retrieval_ms": w["retrieval"],
+                    "dense_ms": w["dense"],
+                    "lexical_ms": w["lexical"],
+                    "fetch_ms": w["fetch"],
+                    "dense_recall_at_10_vs_exact": round(float(recall), 4),
+                    "gold_paragraph_hit_at_10": round(float(hit), 4),
+                    "query_process_rss_after_load_mb": w["rss_after_load_mb"],
+                    "query_process_peak_rss_mb": round(peak, 1),
+                    "load_s": w["load_s"],
+                }
             row["milvus_lite"]["server_rss_mb"] = round(server_rss, 1)
-            row["bm25_top10_agreement"] = round(float(np.mean([_agreement(a, b) for a, b in zip(
-                results["local_faiss"]["lexical_top10"], results["milvus_lite"]["lexical_top10"])])), 4)  # fmt: skip
+            row["bm25_top10_agreement"] = round(
+                float(
+                    np.mean(
+                        [_agreement(a, b) for a, b in zip(results["local_faiss"]["lexical_top10"], results["milvus_lite"]["lexical_top10"])]
+                    )
+                ),
+                4,
+            )
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
     finally:
         server.terminate()
         server.wait(30)
-    results = {"source": src.name, "chunk_size": args.chunk_size, "real_chunks": len(chunks), "noise": args.noise,
-               "embed_s_this_run": round(embed_s, 1), "questions": args.questions, "sizes": rows, "indexing": None,
-               "milvus_endpoint": "milvus-lite (pure-Python gRPC server), same machine"}  # fmt: skip
+    results = {
+        "source": src.name,
+        "chunk_size": args.chunk_size,
+        "real_chunks": len(chunks),
+        "noise": args.noise,
+        "embed_s_this_run": round(embed_s, 1),
+        "questions": args.questions,
+        "sizes": rows,
+        "indexing": None,
+        "milvus_endpoint": "milvus-lite (pure-Python gRPC server), same machine",
+    }
     run.write(results)  # the sizes are kept even if Ray fails to start
     if args.ray_chunks:
         results["indexing"] = ray_indexing(src, args.ray_chunks)

@@ -17,16 +17,24 @@ from qa.settings import Settings
 
 def _seeds_option(f):
     f = click.option("--reseed", is_flag=True, help="Rebuild an existing index from another --seeds folder than its own.")(f)
-    return click.option("--seeds", type=click.Path(path_type=Path), default=lambda: Settings.env_value("seeds"),
-                        show_default="the index's own folder; ./seeds for a new index; or $QA_SEEDS",
-                        help="Folder of documents.")(f)  # fmt: skip
+    return click.option(
+        "--seeds",
+        type=click.Path(path_type=Path),
+        default=lambda: Settings.env_value("seeds"),
+        show_default="the index's own folder; ./seeds for a new index; or $QA_SEEDS",
+        help="Folder of documents.",
+    )(f)
 
 
 def _index_option(f):
-    return click.option("--index", "--store", "index_dir", show_default="./index, or $QA_STORE / $QA_INDEX",
-                        default=lambda: Settings.env_text("index") or "index",
-                        help="Where the index lives: a folder, or milvus://HOST:PORT[/NAME] for a Milvus server "
-                             "(the scale extra).")(f)  # fmt: skip
+    return click.option(
+        "--index",
+        "--store",
+        "index_dir",
+        show_default="./index, or $QA_STORE / $QA_INDEX",
+        default=lambda: Settings.env_text("index") or "index",
+        help="Where the index lives: a folder, or milvus://HOST:PORT[/NAME] for a Milvus server (the scale extra).",
+    )(f)
 
 
 class QAGroup(click.Group):
@@ -82,11 +90,19 @@ def _pipeline(seeds: Path | None, index_dir: str, reseed: bool, must_exist: bool
 @click.option("--full", is_flag=True, help="Re-embed everything instead of only what changed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--watch", is_flag=True, help="Then keep watching the seeds folder and rebuild on every change (Ctrl-C stops).")
-@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
-              help="Embed on a Ray cluster (HOST:PORT; no address: a local Ray). Needs the scale extra.")  # fmt: skip
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Embed on a Ray cluster (HOST:PORT; no address: a local Ray). Needs the scale extra.",
+)
 @click.option("--ray-workers", type=click.IntRange(0), default=0, help="Ray embedding workers (0: one per CPU of the cluster).")
-def index(seeds: Path | None, reseed: bool, index_dir: str, full: bool, quiet: bool, watch: bool, ray_address: str | None,
-          ray_workers: int):  # fmt: skip
+def index(
+    seeds: Path | None, reseed: bool, index_dir: str, full: bool, quiet: bool, watch: bool, ray_address: str | None, ray_workers: int
+):
     """Build or refresh the index from its seeds folder."""
     from qa.indexer import build_index
 
@@ -104,8 +120,9 @@ def index(seeds: Path | None, reseed: bool, index_dir: str, full: bool, quiet: b
         from qa.embedder import EmbedderSpec
 
         embed = RayEmbedder(ray_address, workers=ray_workers, spec=EmbedderSpec.choose(pipeline.settings.embedder))
-    report = build_index(pipeline.store, pipeline.seeds, pipeline.settings, full=full, show_progress_bar=not quiet and sys.stderr.isatty(),
-                         embed=embed)  # fmt: skip
+    report = build_index(
+        pipeline.store, pipeline.seeds, pipeline.settings, full=full, show_progress_bar=not quiet and sys.stderr.isatty(), embed=embed
+    )
     _print_report(report)
     if watch:
         from qa.watch import Watcher
@@ -138,8 +155,10 @@ def _rebuild_or_warn(pipeline, rebuild: bool) -> list[str]:
         report = pipeline.rebuild()
         click.echo(f"rebuilt index: {report.summary()}", err=True)
         return []
-    return [f"the index is out of date ({changes.summary()} since it was built); answers come from the indexed "
-            f"text. Run `qa index` or pass --rebuild."]  # fmt: skip
+    return [
+        f"the index is out of date ({changes.summary()} since it was built); answers come from the indexed "
+        f"text. Run `qa index` or pass --rebuild."
+    ]
 
 
 def _marked_passage(a) -> str:
@@ -191,8 +210,13 @@ def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: 
 @click.option("--reader-only", is_flag=True, help="Read each question against its own paragraph.")
 @click.option("--limit", type=int, default=0, help="Evaluate a fixed random sample of N questions.")
 @click.option("--top-k", type=click.IntRange(1, 100), default=Settings.top_k, show_default=True)
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
-              help="Open mode: where to build/keep the index of the file's paragraphs (default: a cache folder).")  # fmt: skip
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Open mode: where to build/keep the index of the file's paragraphs (default: a cache folder).",
+)
 @click.option("--reader", "reader_dir", type=click.Path(path_type=Path), default=None, help="Reader model folder.")
 @click.option("--json", "as_json", is_flag=True)
 def eval_cmd(squad_file, reader_only, limit, top_k, index_dir, reader_dir, as_json):
@@ -202,9 +226,7 @@ def eval_cmd(squad_file, reader_only, limit, top_k, index_dir, reader_dir, as_js
     if reader_only:
         report = evaluate_reader(squad_file, limit=limit, reader_dir=reader_dir, progress=not as_json)
     else:
-        report = evaluate_open(
-            squad_file, limit=limit, top_k=top_k, index_dir=index_dir, reader_dir=reader_dir, progress=not as_json
-        )
+        report = evaluate_open(squad_file, limit=limit, top_k=top_k, index_dir=index_dir, reader_dir=reader_dir, progress=not as_json)
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:

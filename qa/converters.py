@@ -31,8 +31,9 @@ class ConversionError(ValueError):
     """The file cannot be turned into text; the message is the one-line reason."""
 
 
-def run_limited(fn: Callable[[bytes], tuple[str, list[int] | None]], raw: bytes, seconds: float = CHILD_SECONDS,
-                memory: int = CHILD_MEMORY) -> tuple[str, list[int] | None]:  # fmt: skip
+def run_limited(
+    fn: Callable[[bytes], tuple[str, list[int] | None]], raw: bytes, seconds: float = CHILD_SECONDS, memory: int = CHILD_MEMORY
+) -> tuple[str, list[int] | None]:
     """`fn(raw)` in a child process limited to `memory` bytes of address space and `seconds`."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["qa.converters"])

@@ -62,8 +62,13 @@ class RayEmbedder:
         try:
             # logging_level: Ray takes a level's name as well as its number, whatever its annotation says
             # (unused-ignore: without the scale extra, ray is untyped)
-            ray.init(address=None if self.address == LOCAL else self.address, include_dashboard=False,
-                     log_to_driver=False, logging_level="ERROR", configure_logging=False)  # type: ignore[arg-type, unused-ignore]  # fmt: skip
+            ray.init(
+                address=None if self.address == LOCAL else self.address,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level="ERROR",
+                configure_logging=False,
+            )  # type: ignore[arg-type, unused-ignore]
         except ConnectionError as e:
             raise RuntimeError(f"cannot reach the Ray cluster at {self.address} ({e})") from None
         try:

@@ -25,10 +25,36 @@ EXTRACTION_VERSION = 3
 
 # Tags whose end starts a new line in the visible text.
 _BLOCK_TAGS = [
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
-    "section", "article", "header", "footer", "blockquote", "pre", "title", "dd", "dt", "hr",
-    "figcaption", "main", "nav", "aside", "form",
-]  # fmt: skip
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "blockquote",
+    "pre",
+    "title",
+    "dd",
+    "dt",
+    "hr",
+    "figcaption",
+    "main",
+    "nav",
+    "aside",
+    "form",
+]
 _INVISIBLE_TAGS = ["script", "style", "noscript", "template", "head", "iframe", "object", "svg"]
 
 

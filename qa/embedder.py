@@ -108,8 +108,10 @@ class EmbedderSpec:
         for spec in (cls.choose(choice), cls.choose("auto"), cls.choose("bundled")):
             if spec.fingerprint() == fingerprint:
                 return spec
-        raise ValueError(f"the index was embedded with weights (fingerprint {fingerprint}) that this installation does not "
-                         "have; point QA_EMBEDDER at them or rebuild the index with `qa index --full`")  # fmt: skip
+        raise ValueError(
+            f"the index was embedded with weights (fingerprint {fingerprint}) that this installation does not "
+            "have; point QA_EMBEDDER at them or rebuild the index with `qa index --full`"
+        )
 
     @property
     def label(self) -> str:
@@ -121,8 +123,13 @@ class EmbedderSpec:
 
     def settings(self) -> dict:
         """Saved in each index manifest; compared at every build."""
-        return {"model": MODEL_NAME, "weights": "bundled" if self.overlay is None else "bundled+overlay",
-                "fingerprint": self.fingerprint(), "dim": DIM, "normalized": True}  # fmt: skip
+        return {
+            "model": MODEL_NAME,
+            "weights": "bundled" if self.overlay is None else "bundled+overlay",
+            "fingerprint": self.fingerprint(),
+            "dim": DIM,
+            "normalized": True,
+        }
 
     def key(self) -> str:
         """Names the exported query embedder: the weights, this exporter and the ONNX Runtime that
@@ -194,9 +201,12 @@ class DocumentEmbedder:
             return np.zeros((0, DIM), dtype=np.float32)
         model = self.warm_up()
         vecs = model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True,
-            show_progress_bar=progress, convert_to_numpy=True,
-        )  # fmt: skip
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+        )
         vecs = np.ascontiguousarray(vecs, dtype=np.float32)
         vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)  # exact unit length after bf16
         return vecs
@@ -222,8 +232,14 @@ def export_query_embedder(dest_dir: Path, spec: EmbedderSpec | None = None) -> P
         raise RuntimeError(f"ONNX embedder disagrees with sentence-transformers (cosine {cos:.5f})")
     import onnxruntime
 
-    meta = {"model": MODEL_NAME, "weights": spec.label, "fingerprint": spec.fingerprint(), "onnxruntime": onnxruntime.__version__,
-            "export": EXPORT_VERSION, "min_cosine_vs_sentence_transformers": cos}  # fmt: skip
+    meta = {
+        "model": MODEL_NAME,
+        "weights": spec.label,
+        "fingerprint": spec.fingerprint(),
+        "onnxruntime": onnxruntime.__version__,
+        "export": EXPORT_VERSION,
+        "min_cosine_vs_sentence_transformers": cos,
+    }
     (dest_dir / "embedder.json").write_text(json.dumps(meta))
     return onnx_path
 

@@ -26,8 +26,9 @@ def predict(answer_score: float | None, text: str, threshold: float | None) -> s
     return text
 
 
-def evaluate_reader(path: Path, limit: int = 0, reader_dir: Path | None = None, progress: bool = False,
-                    reader: ExtractiveReader | None = None) -> dict:  # fmt: skip
+def evaluate_reader(
+    path: Path, limit: int = 0, reader_dir: Path | None = None, progress: bool = False, reader: ExtractiveReader | None = None
+) -> dict:
     data = load_squad(path)
     qs = sample(data.questions, limit)
     reader = reader or ExtractiveReader(reader_dir)
@@ -84,8 +85,15 @@ def open_corpus(path: Path, data, index_dir: Path | None = None, reader_dir: Pat
     return pipe, doc_of, build, time.perf_counter() - t
 
 
-def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | None = None,
-                  reader_dir: Path | None = None, progress: bool = False, ks=(1, 5, 20)) -> dict:  # fmt: skip
+def evaluate_open(
+    path: Path,
+    limit: int = 0,
+    top_k: int = 5,
+    index_dir: Path | None = None,
+    reader_dir: Path | None = None,
+    progress: bool = False,
+    ks=(1, 5, 20),
+) -> dict:
     """Index every paragraph as a document, then answer each question end to end."""
     data = load_squad(path)
     pipe, doc_of, build, build_s = open_corpus(path, data, index_dir, reader_dir, progress)
@@ -110,8 +118,15 @@ def evaluate_open(path: Path, limit: int = 0, top_k: int = 5, index_dir: Path | 
         best = res.answers[0] if res.answers else None
         preds[q.id] = predict(best.score if best else None, best.text if best else "", threshold)
     n = max(1, len(qs))
-    report = {"file": str(path), "mode": "open", "questions": len(qs), "documents": build.n_documents,
-              "chunks": build.n_chunks, "top_k": top_k, **squad_metrics(qs, preds)}  # fmt: skip
+    report = {
+        "file": str(path),
+        "mode": "open",
+        "questions": len(qs),
+        "documents": build.n_documents,
+        "chunks": build.n_chunks,
+        "top_k": top_k,
+        **squad_metrics(qs, preds),
+    }
     report["recall"] = {m: {f"@{k}": 100.0 * v / n for k, v in r.items()} for m, r in hits.items()}
     report["latency_ms_p50"] = 1000 * statistics.median(times) if times else 0.0
     report["index_build_s"] = build_s

@@ -98,8 +98,15 @@ def detect_changes(version: StoreVersion, seeds: Path) -> Changes:
     return changes
 
 
-def build_index(store: Store, seeds: Path, settings: Settings | None = None, full: bool = False,
-                progress: Progress | None = None, show_progress_bar: bool = False, embed: Embed | None = None) -> BuildReport:  # fmt: skip
+def build_index(
+    store: Store,
+    seeds: Path,
+    settings: Settings | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+    show_progress_bar: bool = False,
+    embed: Embed | None = None,
+) -> BuildReport:
     """Bring `store` up to date with `seeds`. One build at a time per store (others wait). `embed`
     replaces the in-process sentence-transformers (Ray workers, say)."""
     settings = settings or Settings.from_env()
@@ -177,13 +184,16 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
 
     progress("writing index", 0.9)
     skipped_ids = {s.path for s in skipped}
-    version = writer.commit({
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "seeds": str(seeds.resolve()),
-        "settings": want,
-        "skipped": {s.path: s.reason for s in skipped},
-        "skipped_files": {f.id: [f.size, f.mtime_ns] for f in files if f.id in skipped_ids},
-    }, progress=lambda message: progress(message, 0.95))  # fmt: skip
+    version = writer.commit(
+        {
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "seeds": str(seeds.resolve()),
+            "settings": want,
+            "skipped": {s.path: s.reason for s in skipped},
+            "skipped_files": {f.id: [f.size, f.mtime_ns] for f in files if f.id in skipped_ids},
+        },
+        progress=lambda message: progress(message, 0.95),
+    )
     progress("done", 1.0)
     live = store.open()
     try:
@@ -191,10 +201,17 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
     finally:
         live.close()
     return BuildReport(
-        changes=changes, full=full, n_documents=n_docs, n_chunks=n_chunks,
-        chunks_embedded=len(texts), chunks_reused=n_chunks - len(texts), skipped=skipped,
-        notes=notes, seconds=time.perf_counter() - t0, version=version,
-    )  # fmt: skip
+        changes=changes,
+        full=full,
+        n_documents=n_docs,
+        n_chunks=n_chunks,
+        chunks_embedded=len(texts),
+        chunks_reused=n_chunks - len(texts),
+        skipped=skipped,
+        notes=notes,
+        seconds=time.perf_counter() - t0,
+        version=version,
+    )
 
 
 def _info(doc) -> dict:

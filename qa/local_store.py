@@ -37,6 +37,7 @@ FAISS_FILE = "vectors.faiss"
 SQLITE_FILE = "store.sqlite"
 BM25_DIR = "bm25"
 
+
 class LocalStore:
     """An index folder. `open()` gives the live version; `writer()` builds the next one."""
 
@@ -251,8 +252,9 @@ class LocalVersion(ManifestFacts):
                     self.store._embedders[rel] = QueryEmbedder.from_dir(folder)
                 self._embedder = self.store._embedders[rel]
             except Exception:
-                raise IndexProblem(f"the query embedder {folder} of this index is missing, corrupt or of another model; "
-                                   f"{self.store.fix}") from None  # fmt: skip
+                raise IndexProblem(
+                    f"the query embedder {folder} of this index is missing, corrupt or of another model; {self.store.fix}"
+                ) from None
         return self._embedder
 
     def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -350,8 +352,13 @@ class LocalWriter(DocumentChanges):
             vec_parts.append(np.asarray(vectors, np.float32).reshape(len(spans), -1))
             manifest_docs[doc_id] = {**info, "chars": len(text), "chunks": [first, len(spans)]}
         vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, DIM), np.float32)
-        full = {**manifest, "format_version": FORMAT_VERSION, "n_chunks": len(chunk_rows), "documents": manifest_docs,
-                "query_embedder": query_embedder}  # fmt: skip
+        full = {
+            **manifest,
+            "format_version": FORMAT_VERSION,
+            "n_chunks": len(chunk_rows),
+            "documents": manifest_docs,
+            "query_embedder": query_embedder,
+        }
         _write_version(building, full, docs_rows, chunk_rows, vectors, bm25_tokenize(texts), store.flat_limit)
         os.rename(building, store.dir / "versions" / name)
         store._swap_current(name)
@@ -375,8 +382,15 @@ def make_faiss(vectors: np.ndarray, flat_limit: int):
     return index
 
 
-def _write_version(version_dir: Path, manifest: dict, docs: list[tuple[str, str]], chunks: list[tuple[int, str, int, int]],
-                   vectors: np.ndarray, bm25_tokens: list[list[str]], flat_limit: int) -> None:  # fmt: skip
+def _write_version(
+    version_dir: Path,
+    manifest: dict,
+    docs: list[tuple[str, str]],
+    chunks: list[tuple[int, str, int, int]],
+    vectors: np.ndarray,
+    bm25_tokens: list[list[str]],
+    flat_limit: int,
+) -> None:
     """Every file of a version; the manifest goes last, then everything is fsynced."""
     import bm25s
     import faiss

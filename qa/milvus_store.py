@@ -153,21 +153,34 @@ class MilvusStore:
         vc = DataType.VARCHAR
         tiny = ("_v", DataType.FLOAT_VECTOR, {"dim": 2})  # Milvus wants a vector field in every collection
         chunks = schema(
-            ("id", DataType.INT64, {"is_primary": True}), ("doc_key", DataType.INT64, {}), ("doc_id", vc, {"max_length": MAX_DOC_ID}),
-            ("start", DataType.INT64, {}), ("end", DataType.INT64, {}), ("born", DataType.INT64, {}), ("dead", DataType.INT64, {}),
+            ("id", DataType.INT64, {"is_primary": True}),
+            ("doc_key", DataType.INT64, {}),
+            ("doc_id", vc, {"max_length": MAX_DOC_ID}),
+            ("start", DataType.INT64, {}),
+            ("end", DataType.INT64, {}),
+            ("born", DataType.INT64, {}),
+            ("dead", DataType.INT64, {}),
             ("text", vc, {"max_length": 65535}),
             ("lex", vc, {"max_length": 65535, "enable_analyzer": True, "analyzer_params": {"tokenizer": "standard"}}),
-            ("sparse", DataType.SPARSE_FLOAT_VECTOR, {}), ("vector", DataType.FLOAT_VECTOR, {"dim": self.dim}),
+            ("sparse", DataType.SPARSE_FLOAT_VECTOR, {}),
+            ("vector", DataType.FLOAT_VECTOR, {"dim": self.dim}),
             functions=[Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["lex"], output_field_names=["sparse"])],
-        )  # fmt: skip
+        )
         docs = schema(
-            ("key", vc, {"is_primary": True, "max_length": 64}), ("doc_key", DataType.INT64, {}),
-            ("doc_id", vc, {"max_length": MAX_DOC_ID}), ("part", DataType.INT64, {}), ("born", DataType.INT64, {}),
-            ("dead", DataType.INT64, {}), ("info", vc, {"max_length": 65535}), ("text", vc, {"max_length": 65535}), tiny,
-        )  # fmt: skip
+            ("key", vc, {"is_primary": True, "max_length": 64}),
+            ("doc_key", DataType.INT64, {}),
+            ("doc_id", vc, {"max_length": MAX_DOC_ID}),
+            ("part", DataType.INT64, {}),
+            ("born", DataType.INT64, {}),
+            ("dead", DataType.INT64, {}),
+            ("info", vc, {"max_length": 65535}),
+            ("text", vc, {"max_length": 65535}),
+            tiny,
+        )
         meta = schema(("key", vc, {"is_primary": True, "max_length": 128}), ("value", vc, {"max_length": 65535}), tiny)
-        lock = schema(("key", vc, {"is_primary": True, "max_length": 16}), ("owner", vc, {"max_length": 1024}),
-                      ("expires", DataType.DOUBLE, {}), tiny)  # fmt: skip
+        lock = schema(
+            ("key", vc, {"is_primary": True, "max_length": 16}), ("owner", vc, {"max_length": 1024}), ("expires", DataType.DOUBLE, {}), tiny
+        )
         return {self.chunks_c: chunks, self.docs_c: docs, self.meta_c: meta, self.lock_c: lock}
 
     def _index_params(self, collection: str):
@@ -204,8 +217,14 @@ class MilvusStore:
                 if "NotLoad" in str(state.get("state")):
                     self._call(f"loading {name}", self.client.load_collection, name)
             elif create:
-                self._call(f"creating {name}", self.client.create_collection, name, schema=schema,
-                           index_params=self._index_params(name), consistency_level="Strong")  # fmt: skip
+                self._call(
+                    f"creating {name}",
+                    self.client.create_collection,
+                    name,
+                    schema=schema,
+                    index_params=self._index_params(name),
+                    consistency_level="Strong",
+                )
             else:
                 return False
         return True
@@ -283,8 +302,13 @@ class MilvusStore:
 
     def _try_create_lock(self) -> bool:
         try:
-            self.client.create_collection(self.lock_c, schema=self._schemas()[self.lock_c], index_params=self._index_params(self.lock_c),
-                                          consistency_level="Strong", timeout=TIMEOUT_S)  # fmt: skip
+            self.client.create_collection(
+                self.lock_c,
+                schema=self._schemas()[self.lock_c],
+                index_params=self._index_params(self.lock_c),
+                consistency_level="Strong",
+                timeout=TIMEOUT_S,
+            )
             return True
         except Exception as e:
             if "exist" in str(e).lower():
@@ -305,8 +329,9 @@ class MilvusStore:
     # --- manifests ---
 
     def _manifest(self, v: int) -> dict:
-        rows = self._call("reading a manifest", self.client.query, self.meta_c, filter=f'key like "manifest:{v}:%"',
-                          output_fields=["key", "value"])  # fmt: skip
+        rows = self._call(
+            "reading a manifest", self.client.query, self.meta_c, filter=f'key like "manifest:{v}:%"', output_fields=["key", "value"]
+        )
         pieces = sorted(rows, key=lambda r: int(r["key"].rsplit(":", 1)[1]))
         try:
             manifest = json.loads("".join(r["value"] for r in pieces))
@@ -319,8 +344,10 @@ class MilvusStore:
 
     def _write_manifest(self, v: int, manifest: dict) -> None:
         text = json.dumps(manifest, ensure_ascii=True)
-        rows = [{"key": f"manifest:{v}:{i}", "value": text[o : o + META_PIECE], "_v": [0.0, 0.0]}
-                for i, o in enumerate(range(0, max(1, len(text)), META_PIECE))]  # fmt: skip
+        rows = [
+            {"key": f"manifest:{v}:{i}", "value": text[o : o + META_PIECE], "_v": [0.0, 0.0]}
+            for i, o in enumerate(range(0, max(1, len(text)), META_PIECE))
+        ]
         self._call("writing a manifest", self.client.upsert, self.meta_c, rows)
 
     # --- rows ---
@@ -369,8 +396,10 @@ class MilvusVersion(ManifestFacts):
         self.name = f"v{v}"
         self.manifest = {**manifest, "documents": store.documents_at(v)}
         if len(self.manifest["documents"]) != manifest.get("n_documents"):
-            raise IndexProblem(f"version {v} at {store.location} holds {len(self.manifest['documents'])} documents, "
-                               f"its manifest says {manifest.get('n_documents')}; {store.fix}")  # fmt: skip
+            raise IndexProblem(
+                f"version {v} at {store.location} holds {len(self.manifest['documents'])} documents, "
+                f"its manifest says {manifest.get('n_documents')}; {store.fix}"
+            )
 
     def check(self) -> None:
         """Load the query embedder now: a problem shows before the first question."""
@@ -381,8 +410,17 @@ class MilvusVersion(ManifestFacts):
 
     def _search(self, data, field: str, k: int, params: dict) -> list:
         s = self.store
-        res = s._call("searching", s.client.search, s.chunks_c, data=data, anns_field=field, limit=min(k, self.n_chunks),
-                      filter=_visible(self.v), output_fields=["id"], search_params=params)  # fmt: skip
+        res = s._call(
+            "searching",
+            s.client.search,
+            s.chunks_c,
+            data=data,
+            anns_field=field,
+            limit=min(k, self.n_chunks),
+            filter=_visible(self.v),
+            output_fields=["id"],
+            search_params=params,
+        )
         return res[0] if res else []
 
     def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -405,10 +443,18 @@ class MilvusVersion(ManifestFacts):
             return []
         s = self.store
         # a primary-key lookup (ids are never reused, so one row per id), then this version's view of it
-        rows = s._call("reading chunks", s.client.get, s.chunks_c, ids=[int(i) for i in ids],
-                       output_fields=["id", "doc_id", "start", "end", "text", "born", "dead"])  # fmt: skip
-        by_id = {r["id"]: Chunk(int(r["id"]), r["doc_id"], int(r["start"]), int(r["end"]), r["text"])
-                 for r in rows if r["born"] <= self.v < r["dead"]}  # fmt: skip
+        rows = s._call(
+            "reading chunks",
+            s.client.get,
+            s.chunks_c,
+            ids=[int(i) for i in ids],
+            output_fields=["id", "doc_id", "start", "end", "text", "born", "dead"],
+        )
+        by_id = {
+            r["id"]: Chunk(int(r["id"]), r["doc_id"], int(r["start"]), int(r["end"]), r["text"])
+            for r in rows
+            if r["born"] <= self.v < r["dead"]
+        }
         return [by_id[i] for i in ids if i in by_id]
 
     def document_text(self, doc_id: str) -> str | None:
@@ -509,8 +555,17 @@ class MilvusWriter(DocumentChanges):
         for collection in (s.chunks_c, s.docs_c):  # seal what was written, so it is indexed (unsealed rows are searched by brute force)
             s._call(f"flushing {collection}", s.client.flush, collection)
         n_chunks = sum(d["chunks"][1] for d in docs.values())
-        s._write_manifest(v, {**manifest, "format_version": FORMAT_VERSION, "n_chunks": n_chunks, "n_documents": len(docs),
-                              "query_embedder": query_embedder, "dense_index": "HNSW"})  # fmt: skip
+        s._write_manifest(
+            v,
+            {
+                **manifest,
+                "format_version": FORMAT_VERSION,
+                "n_chunks": n_chunks,
+                "n_documents": len(docs),
+                "query_embedder": query_embedder,
+                "dense_index": "HNSW",
+            },
+        )
         s._set_meta("next_id", str(next_id))
         say("writing index: switching")
         s._set_meta("current", str(v))  # the switch: one row
@@ -539,8 +594,10 @@ class MilvusWriter(DocumentChanges):
         """What a build killed before its switch left behind: rows born after the live version, and
         dead marks set after it."""
         s = self.store
-        fields = {s.chunks_c: ["id", "doc_key", "doc_id", "start", "end", "born", "text", "lex", "vector"],
-                  s.docs_c: ["key", "doc_key", "doc_id", "part", "born", "info", "text"]}  # fmt: skip
+        fields = {
+            s.chunks_c: ["id", "doc_key", "doc_id", "start", "end", "born", "text", "lex", "vector"],
+            s.docs_c: ["key", "doc_key", "doc_id", "part", "born", "info", "text"],
+        }
         for collection, cols in fields.items():
             s._call(f"cleaning {collection}", s.client.delete, collection, filter=f"born > {live}")
             rows = s.query_all(collection, f"dead > {live} and dead < {ALIVE}", cols)
@@ -562,8 +619,21 @@ def _chunk_rows(doc_id: str, text: str, spans: list[tuple[int, int]], vectors: n
     pieces = [text[a:b] for a, b in spans]
     lex = [" ".join(t) for t in bm25_tokenize(pieces)] if pieces else []
     vecs = np.asarray(vectors, np.float32).reshape(len(spans), -1)
-    return [{"id": first + i, "doc_key": key, "doc_id": doc_id, "start": a, "end": b, "born": v, "dead": ALIVE,
-             "text": pieces[i], "lex": lex[i], "vector": vecs[i].tolist()} for i, (a, b) in enumerate(spans)]  # fmt: skip
+    return [
+        {
+            "id": first + i,
+            "doc_key": key,
+            "doc_id": doc_id,
+            "start": a,
+            "end": b,
+            "born": v,
+            "dead": ALIVE,
+            "text": pieces[i],
+            "lex": lex[i],
+            "vector": vecs[i].tolist(),
+        }
+        for i, (a, b) in enumerate(spans)
+    ]
 
 
 def _doc_rows(doc_id: str, text: str, info: dict, v: int) -> list[dict]:
@@ -572,8 +642,20 @@ def _doc_rows(doc_id: str, text: str, info: dict, v: int) -> list[dict]:
     if len(info_json) > 65535:
         raise ValueError(f"{doc_id}: its page list is too long for the Milvus store")
     parts = [text[o : o + TEXT_PIECE] for o in range(0, len(text), TEXT_PIECE)] or [""]
-    return [{"key": f"{v}:{key}:{p}", "doc_key": key, "doc_id": doc_id, "part": p, "born": v, "dead": ALIVE,
-             "info": info_json if p == 0 else "", "text": piece, "_v": [0.0, 0.0]} for p, piece in enumerate(parts)]  # fmt: skip
+    return [
+        {
+            "key": f"{v}:{key}:{p}",
+            "doc_key": key,
+            "doc_id": doc_id,
+            "part": p,
+            "born": v,
+            "dead": ALIVE,
+            "info": info_json if p == 0 else "",
+            "text": piece,
+            "_v": [0.0, 0.0],
+        }
+        for p, piece in enumerate(parts)
+    ]
 
 
 def _lock_is_stale(holder: dict) -> bool:

@@ -6,8 +6,9 @@ import warnings
 from pathlib import Path
 
 
-def session(model_path: Path, threads: int = 0, optimized_to: Path | None = None, preoptimized: bool = False,
-            denormals_as_zero: bool = True):
+def session(
+    model_path: Path, threads: int = 0, optimized_to: Path | None = None, preoptimized: bool = False, denormals_as_zero: bool = True
+):
     """An ONNX Runtime CPU session with `threads` threads (0: ONNX Runtime's default, one per core;
     callers pass Settings.threads, QA_THREADS).
 
@@ -56,6 +57,12 @@ def export_onnx(model, path: Path, output_names: list[str], opset: int = 17) -> 
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter about constant shapes; the check after export is what counts
         torch.onnx.export(
-            Wrapped(model), args, str(path), input_names=names, output_names=output_names,
-            dynamic_axes=axes, opset_version=opset, dynamo=False,
-        )  # fmt: skip
+            Wrapped(model),
+            args,
+            str(path),
+            input_names=names,
+            output_names=output_names,
+            dynamic_axes=axes,
+            opset_version=opset,
+            dynamo=False,
+        )

@@ -92,14 +92,21 @@ class QAPipeline:
     """Holds the open index version and the models; `rebuild()`/`reload()` swap in a new version
     between questions, while questions in flight finish on the version they started with."""
 
-    def __init__(self, store: Store | str | Path, seeds: Path | None = None, *, reader: ExtractiveReader | None = None,
-                 settings: Settings | None = None):  # fmt: skip
+    def __init__(
+        self,
+        store: Store | str | Path,
+        seeds: Path | None = None,
+        *,
+        reader: ExtractiveReader | None = None,
+        settings: Settings | None = None,
+    ):
         self.settings = settings or Settings.from_env()
         self.store = open_store(store, self.settings) if isinstance(store, (str, Path)) else store
         self.seeds = Path(seeds) if seeds else None
         s = self.settings
-        self.reader = reader or ExtractiveReader(s.reader_dir, max_answer_tokens=s.max_answer_tokens, threads=s.threads,
-                                                   span_candidates=s.span_candidates)
+        self.reader = reader or ExtractiveReader(
+            s.reader_dir, max_answer_tokens=s.max_answer_tokens, threads=s.threads, span_candidates=s.span_candidates
+        )
         ranker_file = choose_ranker_file(s.ranker)  # a bad QA_RANKER fails here, before any question
         self.ranker = FeatureRanker(ranker_file) if ranker_file else None
         self._retriever: HybridRetriever | None = None
@@ -134,8 +141,9 @@ class QAPipeline:
         try:
             version.check()
             s = self.settings
-            retriever = HybridRetriever(version, candidates=s.retrieval_candidates, rrf_k=s.rrf_k, dense_weight=s.dense_weight,
-                                        ranker=self.ranker)  # fmt: skip
+            retriever = HybridRetriever(
+                version, candidates=s.retrieval_candidates, rrf_k=s.rrf_k, dense_weight=s.dense_weight, ranker=self.ranker
+            )
         except IndexProblem:
             version.close()
             raise
@@ -181,12 +189,19 @@ class QAPipeline:
         """What the index holds, for the UI's index panel."""
         v = self.version
         stale = self.stale()
-        return {"n_documents": len(v.documents), "n_chunks": v.n_chunks, "built_at": v.manifest.get("built_at", "?"),
-                "skipped": v.manifest.get("skipped", {}), "stale": stale.summary() if stale.any else "",
-                "seeds": str(v.seeds or ""), "version": v.name}  # fmt: skip
+        return {
+            "n_documents": len(v.documents),
+            "n_chunks": v.n_chunks,
+            "built_at": v.manifest.get("built_at", "?"),
+            "skipped": v.manifest.get("skipped", {}),
+            "stale": stale.summary() if stale.any else "",
+            "seeds": str(v.seeds or ""),
+            "version": v.name,
+        }
 
-    def retrieve(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None,
-                 rank: bool = True) -> list[Passage]:  # fmt: skip
+    def retrieve(
+        self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None, rank: bool = True
+    ) -> list[Passage]:
         """The passages the reader would read; `rank=False` gives fusion's order (benchmarks compare)."""
         return self._warm_retriever()(question, top_k=top_k, mode=mode, timings=timings, rank=rank)
 

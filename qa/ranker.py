@@ -53,8 +53,7 @@ def choose_ranker_file(setting: str) -> Path | None:
     f = Path(setting).expanduser()
     f = f / CONFIG_FILE if f.is_dir() else f
     if not f.is_file():
-        raise MissingPath(f"QA_RANKER={setting!r}: no ranker model at {f} "
-                          f"(use auto, off, or a {CONFIG_FILE} written by qa.train.ranker)")
+        raise MissingPath(f"QA_RANKER={setting!r}: no ranker model at {f} (use auto, off, or a {CONFIG_FILE} written by qa.train.ranker)")
     return f
 
 
@@ -128,8 +127,10 @@ class FeatureRanker:
             config = json.loads(self.path.read_text(encoding="utf-8"))
             weights = np.asarray([float(config["weights"][f]) for f in FEATURES], np.float32)
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise BadSetting(f"ranker model {self.path} is unreadable or of another version ({type(e).__name__}: {e}); "
-                             "retrain it with qa.train.ranker or set QA_RANKER=off") from None  # fmt: skip
+            raise BadSetting(
+                f"ranker model {self.path} is unreadable or of another version ({type(e).__name__}: {e}); "
+                "retrain it with qa.train.ranker or set QA_RANKER=off"
+            ) from None
         self.config, self.weights = config, weights
 
     def __call__(self, question: str, passages: list[Passage]) -> list[Passage]:

@@ -110,8 +110,15 @@ class ExtractiveReader:
     _tokenizer: Tokenizer  # question + passage, cut into overlapping windows (set by warm_up)
     _question_tokenizer: Tokenizer  # the question alone, uncut
 
-    def __init__(self, model_dir: Path | None = None, *, max_answer_tokens: int = 30, threads: int = 0, span_candidates: int = 20,
-                 batch_size: int = 1):  # fmt: skip
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        max_answer_tokens: int = 30,
+        threads: int = 0,
+        span_candidates: int = 20,
+        batch_size: int = 1,
+    ):
         self.model_dir = Path(model_dir or default_model_dir())
         # One window per ONNX run by default: int8 dynamic quantization scales activations over the
         # whole batch, padding included, so a window's scores would depend on what it was batched
@@ -127,8 +134,10 @@ class ExtractiveReader:
         platt = self.config.get("score_calibration") or {}
         self.platt_a, self.platt_b = float(platt.get("a", 1.0)), float(platt.get("b", 0.0))
         if self.config and self.config.get("score", "null_aware") != "null_aware":
-            raise BadSetting(f"{cfg_path} asks for the score rule {self.config['score']!r}, which this version no longer has; "
-                             "re-export the reader with `python -m qa.train.export_reader`")  # fmt: skip
+            raise BadSetting(
+                f"{cfg_path} asks for the score rule {self.config['score']!r}, which this version no longer has; "
+                "re-export the reader with `python -m qa.train.export_reader`"
+            )
         self.rank_prior: float = float(self.config.get("rank_prior", 0.0))
         self.ranker_prior: float = float(self.config.get("ranker_prior", 0.0))
         self.max_length: int = int(self.config.get("max_length", 256))
@@ -140,8 +149,7 @@ class ExtractiveReader:
 
             model = self.model_dir / self.config.get("onnx", "reader.onnx")
             if not model.exists():
-                raise MissingPath(f"reader model {model} is missing; reinstall qa, or export one with "
-                                  "`python -m qa.train.export_reader`")
+                raise MissingPath(f"reader model {model} is missing; reinstall qa, or export one with `python -m qa.train.export_reader`")
             tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             tok.no_padding()
             tok.enable_truncation(self.max_length, stride=self.stride, strategy="only_second")
@@ -167,9 +175,19 @@ class ExtractiveReader:
         found = []
         for span, z in zip(spans, self.logits(passages, spans)):
             p = passages[span.passage_index]
-            found.append(Answer(text=p.text[span.c0 : span.c1], score=self.calibrated(float(z)), document=p.document,
-                                start=p.start + span.c0, end=p.start + span.c1, passage=p.text, passage_start=p.start,
-                                passage_index=span.passage_index, margin=span.margin))  # fmt: skip
+            found.append(
+                Answer(
+                    text=p.text[span.c0 : span.c1],
+                    score=self.calibrated(float(z)),
+                    document=p.document,
+                    start=p.start + span.c0,
+                    end=p.start + span.c1,
+                    passage=p.text,
+                    passage_start=p.start,
+                    passage_index=span.passage_index,
+                    margin=span.margin,
+                )
+            )
         return merge_duplicates(found, top_n)
 
     def read(self, question: str, passages: Sequence[Readable], batch_size: int | None = None) -> list[SpanCandidate]:
@@ -331,8 +349,11 @@ def _quote_open_before(text: str, pos: int, closer: str) -> bool:
     before = text[max(0, pos - 300) : pos].rsplit("\n\n", 1)[-1]
     if closer == "’":
         return before.rfind("‘") > before.rfind("’")
-    quotes = [i for i, ch in enumerate(before) if ch == "'" and not (0 < i < len(before) - 1 and before[i - 1].isalnum()
-                                                                  and before[i + 1].isalnum())]  # fmt: skip
+    quotes = [
+        i
+        for i, ch in enumerate(before)
+        if ch == "'" and not (0 < i < len(before) - 1 and before[i - 1].isalnum() and before[i + 1].isalnum())
+    ]
     return len(quotes) % 2 == 1
 
 

@@ -31,8 +31,15 @@ class HybridRetriever:
     """Retrieval over one store version (questions in flight keep the version they started on):
     fuse the dense and BM25 lists, let the feature ranker reorder the head, keep the top_k."""
 
-    def __init__(self, version: StoreVersion, *, candidates: int = 50, rrf_k: int = 60, dense_weight: float = 1.0,
-                 ranker: FeatureRanker | None = None):  # fmt: skip
+    def __init__(
+        self,
+        version: StoreVersion,
+        *,
+        candidates: int = 50,
+        rrf_k: int = 60,
+        dense_weight: float = 1.0,
+        ranker: FeatureRanker | None = None,
+    ):
         self.version = version
         self.embed = version.query_embedder()
         self.candidates = candidates
@@ -40,8 +47,9 @@ class HybridRetriever:
         self.dense_weight = dense_weight  # BM25's list weighs 1
         self.ranker = ranker  # None: fusion's order goes on as it is
 
-    def __call__(self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None,
-                 rank: bool = True) -> list[Passage]:  # fmt: skip
+    def __call__(
+        self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None, rank: bool = True
+    ) -> list[Passage]:
         """Top passages; `timings` (if given) receives embed_s and search_s, and rank_s when the
         feature ranker reordered fusion's top candidates (`rank=False` keeps fusion's order)."""
         ranker = self.ranker if rank else None

@@ -49,13 +49,22 @@ class Passage:
         return cls(id=0, document=document, start=start, end=start + len(text), text=text)
 
     @classmethod
-    def of(cls, chunk: Chunk, score: float = 0.0, dense: tuple[int, float] | None = None,
-           bm25: tuple[int, float] | None = None) -> Passage:  # fmt: skip
+    def of(cls, chunk: Chunk, score: float = 0.0, dense: tuple[int, float] | None = None, bm25: tuple[int, float] | None = None) -> Passage:
         """`dense` and `bm25` are (rank, score) in each list, None when the chunk is not in it."""
         dense_rank, dense_score = dense or (None, None)
         bm25_rank, bm25_score = bm25 or (None, None)
-        return cls(id=chunk.id, document=chunk.document, start=chunk.start, end=chunk.end, text=chunk.text, score=score,
-                   dense_rank=dense_rank, bm25_rank=bm25_rank, dense_score=dense_score, bm25_score=bm25_score)  # fmt: skip
+        return cls(
+            id=chunk.id,
+            document=chunk.document,
+            start=chunk.start,
+            end=chunk.end,
+            text=chunk.text,
+            score=score,
+            dense_rank=dense_rank,
+            bm25_rank=bm25_rank,
+            dense_score=dense_score,
+            bm25_score=bm25_score,
+        )
 
 
 class Stage(Protocol[Out]):

@@ -34,12 +34,21 @@ def _setting(default: Any, doc: str, env: str | tuple[str, ...] | None = None) -
 @dataclass(frozen=True)
 class Settings:
     # folders
-    seeds: Path = _setting(Path("seeds"), "The documents folder. A command on an existing index uses the folder it was built from.",
-                           "QA_SEEDS")  # fmt: skip
-    index: Path = _setting(Path("index"), "Where the index lives: a folder, or `milvus://HOST:PORT[/NAME]` for a Milvus server "
-                           "(the scale extra). `QA_STORE` wins when both are set.", ("QA_STORE", "QA_INDEX"))  # fmt: skip
-    model_cache: Path | None = _setting(None, "Where stores that live on a server keep the query embedder on this machine "
-                                        "(unset: `$XDG_CACHE_HOME/qa/models`, `~/.cache/qa/models`).", "QA_MODEL_CACHE")  # fmt: skip
+    seeds: Path = _setting(
+        Path("seeds"), "The documents folder. A command on an existing index uses the folder it was built from.", "QA_SEEDS"
+    )
+    index: Path = _setting(
+        Path("index"),
+        "Where the index lives: a folder, or `milvus://HOST:PORT[/NAME]` for a Milvus server "
+        "(the scale extra). `QA_STORE` wins when both are set.",
+        ("QA_STORE", "QA_INDEX"),
+    )
+    model_cache: Path | None = _setting(
+        None,
+        "Where stores that live on a server keep the query embedder on this machine "
+        "(unset: `$XDG_CACHE_HOME/qa/models`, `~/.cache/qa/models`).",
+        "QA_MODEL_CACHE",
+    )
     # documents
     max_file_mb: float = _setting(20.0, "Larger files are skipped, with the reason, without being read.", "QA_MAX_FILE_MB")
     # chunking: ~800 characters is ~180 word pieces, under MiniLM's 256-token embedding limit too
@@ -47,10 +56,15 @@ class Settings:
     chunk_overlap: int = _setting(120, "Characters that neighbouring chunks share, so an answer on a boundary is whole in one.")
     # indexing
     embed_batch: int = _setting(256, "Chunks per embedding call (and per progress update).")
-    embed_precision: str = _setting("auto", "Document embedding: `auto` (bf16 where the CPU has it natively, else fp32), "
-                                    "`fp32` or `bf16`.", "QA_EMBED_PRECISION")  # fmt: skip
-    embedder: str = _setting("auto", "Which weights embed: `auto` (the shipped fine-tuned layers), `bundled` (plain MiniLM), "
-                             "or a folder holding an overlay written by `qa.train.embedder`.", "QA_EMBEDDER")  # fmt: skip
+    embed_precision: str = _setting(
+        "auto", "Document embedding: `auto` (bf16 where the CPU has it natively, else fp32), `fp32` or `bf16`.", "QA_EMBED_PRECISION"
+    )
+    embedder: str = _setting(
+        "auto",
+        "Which weights embed: `auto` (the shipped fine-tuned layers), `bundled` (plain MiniLM), "
+        "or a folder holding an overlay written by `qa.train.embedder`.",
+        "QA_EMBEDDER",
+    )
     flat_limit: int = _setting(50_000, "Exact FAISS search up to this many chunks, HNSW above.", "QA_FLAT_LIMIT")
     lock_wait_s: float = _setting(300.0, "Seconds a second `qa index` waits for the first to finish (0: fail at once).", "QA_LOCK_WAIT")
     # retrieval
@@ -61,8 +75,12 @@ class Settings:
     rrf_k: int = _setting(100, "Reciprocal-rank fusion's k: each list adds weight / (k + rank).")
     dense_weight: float = _setting(0.6, "The dense list's weight in fusion (BM25's is 1).")
     # ranking
-    ranker: str = _setting("auto", "The feature ranker that reorders fusion's top candidates: `auto` (the shipped one), "
-                           "`off` (fusion's order), or a `ranker.json` written by `qa.train.ranker`.", "QA_RANKER")  # fmt: skip
+    ranker: str = _setting(
+        "auto",
+        "The feature ranker that reorders fusion's top candidates: `auto` (the shipped one), "
+        "`off` (fusion's order), or a `ranker.json` written by `qa.train.ranker`.",
+        "QA_RANKER",
+    )
     # reading
     reader_dir: Path | None = _setting(None, "A retrained reader's folder (unset: the shipped reader).", "QA_READER_DIR")
     span_candidates: int = _setting(20, "Best starts x best ends the reader considers per window.")
@@ -70,8 +88,9 @@ class Settings:
     max_answers: int = _setting(10, "Distinct answers above the reader's threshold returned per question.")
     threads: int = _setting(0, "ONNX Runtime threads for the reader and the query embedder (0: all cores).", "QA_THREADS")
     # serving
-    ui_concurrency: int = _setting(0, "Questions `qa serve` answers at once; the rest queue (0: the cores, clamped to 2-8).",
-                                   "QA_UI_CONCURRENCY")  # fmt: skip
+    ui_concurrency: int = _setting(
+        0, "Questions `qa serve` answers at once; the rest queue (0: the cores, clamped to 2-8).", "QA_UI_CONCURRENCY"
+    )
 
     def __post_init__(self) -> None:
         if self.embed_precision not in EMBED_PRECISIONS:

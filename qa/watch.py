@@ -46,8 +46,13 @@ def _visible(change, path: str) -> bool:
 class Watcher:
     """Watches the pipeline's seeds folder and rebuilds on change; `on_build` hears each result."""
 
-    def __init__(self, pipeline: QAPipeline, debounce_ms: int = 1000, on_build: Callable[[WatchStatus], None] | None = None,
-                 on_ready: Callable[[], None] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        pipeline: QAPipeline,
+        debounce_ms: int = 1000,
+        on_build: Callable[[WatchStatus], None] | None = None,
+        on_ready: Callable[[], None] | None = None,
+    ):
         if pipeline.seeds is None:
             raise MissingPath("no seeds folder to watch")
         self.pipeline = pipeline
@@ -76,8 +81,15 @@ class Watcher:
 
         # yield_on_timeout: the first (empty) yield says the watch is armed, so callers know from when
         # on a change is seen; a change made before that is already in the first yield
-        for changes in watch(self.seeds, watch_filter=_visible, debounce=self.debounce_ms, rust_timeout=500,
-                             yield_on_timeout=True, stop_event=self.stop_event, raise_interrupt=False):  # fmt: skip
+        for changes in watch(
+            self.seeds,
+            watch_filter=_visible,
+            debounce=self.debounce_ms,
+            rust_timeout=500,
+            yield_on_timeout=True,
+            stop_event=self.stop_event,
+            raise_interrupt=False,
+        ):
             if not self.ready.is_set():
                 self.ready.set()
                 self.on_ready()

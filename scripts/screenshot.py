@@ -22,8 +22,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main() -> None:
@@ -57,8 +65,7 @@ def main() -> None:
                 if args.drop:
                     page.wait_for_function("() => /Watching|Rebuilt/.test(document.querySelector('#index-panel').innerText)")
                     shutil.copy(args.drop, seeds / args.drop.name)
-                    page.wait_for_function("() => document.querySelector('#index-panel').innerText.includes('+1 added')",
-                                           timeout=300_000)  # fmt: skip
+                    page.wait_for_function("() => document.querySelector('#index-panel').innerText.includes('+1 added')", timeout=300_000)
                 for n, q in enumerate(questions, 1):
                     page.fill("#question textarea", q)
                     page.press("#question textarea", "Enter")

@@ -11,6 +11,7 @@ if [ ! -x /usr/bin/chromium ]; then  # headless browser for the UI tests (Debian
   else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi
 fi
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .  # the formatter decides the layout; no hand-wrapped exceptions
 # Declared dependencies vs imports (config in pyproject.toml): the whole package, then the runtime
 # modules alone with every extra treated as absent, so a runtime import of an extra's package fails.
 .venv/bin/deptry qa ui

@@ -181,14 +181,35 @@ def trained_ranker(tmp_path_factory) -> Path:
     from tests.squad_fixture import write_tiny_squad
 
     tmp = tmp_path_factory.mktemp("ranker")
-    main(["--train-file", str(write_tiny_squad(tmp / "tiny.json")), "--out", str(tmp / "model"), "--work", str(tmp / "work"),
-          "--holdout-every", "1", "--candidates", "4", "--no-progress"])  # fmt: skip
+    main(
+        [
+            "--train-file",
+            str(write_tiny_squad(tmp / "tiny.json")),
+            "--out",
+            str(tmp / "model"),
+            "--work",
+            str(tmp / "work"),
+            "--holdout-every",
+            "1",
+            "--candidates",
+            "4",
+            "--no-progress",
+        ]
+    )
     return tmp / "model" / "ranker.json"
 
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -207,5 +228,6 @@ def browser():
 def run_qa(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """The installed CLI in a subprocess, as a person would run it."""
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd or ROOT, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=full_env, cwd=cwd or ROOT, timeout=timeout
+    )

@@ -126,7 +126,9 @@ def test_switching_embedder_weights_rebuilds_in_full_and_queries_match(fresh, mo
     assert any("embedding model" in note for note in r.notes)
     plain = open_version(index)
     assert (tuned.manifest["settings"]["embedder"]["weights"], plain.manifest["settings"]["embedder"]["weights"]) == (
-        "bundled+overlay", "bundled")
+        "bundled+overlay",
+        "bundled",
+    )
     assert plain.manifest["query_embedder"] != tuned.manifest["query_embedder"]
     # each index's vectors are its own model's, and its query export agrees with that model
     text = plain.chunks([0])[0].text
@@ -186,8 +188,9 @@ def test_killed_build_leaves_previous_index_usable_and_next_build_completes(fres
     seeds, index = fresh
     before = open_version(index)
     old_version, n = before.dir.name, before.n_chunks
-    (seeds / "big.txt").write_text("\n\n".join(f"Paragraph {i} about the harbour and its lighthouse keepers." * 6
-                                               for i in range(60)), encoding="utf-8")  # fmt: skip
+    (seeds / "big.txt").write_text(
+        "\n\n".join(f"Paragraph {i} about the harbour and its lighthouse keepers." * 6 for i in range(60)), encoding="utf-8"
+    )
     proc = build_until(seeds, index, "embedded 16/", "kill")  # killed mid-embedding, after the first batch
     assert proc.wait(timeout=300) == -signal.SIGKILL, proc.communicate()
     after = open_version(index)

@@ -54,8 +54,11 @@ def test_scores_are_probabilities_sorted_and_duplicates_merged(reader):
     text = SEED_ARTICLE.read_text(encoding="utf-8")
     half = len(text) // 2
     # two overlapping passages both hold the answer: it must come back once
-    passages = [Passage.from_text(text[: half + 400], "seed", 0), Passage.from_text(text[half - 400 :], "seed", half - 400),
-                Passage.from_text(text, "seed", 0)]  # fmt: skip
+    passages = [
+        Passage.from_text(text[: half + 400], "seed", 0),
+        Passage.from_text(text[half - 400 :], "seed", half - 400),
+        Passage.from_text(text, "seed", 0),
+    ]
     found = reader("Who is the NATO Secretary General?", passages, top_n=10)
     scores = [a.score for a in found]
     assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
@@ -165,13 +168,21 @@ def test_no_answer_runs_across_a_blank_line(reader):
     cross a blank one."""
     import re
 
-    listing = ("  -g     like -l, but do not list owner\n\n  -G, --no-group\n         in a long listing, don't print group names\n\n"
-               "  -h, --human-readable\n         with -l and -s, print sizes like 1K 234M 2G etc.\n\n"
-               "  --si   likewise, but use powers of 1000 not 1024\n")  # fmt: skip
+    listing = (
+        "  -g     like -l, but do not list owner\n\n  -G, --no-group\n         in a long listing, don't print group names\n\n"
+        "  -h, --human-readable\n         with -l and -s, print sizes like 1K 234M 2G etc.\n\n"
+        "  --si   likewise, but use powers of 1000 not 1024\n"
+    )
     passages = [Passage.from_text(listing, "man/ls.txt", 0)]
     found = reader("How do I get ls to print sizes like 1K and 234M?", passages, top_n=20)
     assert len(found) > 3
     for a in found:
         assert listing[a.start : a.end] == a.text and not re.search(r"\n[ \t]*\n", a.text)
-    assert any("\n" in a.text for a in reader("Which option prints sizes like 1K?", [Passage.from_text(
-        "Use the option -h,\n--human-readable to print sizes like 1K.", "wrapped", 0)], top_n=20))  # a wrapped line is fine
+    assert any(
+        "\n" in a.text
+        for a in reader(
+            "Which option prints sizes like 1K?",
+            [Passage.from_text("Use the option -h,\n--human-readable to print sizes like 1K.", "wrapped", 0)],
+            top_n=20,
+        )
+    )  # a wrapped line is fine

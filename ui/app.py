@@ -81,8 +81,10 @@ class Server:
         return len(scan(self.seeds)[0]) if self.seeds.is_dir() else 0
 
     def _how_to_start(self) -> str:
-        return (f"put .txt, .md, .html, .pdf or .docx files in {self.seeds.resolve()} and click Rebuild index "
-                f"(or run `qa index --seeds {self.seeds} --index {self.index_location}`)")  # fmt: skip
+        return (
+            f"put .txt, .md, .html, .pdf or .docx files in {self.seeds.resolve()} and click Rebuild index "
+            f"(or run `qa index --seeds {self.seeds} --index {self.index_location}`)"
+        )
 
     def index_info(self) -> dict:
         watching: dict[str, str] = {"watch": self.watcher.status.line()} if self.watcher else {}
@@ -126,9 +128,17 @@ def build_app(server: Server) -> gr.Blocks:
         gr.Markdown("## Ask your documents\nAnswers are exact spans of your documents, with their source.")
         with gr.Row():
             with gr.Column(scale=5):
-                chatbot = gr.Chatbot(label="Chat", height=520, examples=server.examples() or None, latex_delimiters=[],
-                                     sanitize_html=True, placeholder="Ask a question about your documents.",
-                                     feedback_options=None, buttons=["copy", "copy_all"], elem_id="chat")  # fmt: skip
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    height=520,
+                    examples=server.examples() or None,
+                    latex_delimiters=[],
+                    sanitize_html=True,
+                    placeholder="Ask a question about your documents.",
+                    feedback_options=None,
+                    buttons=["copy", "copy_all"],
+                    elem_id="chat",
+                )
                 question = gr.Textbox(placeholder="Type a question and press Enter", show_label=False, elem_id="question", max_lines=3)
                 with gr.Row():
                     ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
@@ -174,11 +184,13 @@ def build_app(server: Server) -> gr.Blocks:
         def cited_document(cite: Cite) -> str:
             """The document as the index version that answered holds it: offsets stay right after a rebuild."""
             try:
-                return document_html(cite, server.pipeline.document_text(cite.document, cite.version),
-                                     server.pipeline.document_pages(cite.document, cite.version))
+                return document_html(
+                    cite,
+                    server.pipeline.document_text(cite.document, cite.version),
+                    server.pipeline.document_pages(cite.document, cite.version),
+                )
             except IndexProblem as e:
                 return f'<div class="qa-empty">{esc(e)}</div>'
-
 
         def rebuild_clicked(progress=gr.Progress()):
             msg = server.rebuild(progress)
@@ -222,8 +234,7 @@ def build_app(server: Server) -> gr.Blocks:
     return demo
 
 
-def launch(pipeline: QAPipeline, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
-           watch: bool = False):  # fmt: skip
+def launch(pipeline: QAPipeline, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True, watch: bool = False):
     """Load the models once, then serve; `block=False` returns (demo, url) for tests and scripts."""
     t0 = time.perf_counter()
     server = Server(pipeline)
@@ -236,10 +247,17 @@ def launch(pipeline: QAPipeline, host: str = "127.0.0.1", port: int = 7860, shar
     concurrency = pipeline.settings.concurrency
     demo.queue(default_concurrency_limit=concurrency, max_size=QUEUE_MAX)
     _, url, _ = demo.launch(
-        server_name=host, server_port=port, share=share, prevent_thread_lock=True, quiet=True, ssr_mode=False,
-        show_error=False, css=CSS, footer_links=["api"],
+        server_name=host,
+        server_port=port,
+        share=share,
+        prevent_thread_lock=True,
+        quiet=True,
+        ssr_mode=False,
+        show_error=False,
+        css=CSS,
+        footer_links=["api"],
         blocked_paths=[str(server.seeds.resolve()), str(Path(server.index_location).resolve())],
-    )  # fmt: skip
+    )
     print(f"qa serve: ready at {url} in {time.perf_counter() - t0:.1f}s (models loaded, concurrency {concurrency})", flush=True)
     if not block:
         return demo, url

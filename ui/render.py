@@ -54,8 +54,10 @@ def answer_message(result) -> str:
     if len(result.answers) == 1:
         a = result.answers[0]
         return f"**{md_text(a.text)}**\n\nconfidence {a.score:.2f} · {md_text(where(a.document, a.line, a.page))}{notes}"
-    items = "\n".join(f"{n}. **{md_text(a.text)}** — confidence {a.score:.2f} · {md_text(where(a.document, a.line, a.page))}"
-                      for n, a in enumerate(result.answers, 1))  # fmt: skip
+    items = "\n".join(
+        f"{n}. **{md_text(a.text)}** — confidence {a.score:.2f} · {md_text(where(a.document, a.line, a.page))}"
+        for n, a in enumerate(result.answers, 1)
+    )
     return f"The documents give {len(result.answers)} answers:\n\n{items}{notes}"
 
 
@@ -92,8 +94,7 @@ def sources_html(result, document_text) -> tuple[str, list[Cite]]:
     parts = []
     for (doc, p_start), card in cards.items():
         idx = card["answers"]
-        spans = [(result.answers[i].start - p_start, result.answers[i].end - p_start,
-                  "alt" if result.no_answer else "", i) for i in idx]  # fmt: skip
+        spans = [(result.answers[i].start - p_start, result.answers[i].end - p_start, "alt" if result.no_answer else "", i) for i in idx]
         if idx:
             a = result.answers[idx[0]]
             cite_i, label, chars = idx[0], where(doc, a.line, a.page), f"characters {a.start}–{a.end}"
@@ -151,6 +152,8 @@ def index_html(info: dict) -> str:
         n = len(info["skipped"])
         rows.append(f"<details><summary>{n} file{'s' if n != 1 else ''} skipped</summary><ul>{items}</ul></details>")
     if info.get("stale"):
-        rows.append(f'<div class="qa-warn">The seeds folder changed since this index was built ({esc(info["stale"])}); '
-                    "answers come from the indexed text. Click <i>Rebuild index</i>.</div>")  # fmt: skip
+        rows.append(
+            f'<div class="qa-warn">The seeds folder changed since this index was built ({esc(info["stale"])}); '
+            "answers come from the indexed text. Click <i>Rebuild index</i>.</div>"
+        )
     return '<div class="qa-index">' + "".join(f"<div>{r}</div>" for r in rows) + watch + "</div>"

@@ -123,13 +123,21 @@ def main() -> None:
         f"dense {w_best}, k {int(k_best)} (chosen on train)": recall(dlists, dgolds, downer, w_best, int(k_best)),
         "dense only": recall([(d, []) for d, _ in dlists], dgolds, downer, 1.0, 60),
         "bm25 only": recall([([], lx) for _, lx in dlists], dgolds, downer, 1.0, 60),
-    }  # fmt: skip
+    }
     print(f"dev: {dev_results}", file=sys.stderr)
-    run.write({"embedder": os.environ.get("QA_EMBEDDER", "auto"),
-               "train": {"articles": len(chosen_titles), "documents": len(paras), "questions": len(qs), "grid": grid,
-                         "chosen": {"dense_weight": w_best, "rrf_k": int(k_best), "recall": grid[best]}},
-               "dev": {"documents": len(dversion.documents), "chunks": dversion.n_chunks, "questions": len(dqs),
-                       "recall": dev_results}})  # fmt: skip
+    run.write(
+        {
+            "embedder": os.environ.get("QA_EMBEDDER", "auto"),
+            "train": {
+                "articles": len(chosen_titles),
+                "documents": len(paras),
+                "questions": len(qs),
+                "grid": grid,
+                "chosen": {"dense_weight": w_best, "rrf_k": int(k_best), "recall": grid[best]},
+            },
+            "dev": {"documents": len(dversion.documents), "chunks": dversion.n_chunks, "questions": len(dqs), "recall": dev_results},
+        }
+    )
 
 
 if __name__ == "__main__":

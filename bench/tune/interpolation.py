@@ -58,8 +58,19 @@ def candidates(path: Path, data, qs, index_dir: Path, progress: bool) -> tuple[l
         rows = []
         for rank, p in enumerate(passages):
             for a in pipe.reader(q.question, [p], top_n=5):
-                rows.append({"text": a.text, "margin": a.margin, "rank": rank, "score": p.score, "first": first,
-                             "log_prior": p.log_prior, "document": a.document, "start": a.start, "end": a.end})  # fmt: skip
+                rows.append(
+                    {
+                        "text": a.text,
+                        "margin": a.margin,
+                        "rank": rank,
+                        "score": p.score,
+                        "first": first,
+                        "log_prior": p.log_prior,
+                        "document": a.document,
+                        "start": a.start,
+                        "end": a.end,
+                    }
+                )
         out.append(rows)
     return out, doc_of, {"documents": build.n_documents, "chunks": build.n_chunks}
 
@@ -94,8 +105,16 @@ def sweep(qs, rows_per_q, doc_of) -> list[dict]:
                     preds[q.id] = best["text"] if best else ""
                     cited += bool(best) and best["document"] == doc_of[q.paragraph_id]
                 m = squad_metrics(qs, preds)
-                results.append({"prior": prior, "lambda": lam, "top_k": k, "f1": round(m["f1"], 2),
-                                "exact": round(m["exact"], 2), "cites_gold": round(100 * cited / max(1, len(qs)), 2)})  # fmt: skip
+                results.append(
+                    {
+                        "prior": prior,
+                        "lambda": lam,
+                        "top_k": k,
+                        "f1": round(m["f1"], 2),
+                        "exact": round(m["exact"], 2),
+                        "cites_gold": round(100 * cited / max(1, len(qs)), 2),
+                    }
+                )
     return results
 
 
@@ -148,8 +167,16 @@ def aggregation_sweep(qs, rows_per_q, doc_of, prior: str, lam: float) -> list[di
                     preds[q.id] = best["text"] if best else ""
                     cited += bool(best) and best["document"] == doc_of[q.paragraph_id]
                 m = squad_metrics(qs, preds)
-                results.append({"match": match, "beta": beta, "top_k": k, "f1": round(m["f1"], 2), "exact": round(m["exact"], 2),
-                                "cites_gold": round(100 * cited / max(1, len(qs)), 2)})  # fmt: skip
+                results.append(
+                    {
+                        "match": match,
+                        "beta": beta,
+                        "top_k": k,
+                        "f1": round(m["f1"], 2),
+                        "exact": round(m["exact"], 2),
+                        "cites_gold": round(100 * cited / max(1, len(qs)), 2),
+                    }
+                )
     return results
 
 
@@ -159,16 +186,22 @@ def main() -> None:
     p.add_argument("--index", type=Path, default=common.DEV_INDEX, help="where the dev corpus index is built (reused when current)")
     common.add_holdout_arg(p)
     p.add_argument("--holdout-limit", type=int, default=None, help="held-out train questions (0 = all; default: --limit)")
-    p.add_argument("--reuse-candidates", action="store_true",
-                   help="read the candidates saved in --work by an earlier run with the same file, sample and reader")  # fmt: skip
+    p.add_argument(
+        "--reuse-candidates",
+        action="store_true",
+        help="read the candidates saved in --work by an earlier run with the same file, sample and reader",
+    )
     args = p.parse_args()
     run = common.Run("interpolation", args)
     held = common.holdout_train(args)
     dev = common.squad_file(args.squad, "dev-v1.1")
     limit = args.limit if args.holdout_limit is None else args.holdout_limit
     sets = {"holdout_train": (held, args.work / "holdout-index", limit), "dev": (dev, args.index, args.limit)}
-    out: dict = {"rule": "answer score = margin + λ·g(passage); λ and g chosen on holdout_train at --top-k, then read on dev",
-                 "lambdas": list(LAMBDAS), "top_ks": list(TOP_KS)}  # fmt: skip
+    out: dict = {
+        "rule": "answer score = margin + λ·g(passage); λ and g chosen on holdout_train at --top-k, then read on dev",
+        "lambdas": list(LAMBDAS),
+        "top_ks": list(TOP_KS),
+    }
     read = {}
     for name, (path, index, n) in sets.items():
         read[name] = cached_candidates(args.work / f"candidates-{name}.json", path, n, index, not args.no_progress, args.reuse_candidates)
@@ -178,10 +211,15 @@ def main() -> None:
     at_k = [r for r in out["holdout_train"]["sweep"] if r["top_k"] == args.top_k]
     best = max(at_k, key=lambda r: (r["f1"], -r["lambda"]))
     dev = {(r["prior"], r["lambda"], r["top_k"]): r for r in out["dev"]["sweep"]}
-    out["chosen"] = {"prior": best["prior"], "lambda": best["lambda"], "top_k": args.top_k,
-                     "holdout_train_f1": best["f1"], "holdout_train_f1_at_0": base[args.top_k]["f1"],
-                     "dev_f1": dev[(best["prior"], best["lambda"], args.top_k)]["f1"],
-                     "dev_f1_at_0": dev[("rank", 0.0, args.top_k)]["f1"]}  # fmt: skip
+    out["chosen"] = {
+        "prior": best["prior"],
+        "lambda": best["lambda"],
+        "top_k": args.top_k,
+        "holdout_train_f1": best["f1"],
+        "holdout_train_f1_at_0": base[args.top_k]["f1"],
+        "dev_f1": dev[(best["prior"], best["lambda"], args.top_k)]["f1"],
+        "dev_f1_at_0": dev[("rank", 0.0, args.top_k)]["f1"],
+    }
     print(json.dumps(out["chosen"]), file=sys.stderr)
     # then: should an answer found in several passages add their evidence up? (on top of the chosen prior)
     for name, (qs, rows, doc_of, _) in read.items():
@@ -189,9 +227,14 @@ def main() -> None:
     agg = [r for r in out["holdout_train"]["aggregation"] if r["top_k"] == args.top_k]
     top = max(agg, key=lambda r: (r["f1"], -r["beta"]))
     dev_agg = {(r["match"], r["beta"], r["top_k"]): r for r in out["dev"]["aggregation"]}
-    out["chosen_aggregation"] = {"match": top["match"], "beta": top["beta"], "top_k": args.top_k, "holdout_train_f1": top["f1"],
-                                 "dev_f1": dev_agg[(top["match"], top["beta"], args.top_k)]["f1"],
-                                 "dev_f1_at_0": dev_agg[("text", 0.0, args.top_k)]["f1"]}  # fmt: skip
+    out["chosen_aggregation"] = {
+        "match": top["match"],
+        "beta": top["beta"],
+        "top_k": args.top_k,
+        "holdout_train_f1": top["f1"],
+        "dev_f1": dev_agg[(top["match"], top["beta"], args.top_k)]["f1"],
+        "dev_f1_at_0": dev_agg[("text", 0.0, args.top_k)]["f1"],
+    }
     print(json.dumps(out["chosen_aggregation"]), file=sys.stderr)
     run.write(out)
 

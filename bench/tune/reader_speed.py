@@ -67,11 +67,16 @@ def main() -> None:
             call_s[name].append(time.perf_counter() - t)
 
     same_tokenizer = len({(d / "tokenizer.json").read_bytes() for d in dirs.values()}) == 1
-    out = {"windows": len(windows), "questions": len(qs), "same_tokenizer": same_tokenizer,
-           "readers": {name: {"dir": str(d), **{k: readers[name].config.get(k) for k in ("variant", "training_step")}}
-                       for name, d in dirs.items()},
-           "onnx_run": {f"{name}, {mode}": common.summary_ms(v) for (name, mode), v in onnx_s.items()},
-           "reader_call": {name: common.summary_ms(v) for name, v in call_s.items()}}  # fmt: skip
+    out = {
+        "windows": len(windows),
+        "questions": len(qs),
+        "same_tokenizer": same_tokenizer,
+        "readers": {
+            name: {"dir": str(d), **{k: readers[name].config.get(k) for k in ("variant", "training_step")}} for name, d in dirs.items()
+        },
+        "onnx_run": {f"{name}, {mode}": common.summary_ms(v) for (name, mode), v in onnx_s.items()},
+        "reader_call": {name: common.summary_ms(v) for name, v in call_s.items()},
+    }
     new, old = dirs
     onnx = {k: v["p50_ms"] for k, v in out["onnx_run"].items()}
     out["ratios"] = {  # this tree's reader against the baseline's, p50 (below 1: faster now)

@@ -59,7 +59,7 @@ def main() -> None:
         "st-bf16-autocast-b16": bf16_autocast,
         "st-bf16-weights-b16": DocumentEmbedder(batch_size=16, precision="bf16"),  # what indexing uses where bf16 is native
         "onnx-fp32": OnnxDocumentEmbedder(args.work / "model"),
-    }  # fmt: skip
+    }
     vectors, timing = {}, {}
     for name, model in engines.items():
         model(texts[:8])  # load and warm up: not timed
@@ -82,13 +82,18 @@ def main() -> None:
         recall[name] = {f"@{k}": round(100 * float(np.mean([q.paragraph_id in h[:k] for q, h in zip(qs, hits)])), 2) for k in (1, 5, 20)}
     same_top5 = {name: round(float(np.mean([a == b for a, b in zip(top5["st-fp32-b64"], t5)])), 4) for name, t5 in top5.items()}
     results = {
-        "chunks": len(texts), "documents": len(pids), "questions": len(qs),
+        "chunks": len(texts),
+        "documents": len(pids),
+        "questions": len(qs),
         "chunks_per_s": {k: round(len(texts) / v, 1) for k, v in timing.items()},
         "speedup_vs_st_fp32": {k: round(timing["st-fp32-b64"] / v, 2) for k, v in timing.items()},
-        "cosine_vs_st_fp32": {k: {"min": round(float(c.min()), 6), "p01": round(float(np.percentile(c, 1)), 6),
-                                  "mean": round(float(c.mean()), 6)} for k, c in cos.items()},
-        "dense_recall": recall, "identical_top5_share_vs_st_fp32": same_top5,
-    }  # fmt: skip
+        "cosine_vs_st_fp32": {
+            k: {"min": round(float(c.min()), 6), "p01": round(float(np.percentile(c, 1)), 6), "mean": round(float(c.mean()), 6)}
+            for k, c in cos.items()
+        },
+        "dense_recall": recall,
+        "identical_top5_share_vs_st_fp32": same_top5,
+    }
     print(results, file=sys.stderr)
     run.write(results)
 

@@ -60,12 +60,18 @@ FEATURES = (
 )
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
-_NUMBER_ASKED = re.compile(r"\b(how (many|much|long|old|far|large|big|tall|high|often)|what (year|percent|percentage|number|amount)"
-                           r"|which year|in what year|when)\b", re.I)  # fmt: skip
+_NUMBER_ASKED = re.compile(
+    r"\b(how (many|much|long|old|far|large|big|tall|high|often)|what (year|percent|percentage|number|amount)"
+    r"|which year|in what year|when)\b",
+    re.I,
+)
 _PERSON_ASKED = re.compile(r"\b(who|whom|whose)\b", re.I)
 _DIGIT = re.compile(r"\d")
-_NUMBER_WORD = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
-                          r"thousand|million|billion|dozen|half|several|century|centuries|decade|decades)\b", re.I)  # fmt: skip
+_NUMBER_WORD = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|billion|dozen|half|several|century|centuries|decade|decades)\b",
+    re.I,
+)
 _NORM = re.compile(r"\W+")
 
 
@@ -90,8 +96,12 @@ def features(question: str, passages: list, spans: list) -> np.ndarray:
         j = next((k for k, (a, e) in enumerate(b) if a <= s.c0 < e), len(b) - 1)
         sentence_of.append((s.passage_index, j))
     sentences = sorted(set(sentence_of))
-    texts = [question, *(passages[i].text for i in used), *(passages[i].text[slice(*bounds[i][j])] for i, j in sentences),
-             *(passages[s.passage_index].text[s.c0 : s.c1] for s in spans)]  # fmt: skip
+    texts = [
+        question,
+        *(passages[i].text for i in used),
+        *(passages[i].text[slice(*bounds[i][j])] for i, j in sentences),
+        *(passages[s.passage_index].text[s.c0 : s.c1] for s in spans),
+    ]
     tokens = [set(t) for t in bm25_tokenize(texts)]  # one call: stemming is per word
     q_terms = tokens[0]
     passage_terms = dict(zip(used, tokens[1 : 1 + len(used)]))
@@ -133,9 +143,16 @@ def read_row(q, kind: str, question: str, passages, reader, answerable: bool) ->
 
     spans = reader.read(question, passages)
     texts = [passages[s.passage_index].text[s.c0 : s.c1] for s in spans]
-    return {"id": q.id, "title": q.title, "kind": kind, "x": features(question, passages, spans).tolist(), "texts": texts,
-            "f1": [score_question(q, t)[1] if answerable else 0.0 for t in texts], "rank": [s.passage_index for s in spans],
-            "reader": reader.logits(passages, spans).tolist()}  # fmt: skip
+    return {
+        "id": q.id,
+        "title": q.title,
+        "kind": kind,
+        "x": features(question, passages, spans).tolist(),
+        "texts": texts,
+        "f1": [score_question(q, t)[1] if answerable else 0.0 for t in texts],
+        "rank": [s.passage_index for s in spans],
+        "reader": reader.logits(passages, spans).tolist(),
+    }
 
 
 def collect(path: Path, index_dir: Path, limit: int, progress: bool) -> list[dict]:
@@ -296,14 +313,22 @@ def main() -> None:
     run = common.Run("answer_selector", args)
     held = common.holdout_train(args)
     key = {"file": str(held), "limit": args.limit, "features": list(FEATURES), "reader": common.reader_info()}
-    rows = common.cached_json(args.work / "spans-holdout_train.json", key, args.reuse_spans,
-                              lambda: collect(held, args.work / "holdout-index", args.limit, not args.no_progress))  # fmt: skip
+    rows = common.cached_json(
+        args.work / "spans-holdout_train.json",
+        key,
+        args.reuse_spans,
+        lambda: collect(held, args.work / "holdout-index", args.limit, not args.no_progress),
+    )
     questions = {q.id: q for q in load_squad(held).questions}
     if len({r["title"] for r in rows}) < 2:
         sys.exit("cross-validation by article needs questions from at least 2 held-out articles (raise --limit, lower --holdout-every)")
     reader = measure(rows, questions, {id(r): np.array(r["reader"]) for r in rows})
-    out = {"questions": len({r["id"] for r in rows}), "spans": sum(len(r["texts"]) for r in rows), "features": list(FEATURES),
-           "selectors": {"reader (margin + ranker log-odds)": reader}}  # fmt: skip
+    out = {
+        "questions": len({r["id"] for r in rows}),
+        "spans": sum(len(r["texts"]) for r in rows),
+        "features": list(FEATURES),
+        "selectors": {"reader (margin + ranker log-odds)": reader},
+    }
     for kind in ("pointwise", "listwise", "mlp"):
         out["selectors"][f"{kind}, cross-validated by article"] = measure(rows, questions, cross_validated(rows, kind))
     for name, m in out["selectors"].items():

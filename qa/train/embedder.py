@@ -167,6 +167,7 @@ def trainable(name: str) -> bool:
 def train(cfg: EmbedderTrainConfig) -> Path:
     import torch
     from sentence_transformers import SentenceTransformer
+
     try:  # sentence-transformers 6 moved the losses; the old path still works there, with a warning
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     except ImportError:

@@ -124,12 +124,17 @@ def calibrate(reader: ExtractiveReader, v2_file: Path, limit: int = 0, keep: flo
     floor = keep * sweep[0][1]["HasAns"]["f1"]
     t, m = max((tm for tm in sweep if tm[1]["HasAns"]["f1"] >= floor), key=lambda tm: tm[1]["f1"])
     return {
-        **fit, "score": "null_aware", "no_answer_threshold": t, "calibration_file": v2_file.name, "calibration_questions": len(qs),
+        **fit,
+        "score": "null_aware",
+        "no_answer_threshold": t,
+        "calibration_file": v2_file.name,
+        "calibration_questions": len(qs),
         "calibration_rule": f"best v2.0 F1 keeping >= {keep:.0%} of answerable F1",
-        "v2_metrics": m, "v2_best_threshold": best_t, "v2_best_metrics": best_m,
-        "v2_sweep": {f"{tt:.2f}": [round(mm["f1"], 1), round(mm["HasAns"]["f1"], 1), round(mm["NoAns"]["f1"], 1)]
-                     for tt, mm in sweep[::5]},
-    }  # fmt: skip
+        "v2_metrics": m,
+        "v2_best_threshold": best_t,
+        "v2_best_metrics": best_m,
+        "v2_sweep": {f"{tt:.2f}": [round(mm["f1"], 1), round(mm["HasAns"]["f1"], 1), round(mm["NoAns"]["f1"], 1)] for tt, mm in sweep[::5]},
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,9 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--checkpoint", type=Path, help="Folder saved by qa.train.reader (…/final)")
     p.add_argument("--work", type=Path, default=Path("runs/export"))
     p.add_argument("--out", type=Path, default=default_model_dir())
-    p.add_argument("--select", type=Path,
-                   help="SQuAD file whose questions pick the quantization variant: the training file with --mined "
-                        "(its held-out articles), never a dev set")
+    p.add_argument(
+        "--select",
+        type=Path,
+        help="SQuAD file whose questions pick the quantization variant: the training file with --mined "
+        "(its held-out articles), never a dev set",
+    )
     p.add_argument("--mined", type=Path, help="qa.train.data.mining output: use only its held-out articles of --select")
     p.add_argument("--dev-v2", type=Path, required=True, help="SQuAD v2.0 dev (part), to calibrate the threshold")
     p.add_argument("--sample", type=int, default=300)
@@ -177,8 +185,12 @@ def main(argv: list[str] | None = None) -> None:
         write_model_dir(d, d / "reader.onnx", args.checkpoint, settings)
         texts, _, _, per_q = best_answers(ExtractiveReader(d), dev)
         m = squad_metrics(dev, texts)
-        results[name] = {"f1": m["f1"], "exact": m["exact"], "ms_per_question": 1000 * per_q,
-                         "mb": (d / "reader.onnx").stat().st_size / 2**20}  # fmt: skip
+        results[name] = {
+            "f1": m["f1"],
+            "exact": m["exact"],
+            "ms_per_question": 1000 * per_q,
+            "mb": (d / "reader.onnx").stat().st_size / 2**20,
+        }
         print(name, json.dumps(results[name]), flush=True)
     chosen = max(VARIANTS, key=lambda n: (round(results[n]["f1"], 0), -results[n]["ms_per_question"]))
     print("chosen", chosen, flush=True)
@@ -186,11 +198,22 @@ def main(argv: list[str] | None = None) -> None:
     print("calibration", json.dumps(cal), flush=True)
     priors = carried_priors(args.out)
     if priors:
-        print(f"carried over the answer-score priors {sorted(k for k in priors if k in PRIOR_KEYS)}; re-choose them with "
-              "python -m bench.tune.interpolation --limit 600 --holdout-limit 0", flush=True)  # fmt: skip
-    config = {**settings, "onnx": "reader.onnx", "variant": chosen, "base_model": "sentence-transformers/all-MiniLM-L6-v2",
-              "variants_on_selection_sample": results, "selection_sample": len(dev),
-              "selection_file": args.select.name + (" (held-out articles)" if args.mined else ""), **cal, **priors}  # fmt: skip
+        print(
+            f"carried over the answer-score priors {sorted(k for k in priors if k in PRIOR_KEYS)}; re-choose them with "
+            "python -m bench.tune.interpolation --limit 600 --holdout-limit 0",
+            flush=True,
+        )
+    config = {
+        **settings,
+        "onnx": "reader.onnx",
+        "variant": chosen,
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2",
+        "variants_on_selection_sample": results,
+        "selection_sample": len(dev),
+        "selection_file": args.select.name + (" (held-out articles)" if args.mined else ""),
+        **cal,
+        **priors,
+    }
     write_model_dir(args.out, args.work / chosen / "reader.onnx", args.checkpoint, config)
     print(f"wrote {args.out}")
 

@@ -60,8 +60,9 @@ def adamw_with_schedule(model, lr: float, weight_decay: float, total: int, warmu
     return opt, linear_schedule(opt, total, warmup, horizon)
 
 
-def steps_that_fit(step: int, total: int, started: float, since: tuple[float, int], budget: float,
-                   reserve: float = 30.0, now: float | None = None) -> int:  # fmt: skip
+def steps_that_fit(
+    step: int, total: int, started: float, since: tuple[float, int], budget: float, reserve: float = 30.0, now: float | None = None
+) -> int:
     """The last step a run can reach by `started + budget - reserve` at the pace measured since
     `since` (time, step), at most `total`: where a time-boxed run (a rented GPU's hour) ends its schedule."""
     now = time.time() if now is None else now

@@ -32,8 +32,9 @@ L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2)
 KS = (1, 5, 20)
 
 
-def candidate_features(train_file: Path, work: Path, candidates: int, holdout_every: int, limit: int = 0,
-                       progress: bool = True) -> tuple[list[np.ndarray], list[np.ndarray], list[str], dict]:  # fmt: skip
+def candidate_features(
+    train_file: Path, work: Path, candidates: int, holdout_every: int, limit: int = 0, progress: bool = True
+) -> tuple[list[np.ndarray], list[np.ndarray], list[str], dict]:
     """Per held-out question: its candidates' features, which of them are the gold paragraph, its article."""
     from tqdm import tqdm
 
@@ -48,8 +49,7 @@ def candidate_features(train_file: Path, work: Path, candidates: int, holdout_ev
         xs.append(match_features(q.question, passages))
         golds.append(np.array([p.document == doc_of[q.paragraph_id] for p in passages], bool))
         articles.append(data.titles[q.paragraph_id])
-    corpus = {"articles": len(set(data.titles.values())), "documents": build.n_documents, "chunks": build.n_chunks,
-              "questions": len(xs)}  # fmt: skip
+    corpus = {"articles": len(set(data.titles.values())), "documents": build.n_documents, "chunks": build.n_chunks, "questions": len(xs)}
     return xs, golds, articles, corpus
 
 
@@ -105,8 +105,9 @@ def leave_one_article_out(xs, golds, articles, l2: float) -> dict[str, float]:
     return {f"@{k}": round(100 * v / max(1, len(xs)), 2) for k, v in hits.items()}
 
 
-def train(train_file: Path, out: Path, work: Path, candidates: int = 20, holdout_every: int = 50, limit: int = 0,
-          progress: bool = True) -> dict:  # fmt: skip
+def train(
+    train_file: Path, out: Path, work: Path, candidates: int = 20, holdout_every: int = 50, limit: int = 0, progress: bool = True
+) -> dict:
     t0 = time.time()
     xs, golds, articles, corpus = candidate_features(train_file, work, candidates, holdout_every, limit, progress)
     cv = {l2: leave_one_article_out(xs, golds, articles, l2) for l2 in L2_GRID}
@@ -120,9 +121,12 @@ def train(train_file: Path, out: Path, work: Path, candidates: int = 20, holdout
         "l2": l2,
         "trained_on": {"file": Path(train_file).name, "holdout_every": holdout_every, **corpus},
         "retrieval": {"embedder": settings.embedder, "dense_weight": settings.dense_weight, "rrf_k": settings.rrf_k},
-        "recall": {"fusion": recall(xs, golds, None), "ranker_leave_one_article_out": cv[l2],
-                   "ranker_leave_one_article_out_by_l2": {str(k): v for k, v in cv.items()},
-                   "ranker_fitted_questions": recall(xs, golds, w)},  # fmt: skip
+        "recall": {
+            "fusion": recall(xs, golds, None),
+            "ranker_leave_one_article_out": cv[l2],
+            "ranker_leave_one_article_out_by_l2": {str(k): v for k, v in cv.items()},
+            "ranker_fitted_questions": recall(xs, golds, w),
+        },
         "seconds": round(time.time() - t0, 1),
     }
     out.mkdir(parents=True, exist_ok=True)

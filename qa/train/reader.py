@@ -170,7 +170,7 @@ def mined_examples(cfg: TrainConfig, data, qs, rng: random.Random) -> list[Examp
 
 
 def quote_examples(data, held: set[str], rng: random.Random) -> list[Example]:
-    """"What did X say?" for each attributed quotation in the training articles (`qa.train.data.quotes`),
+    """ "What did X say?" for each attributed quotation in the training articles (`qa.train.data.quotes`),
     and, as an unanswerable twin, the same question about another speaker of the article whom the
     paragraph does not mention: what X said must not be read into someone else's words."""
     made = {pid: quote_questions(ctx, rng) for pid, ctx in data.paragraphs.items() if data.titles[pid] not in held}
@@ -400,9 +400,7 @@ def train(cfg: TrainConfig) -> Path:
         if step % 20 == 0 or step == horizon[0]:
             dt = time.time() - t0
             eta = (horizon[0] - step) * dt / max(1, seen) * cfg.batch_size / 60
-            say(
-                f"step {step}/{horizon[0]} loss {loss_sum / 20:.3f} lr {sched.get_last_lr()[0]:.2e} {seen / dt:.1f} ex/s eta {eta:.0f} min"
-            )
+            say(f"step {step}/{horizon[0]} loss {loss_sum / 20:.3f} lr {sched.get_last_lr()[0]:.2e} {seen / dt:.1f} ex/s eta {eta:.0f} min")
             loss_sum = 0.0
         if step % cfg.save_every == 0:
             save_checkpoint()

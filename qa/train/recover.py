@@ -73,14 +73,16 @@ def recover(model_dir: Path, out: Path, base_model: str = "") -> Path:
     expected = {k for k in model.state_dict() if not k.endswith("position_ids")}
     missing, unknown = expected - set(state), set(state) - expected
     if missing or unknown:
-        raise ValueError(f"the ONNX reader does not map onto BertForQuestionAnswering: missing {sorted(missing)[:5]}, "
-                         f"unknown {sorted(unknown)[:5]}")  # fmt: skip
+        raise ValueError(
+            f"the ONNX reader does not map onto BertForQuestionAnswering: missing {sorted(missing)[:5]}, unknown {sorted(unknown)[:5]}"
+        )
     model.load_state_dict(state, strict=False)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     AutoTokenizer.from_pretrained(base).save_pretrained(out)
-    (out / "recovered_from.json").write_text(json.dumps({"reader_dir": str(model_dir), "training_step": cfg.get("training_step"),
-                                                         "variant": cfg.get("variant")}, indent=1))  # fmt: skip
+    (out / "recovered_from.json").write_text(
+        json.dumps({"reader_dir": str(model_dir), "training_step": cfg.get("training_step"), "variant": cfg.get("variant")}, indent=1)
+    )
     return out
 
 

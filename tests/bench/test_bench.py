@@ -36,8 +36,9 @@ def run_bench(script: str, *args: str, timeout: float = 600) -> subprocess.Compl
     name = script.removesuffix(".py")
     program = ["-m", f"bench.tune.{name}"] if name in TUNE else [str(BENCH / script)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, *program, "--no-progress", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=timeout)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, *program, "--no-progress", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
@@ -92,8 +93,22 @@ def checkpoint(tmp_path_factory) -> Path:
 
 def test_latency_seed_index_smoke(tmp_path, seeds_dir):
     out = tmp_path / "latency.json"
-    run_bench("latency.py", "--no-squad", "--seeds", str(seeds_dir), "--cold-runs", "1", "--seed-questions", "2",
-              "--work", str(tmp_path / "work"), "--out", str(out), "--baseline-ref", "HEAD")  # fmt: skip
+    run_bench(
+        "latency.py",
+        "--no-squad",
+        "--seeds",
+        str(seeds_dir),
+        "--cold-runs",
+        "1",
+        "--seed-questions",
+        "2",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+        "--baseline-ref",
+        "HEAD",
+    )
     seed = load(out, "latency")["indexes"]["seed"]
     base = seed["baseline"]  # the committed product, run from its own unpacked tree beside this checkout
     assert base["ref"] == "HEAD" and (tmp_path / "work" / "tree-HEAD" / "qa" / "models" / "reader" / "reader.onnx").exists()
@@ -107,8 +122,23 @@ def test_latency_seed_index_smoke(tmp_path, seeds_dir):
 @needs_squad
 def test_latency_squad_smoke(tmp_path, tiny_squad):
     out = tmp_path / "latency.json"
-    run_bench("latency.py", "--squad", str(tiny_squad), "--cold-runs", "1", "--seed-questions", "1", "--questions", "2",
-              "--index", str(tmp_path / "dev-index"), "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    run_bench(
+        "latency.py",
+        "--squad",
+        str(tiny_squad),
+        "--cold-runs",
+        "1",
+        "--seed-questions",
+        "1",
+        "--questions",
+        "2",
+        "--index",
+        str(tmp_path / "dev-index"),
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    )
     res = load(out, "latency")["indexes"]
     assert res["squad-dev"]["documents"] == 3 and res["squad-dev"]["warm"]["questions"] == 2
 
@@ -116,8 +146,20 @@ def test_latency_squad_smoke(tmp_path, tiny_squad):
 @needs_squad
 def test_interpolation_smoke(tmp_path, tiny_squad):
     out = tmp_path / "interpolation.json"
-    args = ["--squad", str(tiny_squad), "--limit", "3", "--holdout-limit", "2", "--holdout-every", "2",
-            "--index", str(tmp_path / "dev-index"), "--work", str(tmp_path / "work")]  # fmt: skip
+    args = [
+        "--squad",
+        str(tiny_squad),
+        "--limit",
+        "3",
+        "--holdout-limit",
+        "2",
+        "--holdout-every",
+        "2",
+        "--index",
+        str(tmp_path / "dev-index"),
+        "--work",
+        str(tmp_path / "work"),
+    ]
     run_bench("interpolation.py", *args, "--out", str(out))
     res = load(out, "interpolation")
     assert res["dev"]["questions"] == 3 and res["holdout_train"]["questions"] == 2
@@ -141,8 +183,21 @@ def test_interpolation_smoke(tmp_path, tiny_squad):
 @needs_squad
 def test_reader_speed_smoke(tmp_path, tiny_squad):
     out = tmp_path / "reader_speed.json"
-    run_bench("reader_speed.py", "--squad", str(tiny_squad), "--baseline-ref", "HEAD", "--questions", "3", "--holdout-every", "2",
-              "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    run_bench(
+        "reader_speed.py",
+        "--squad",
+        str(tiny_squad),
+        "--baseline-ref",
+        "HEAD",
+        "--questions",
+        "3",
+        "--holdout-every",
+        "2",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    )
     res = load(out, "reader_speed")
     assert res["questions"] == 3 and res["windows"] >= 3 and res["same_tokenizer"]
     # each reader's file in both sessions, every window run by each; each question read whole by each reader
@@ -153,8 +208,21 @@ def test_reader_speed_smoke(tmp_path, tiny_squad):
 @needs_squad
 def test_ranking_smoke(tmp_path, tiny_squad):
     out = tmp_path / "ranking.json"
-    run_bench("ranking.py", "--squad", str(tiny_squad), "--limit", "3", "--holdout-every", "2", "--index", str(tmp_path / "dev-index"),
-              "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    run_bench(
+        "ranking.py",
+        "--squad",
+        str(tiny_squad),
+        "--limit",
+        "3",
+        "--holdout-every",
+        "2",
+        "--index",
+        str(tmp_path / "dev-index"),
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    )
     res = load(out, "ranking")
     assert res["dev"]["questions"] == 3 and res["holdout_train_fitted"]["questions"] > 0
     for part in ("dev", "holdout_train_fitted"):
@@ -178,8 +246,9 @@ def test_reader_smoke(tmp_path, tiny_squad, checkpoint):
 @needs_squad
 def test_open_qa_smoke(tmp_path, tiny_squad):
     out = tmp_path / "open_qa.json"
-    run_bench("open_qa.py", "--squad", str(tiny_squad), "--limit", "3", "--top-k", "1,3", "--index", str(tmp_path / "index"),
-              "--out", str(out))  # fmt: skip
+    run_bench(
+        "open_qa.py", "--squad", str(tiny_squad), "--limit", "3", "--top-k", "1,3", "--index", str(tmp_path / "index"), "--out", str(out)
+    )
     res = load(out, "open_qa")
     assert res["documents"] == 3 and res["questions"] == 3
     assert [r["top_k"] for r in res["sweep"]] == [1, 3] and res["chosen_top_k"] in (1, 3)
@@ -203,8 +272,25 @@ def test_indexing_smoke(tmp_path, tiny_squad):
 @needs_squad
 def test_scale_smoke(tmp_path, tiny_squad):
     out = tmp_path / "scale.json"
-    run_bench("scale.py", "--squad", str(tiny_squad), "--sizes", "20,60", "--flat-limit", "40", "--questions", "1",
-              "--recall-queries", "10", "--shard", "16", "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    run_bench(
+        "scale.py",
+        "--squad",
+        str(tiny_squad),
+        "--sizes",
+        "20,60",
+        "--flat-limit",
+        "40",
+        "--questions",
+        "1",
+        "--recall-queries",
+        "10",
+        "--shard",
+        "16",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    )
     res = load(out, "scale")
     small, big = res["sizes"]
     assert small["faiss"] == "IndexFlatIP" and big["faiss"] == "IndexHNSWFlat"
@@ -215,8 +301,25 @@ def test_scale_smoke(tmp_path, tiny_squad):
 
 def test_scaling_smoke(tmp_path, tiny_squad):
     out = tmp_path / "scaling.json"
-    run_bench("scaling.py", "--squad", str(tiny_squad), "--sizes", "20,60", "--real", "40", "--questions", "2", "--ray-chunks", "0",
-              "--cache", str(tmp_path / "cache"), "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    run_bench(
+        "scaling.py",
+        "--squad",
+        str(tiny_squad),
+        "--sizes",
+        "20,60",
+        "--real",
+        "40",
+        "--questions",
+        "2",
+        "--ray-chunks",
+        "0",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    )
     res = load(out, "scaling")
     small, big = res["sizes"]
     assert (small["chunks"], big["chunks"], big["real_chunks"]) == (20, 60, 40)
@@ -230,8 +333,19 @@ def test_scaling_smoke(tmp_path, tiny_squad):
 @needs_squad
 def test_baseline_smoke(tmp_path, tiny_squad, checkpoint):
     out = tmp_path / "baseline.json"
-    run_bench("baseline.py", "--squad", str(tiny_squad), "--limit", "3", "--checkpoint", str(checkpoint),
-              "--index", str(tmp_path / "index"), "--out", str(out))  # fmt: skip
+    run_bench(
+        "baseline.py",
+        "--squad",
+        str(tiny_squad),
+        "--limit",
+        "3",
+        "--checkpoint",
+        str(checkpoint),
+        "--index",
+        str(tmp_path / "index"),
+        "--out",
+        str(out),
+    )
     res = load(out, "baseline")
     assert res["questions"] == 3
     assert set(res["speedup_p50"]) == {"embed", "search", "read", "total"}
@@ -249,8 +363,22 @@ def test_pdf_pages_smoke(tmp_path):
 def test_fusion_smoke(tmp_path, tiny_squad):
     out = tmp_path / "fusion.json"
     # tuned on the held-out train articles (here every 2nd of the sample's 2), as the shipped weights were
-    run_bench("fusion.py", "--squad", str(tiny_squad), "--holdout", "--holdout-every", "2", "--train-questions", "30",
-              "--dev-questions", "10", "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    run_bench(
+        "fusion.py",
+        "--squad",
+        str(tiny_squad),
+        "--holdout",
+        "--holdout-every",
+        "2",
+        "--train-questions",
+        "30",
+        "--dev-questions",
+        "10",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    )
     res = load(out, "fusion")
     assert res["train"]["articles"] == 1 and 0 < res["train"]["questions"] <= 30
     chosen = res["train"]["chosen"]
@@ -280,8 +408,19 @@ def test_nonwiki_reads_with_each_reader_side_by_side_on_one_index(tmp_path):
     shutil.copytree(ROOT / "qa" / "models" / "reader", unsure)
     config = json.loads((unsure / "reader.json").read_text())
     (unsure / "reader.json").write_text(json.dumps({**config, "no_answer_threshold": 1.01}))
-    run_bench("nonwiki.py", "--reader", "shipped=shipped", "--reader", f"unsure={unsure}", "--limit", "5",
-              "--work", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
+    run_bench(
+        "nonwiki.py",
+        "--reader",
+        "shipped=shipped",
+        "--reader",
+        f"unsure={unsure}",
+        "--limit",
+        "5",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    )
     res = load(out, "nonwiki")
     assert set(res["indexes"]) == {"auto"} and len(res["by_retrieval"]) == 2
     shipped, refusing = res["by_retrieval"].values()
@@ -294,9 +433,25 @@ def test_nonwiki_reads_with_each_reader_side_by_side_on_one_index(tmp_path):
 def test_heldout_readers_smoke(tmp_path, tiny_squad):
     out = tmp_path / "heldout_readers.json"
     reader = str(ROOT / "qa" / "models" / "reader")
-    run_bench("heldout_readers.py", "--squad", str(tiny_squad), "--holdout-every", "2", "--limit", "4", "--top-k", "1,3",
-              "--reader", f"shipped={reader}", "--reader", f"again={reader}", "--work", str(tmp_path / "work"),
-              "--out", str(out))  # fmt: skip
+    run_bench(
+        "heldout_readers.py",
+        "--squad",
+        str(tiny_squad),
+        "--holdout-every",
+        "2",
+        "--limit",
+        "4",
+        "--top-k",
+        "1,3",
+        "--reader",
+        f"shipped={reader}",
+        "--reader",
+        f"again={reader}",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    )
     res = load(out, "heldout_readers")
     rows = res["readers"]
     assert set(rows) == {"shipped", "again"}
@@ -315,8 +470,13 @@ def test_report_regenerates_the_committed_tables(tmp_path):
     for doc in docs:
         copies.append(tmp_path / doc.name)
         shutil.copy(doc, copies[-1])
-    proc = subprocess.run([sys.executable, str(BENCH / "report.py"), "--doc", *map(str, copies), "--plot", str(tmp_path / "plot.png")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "report.py"), "--doc", *map(str, copies), "--plot", str(tmp_path / "plot.png")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "no marker" not in proc.stdout, proc.stdout[:3000]
     for doc, copy in zip(docs, copies):

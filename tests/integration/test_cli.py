@@ -89,8 +89,9 @@ def test_stale_index_is_reported_and_rebuild_flag_refreshes_it(fresh):
 
 
 def test_env_vars_set_default_folders(index_dir, seeds_dir, tmp_path):
-    r = run_qa("ask", "Who is the NATO Secretary General?", "--json", cwd=tmp_path,
-               env={"QA_INDEX": str(index_dir), "QA_SEEDS": str(seeds_dir)})  # fmt: skip
+    r = run_qa(
+        "ask", "Who is the NATO Secretary General?", "--json", cwd=tmp_path, env={"QA_INDEX": str(index_dir), "QA_SEEDS": str(seeds_dir)}
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["answers"]
 

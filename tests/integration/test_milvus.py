@@ -41,8 +41,11 @@ class MilvusServer:
     def __init__(self, data: Path, log: Path):
         self.port = free_port()
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data), "--port", str(self.port)],
-                                     stdout=open(log, "w"), stderr=subprocess.STDOUT)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data), "--port", str(self.port)],
+            stdout=open(log, "w"),
+            stderr=subprocess.STDOUT,
+        )
         _wait_for("milvus-lite", self._answers, self.proc, log)
 
     def _answers(self) -> bool:
@@ -246,8 +249,10 @@ def ray_cluster(tmp_path_factory):
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **RAY_ENV}
     procs = []
     try:
-        for name, args in (("head", ["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={ray_tmp}"]),
-                           ("worker", [f"--address=127.0.0.1:{port}"])):  # fmt: skip
+        for name, args in (
+            ("head", ["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={ray_tmp}"]),
+            ("worker", [f"--address=127.0.0.1:{port}"]),
+        ):
             log = root / f"{name}.log"
             procs.append(subprocess.Popen([ray, "start", *args, *common], stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env))
             _wait_for(f"ray {name}", lambda log=log: "Ray runtime started" in log.read_text(), procs[-1], log)

@@ -15,7 +15,9 @@ def test_a_built_wheel_carries_every_shipped_model_file(tmp_path):
     Built without isolation, offline, with the venv's setuptools (torch 2.13 requires >= 77.0.3, as pyproject does)."""
     run = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     assert "is absent from the `packages` configuration" not in run.stderr

@@ -17,11 +17,14 @@ def paged(tmp_path_factory):
     return build_paged(tmp_path_factory)
 
 
-@pytest.mark.parametrize(("question", "expected", "page"), [
-    ("Who was the harbour master in 2023?", "Agnes Pellow", 1),
-    ("How much did the new breakwater cost?", "4.2 million pounds", 2),
-    ("How many passengers did the ferry to Holm Island carry?", "18,400", 3),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("question", "expected", "page"),
+    [
+        ("Who was the harbour master in 2023?", "Agnes Pellow", 1),
+        ("How much did the new breakwater cost?", "4.2 million pounds", 2),
+        ("How many passengers did the ferry to Holm Island carry?", "18,400", 3),
+    ],
+)
 def test_answers_cite_the_right_page_with_exact_offsets(paged, question, expected, page):
     seeds, index, _ = paged
     r = run_qa("ask", question, "--json", "--index", str(index))
@@ -86,8 +89,11 @@ def test_broken_and_hostile_files_are_skipped_with_a_reason(tmp_path):
 
     proc = run_qa("index", "--seeds", str(seeds), "--index", str(tmp_path / "index"), "-q", timeout=600)
     assert proc.returncode == 0, proc.stderr
-    reasons = {line.split(": ", 1)[0].removeprefix("skipped "): line.split(": ", 1)[1]
-               for line in proc.stderr.splitlines() if line.startswith("skipped ")}  # fmt: skip
+    reasons = {
+        line.split(": ", 1)[0].removeprefix("skipped "): line.split(": ", 1)[1]
+        for line in proc.stderr.splitlines()
+        if line.startswith("skipped ")
+    }
     assert "not a readable PDF" in reasons["truncated.pdf"] or "could not be read" in reasons["truncated.pdf"], reasons
     assert "not a readable PDF" in reasons["corrupt.pdf"] or "could not be read" in reasons["corrupt.pdf"], reasons
     assert "encrypted" in reasons["locked.pdf"], reasons

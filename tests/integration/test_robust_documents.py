@@ -108,9 +108,11 @@ def test_messy_documents_answer_questions(messy, pipeline):
 
     seeds, index, _ = messy
     p = QAPipeline(index, seeds, reader=pipeline.reader)
-    for question, doc_id in [("How much does the smørrebrød at Café Ærø cost?", NON_ASCII_NAME),
-                             ("When was the Brücke über die Förde opened?", "utf16.txt"),
-                             ("When was the hidden vault under the bakery sealed?", "deep.html")]:  # fmt: skip
+    for question, doc_id in [
+        ("How much does the smørrebrød at Café Ærø cost?", NON_ASCII_NAME),
+        ("When was the Brücke über die Förde opened?", "utf16.txt"),
+        ("When was the hidden vault under the bakery sealed?", "deep.html"),
+    ]:
         r = p(question)
         assert r.passages[0].document == doc_id, (question, r.passages[0])
         for a in r.answers:
@@ -153,8 +155,14 @@ def test_unreadable_file_and_folder_are_skipped_when_run_as_an_unprivileged_user
         if probe.returncode == 0:
             pytest.skip("the unprivileged user can still read a chmod-000 file here")
         env = {**os.environ, "HOME": str(base), "HF_HUB_OFFLINE": "1"}
-        proc = subprocess.run([*drop, sys.executable, "-m", "qa.cli", "index", "--seeds", str(seeds), "--index", str(index)],
-                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)  # fmt: skip
+        proc = subprocess.run(
+            [*drop, sys.executable, "-m", "qa.cli", "index", "--seeds", str(seeds), "--index", str(index)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr
         assert "skipped secret.txt: Permission denied" in proc.stderr

@@ -75,10 +75,13 @@ def test_qa_index_says_it_rebuilt_a_corrupt_index_and_ask_works_again(fresh):
 def _new_text(path: Path, paragraphs: int) -> None:
     """Varied text that takes a while to embed: about one chunk per two paragraphs."""
     rng = random.Random(paragraphs)
-    words = ("harbour lighthouse keeper ship cargo crew tide quay ferry storm lamp beacon log master pilot "
-             "dock anchor rope sail mast gull net herring salt boat").split()  # fmt: skip
-    path.write_text("\n\n".join(f"Entry {i}. " + " ".join(rng.choice(words) for _ in range(60)) + "."
-                                for i in range(paragraphs)), encoding="utf-8")  # fmt: skip
+    words = (
+        "harbour lighthouse keeper ship cargo crew tide quay ferry storm lamp beacon log master pilot "
+        "dock anchor rope sail mast gull net herring salt boat"
+    ).split()
+    path.write_text(
+        "\n\n".join(f"Entry {i}. " + " ".join(rng.choice(words) for _ in range(60)) + "." for i in range(paragraphs)), encoding="utf-8"
+    )
 
 
 def _index_cmd(seeds: Path, index: Path) -> list[str]:
@@ -146,8 +149,14 @@ def test_two_qa_index_at_once_one_waits_or_says_busy_and_one_valid_index_results
     assert busy.stderr.strip().splitlines() == [f"Error: another `qa index` is building {index}; try again when it finishes"]
     # one that waits starts after the first finishes and finds nothing left to do
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    waiter = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "--index", str(index), "-q"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    waiter = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "index", "--index", str(index), "-q"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _answers_from(index, seeds)  # questions are answered meanwhile, from the previous version
     go.touch()
     out1, err1 = first.communicate(timeout=300)

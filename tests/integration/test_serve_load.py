@@ -19,10 +19,15 @@ from tests.integration.test_ui import NEW_DOC, ServerProcess
 
 CLIENTS, QUESTIONS = 20, 200
 ASKED = [
-    "What did Sherman say?", "Who is the NATO Secretary General?", "When did the meeting begin?",
-    "Who founded the Aurora research station?", "Who built the lighthouse at Port Elwyn?",
-    "What is the boiling point of mercury?", "How do supplies reach the station?", "Who launched the Brackwater ferry?",
-]  # fmt: skip
+    "What did Sherman say?",
+    "Who is the NATO Secretary General?",
+    "When did the meeting begin?",
+    "Who founded the Aurora research station?",
+    "Who built the lighthouse at Port Elwyn?",
+    "What is the boiling point of mercury?",
+    "How do supplies reach the station?",
+    "Who launched the Brackwater ferry?",
+]
 
 
 @pytest.mark.slow
@@ -95,11 +100,19 @@ def test_concurrent_questions_during_a_rebuild(seeds_dir, index_dir, tmp_path):
     assert "+1 added" in rebuild.get("summary", ""), rebuild
     lat = sorted(latencies)
     report = {
-        "questions": QUESTIONS, "clients": CLIENTS, "errors": len(errors), "wall_s": round(wall, 2),
-        "throughput_qps": round(QUESTIONS / wall, 2), "p50_s": round(statistics.median(lat), 3),
-        "p95_s": round(lat[int(0.95 * (len(lat) - 1))], 3), "max_s": round(lat[-1], 3),
-        "rebuild_s": round(rebuild["seconds"], 2), "launch_to_ready_s": round(server.launch_s, 2),
-        "launch_to_first_answer_s": round(launch_to_first, 2), "server_concurrency": int(re.search(r"concurrency (\d+)", log).group(1)),
-        "cpu_count": os.cpu_count(), "reader": os.environ.get("QA_READER_DIR", "qa/models/reader"),
-    }  # fmt: skip
+        "questions": QUESTIONS,
+        "clients": CLIENTS,
+        "errors": len(errors),
+        "wall_s": round(wall, 2),
+        "throughput_qps": round(QUESTIONS / wall, 2),
+        "p50_s": round(statistics.median(lat), 3),
+        "p95_s": round(lat[int(0.95 * (len(lat) - 1))], 3),
+        "max_s": round(lat[-1], 3),
+        "rebuild_s": round(rebuild["seconds"], 2),
+        "launch_to_ready_s": round(server.launch_s, 2),
+        "launch_to_first_answer_s": round(launch_to_first, 2),
+        "server_concurrency": int(re.search(r"concurrency (\d+)", log).group(1)),
+        "cpu_count": os.cpu_count(),
+        "reader": os.environ.get("QA_READER_DIR", "qa/models/reader"),
+    }
     print("\nserve load (measured figures: bench/):", report)

@@ -49,10 +49,24 @@ class ServerProcess:
         t0 = time.perf_counter()
         self.started = t0
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--seeds", str(seeds), "--index", str(index), "--port", str(self.port),
-             "--watch" if watch else "--no-watch"],
-            stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "qa.cli",
+                "serve",
+                "--seeds",
+                str(seeds),
+                "--index",
+                str(index),
+                "--port",
+                str(self.port),
+                "--watch" if watch else "--no-watch",
+            ],
+            stdout=open(log, "w"),
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        )
         deadline = t0 + 300
         while "ready at" not in log.read_text():
             if self.proc.poll() is not None or time.perf_counter() > deadline:
@@ -113,8 +127,9 @@ def ask(pg, question: str) -> tuple[str, float]:
     pg.wait_for_function(
         """n => { const m = document.querySelectorAll('#chat [data-testid="bot"]');
                  return m.length > n && /confidence|documents don't say|Cannot answer/.test(m[m.length - 1].innerText); }""",
-        arg=n, timeout=120_000,
-    )  # fmt: skip
+        arg=n,
+        timeout=120_000,
+    )
     return bot_messages(pg)[-1], time.perf_counter() - t0
 
 
@@ -153,9 +168,13 @@ def test_answer_with_highlighted_source_and_citation(ui, page):
     users = page.locator("#chat [data-testid='user']").all_inner_texts()
     assert users == [q, two_places]
     assert len(bot_messages(page)) == 2
-    timings = {"launch_to_ready_s": round(ui.launch_s, 2), "launch_to_first_answer_s": round(ui.first_answer_s, 2),
-               "first_ui_answer_s": round(first_s, 2), "warm_ui_answer_s": round(warm_s, 2),
-               "note": "server started with no index: ready time includes building it"}  # fmt: skip
+    timings = {
+        "launch_to_ready_s": round(ui.launch_s, 2),
+        "launch_to_first_answer_s": round(ui.first_answer_s, 2),
+        "first_ui_answer_s": round(first_s, 2),
+        "warm_ui_answer_s": round(warm_s, 2),
+        "note": "server started with no index: ready time includes building it",
+    }
     print("\nUI timings (see bench/ for measured figures):", timings)
 
 
@@ -214,12 +233,22 @@ def test_api_returns_the_cli_json(ui):
         ui.client.predict("?!", 5, api_name="/ask")
 
 
-@pytest.mark.parametrize("path", [
-    "/file=../../etc/passwd", "/gradio_api/file=../../etc/passwd", "/gradio_api/file=../../../../../../etc/passwd",
-    "/gradio_api/file=%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/gradio_api/file=/etc/passwd", "/file=/etc/passwd",
-    "/gradio_api/file={seeds}/vault.md", "/gradio_api/file={root}/pyproject.toml", "/gradio_api/file={index}/CURRENT",
-    "/static/../../../../etc/passwd", "/assets/..%2f..%2f..%2f..%2fetc/passwd",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/file=../../etc/passwd",
+        "/gradio_api/file=../../etc/passwd",
+        "/gradio_api/file=../../../../../../etc/passwd",
+        "/gradio_api/file=%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/gradio_api/file=/etc/passwd",
+        "/file=/etc/passwd",
+        "/gradio_api/file={seeds}/vault.md",
+        "/gradio_api/file={root}/pyproject.toml",
+        "/gradio_api/file={index}/CURRENT",
+        "/static/../../../../etc/passwd",
+        "/assets/..%2f..%2f..%2f..%2fetc/passwd",
+    ],
+)
 def test_server_refuses_paths_outside_what_it_serves(ui, path):
     path = path.format(seeds=ui.seeds, root=ROOT, index=ui.index)
     conn = http.client.HTTPConnection("127.0.0.1", ui.port, timeout=30)
@@ -270,8 +299,7 @@ def test_citation_of_an_earlier_answer_still_marks_its_text_after_a_rebuild(ui, 
     vault = ui.seeds / "vault.md"
     original = vault.read_text(encoding="utf-8")
     try:
-        vault.write_text("# Preface\n\nA new first paragraph moves every later character of this file.\n\n" + original,
-                         encoding="utf-8")  # fmt: skip
+        vault.write_text("# Preface\n\nA new first paragraph moves every later character of this file.\n\n" + original, encoding="utf-8")
         assert "+0 added, 1 changed" in ui.client.predict(api_name="/rebuild")
         page.locator("#sources .qa-cite").first.click()  # the citation of the answer shown before the rebuild
         page.wait_for_selector("#document #qa-doc-mark")

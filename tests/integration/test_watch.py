@@ -27,9 +27,14 @@ def _wait_line(stream, prefix: str) -> str:
 
 def test_qa_index_watch_rebuilds_on_add_change_and_delete(fresh):
     seeds, index = fresh
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "--index", str(index), "--watch", "-q"], cwd=ROOT,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "index", "--index", str(index), "--watch", "-q"],
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert _wait_line(proc.stdout, "+0 added, 0 changed, 0 removed")  # the first build: nothing to do
         _wait_line(proc.stderr, "watching ")
@@ -63,8 +68,9 @@ def _rebuilt(page, summary: str) -> None:
     page.wait_for_function(
         """s => { const w = document.querySelector('#index-panel .qa-watch');
                   return w && w.innerText.startsWith('Rebuilt') && w.innerText.includes(s); }""",
-        arg=summary, timeout=240_000,
-    )  # fmt: skip
+        arg=summary,
+        timeout=240_000,
+    )
 
 
 def test_a_pdf_dropped_into_a_served_folder_is_answerable_with_its_page(watched, browser):

@@ -36,8 +36,9 @@ def test_mined_negatives_are_real_distractors_and_swapped_questions(tmp_path):
         assert swapped != q.question
         new_words = set(swapped.split()) - set(q.question.split())
         assert new_words and not all(w.lower() in q.context.lower() for w in new_words)
-    cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path), mined=str(tmp_path / "mined.json"),
-                      distractor_ratio=1.0, swap_ratio=1.0)  # fmt: skip
+    cfg = TrainConfig(
+        train_file=str(data_file), out_dir=str(tmp_path), mined=str(tmp_path / "mined.json"), distractor_ratio=1.0, swap_ratio=1.0
+    )
     ex = build_examples(cfg, random.Random(0))
     n_answerable = sum(1 for e in ex if e.answer_start >= 0)
     assert n_answerable == len(by_id) and len(ex) - n_answerable == len(out["distractors"]) + len(out["swaps"])
@@ -83,8 +84,9 @@ def test_a_made_up_v2_file_keeps_every_question_and_adds_unanswerable_copies(tmp
 
 def test_perturbed_unanswerables_join_training_as_no_answer_examples(tmp_path):
     data_file, mined, data = tiny_mined(tmp_path)
-    cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), distractor_ratio=0.0,
-                      swap_ratio=0.0, perturb_ratio=1.0)  # fmt: skip
+    cfg = TrainConfig(
+        train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), distractor_ratio=0.0, swap_ratio=0.0, perturb_ratio=1.0
+    )
     examples = build_examples(cfg, random.Random(0))
     made = [e for e in examples if e.group.endswith("/perturbed")]
     originals = {q.id: q for q in data.questions}
@@ -101,8 +103,10 @@ def test_a_paragraph_cut_short_of_its_answer_sentence_joins_training_as_no_answe
     from qa.squad import load_squad
     from qa.train.data.unanswerable import without_answer
 
-    para = ("The lighthouse at Port Elwyn was built in 1874 by the engineer Thomas Quayle. Its lamp was converted "
-            "to electricity in 1931. The keeper's cottage has three rooms. Supplies arrive twice a year by boat.")  # fmt: skip
+    para = (
+        "The lighthouse at Port Elwyn was built in 1874 by the engineer Thomas Quayle. Its lamp was converted "
+        "to electricity in 1931. The keeper's cottage has three rooms. Supplies arrive twice a year by boat."
+    )
     sentences = para.split(". ")
     cut = without_answer(para, para.index("1931"), "1931")
     assert cut == ". ".join(s for s in sentences if "1931" not in s)
@@ -133,8 +137,10 @@ def test_what_did_x_say_questions_come_from_attributed_speech_with_an_unanswerab
     from qa.train.data.quotes import quote_questions
     from qa.train.reader import quote_examples
 
-    para = ('At the opening, the engineer Thomas Quayle said: "This lamp will outlive every one of us." '
-            "According to Ingrid Halvorsen, the ice cap shrinks a little every single year. The report states that it was cold.")
+    para = (
+        'At the opening, the engineer Thomas Quayle said: "This lamp will outlive every one of us." '
+        "According to Ingrid Halvorsen, the ice cap shrinks a little every single year. The report states that it was cold."
+    )
     made = quote_questions(para, random.Random(0))
     assert len(made) == 2  # "The report states" names no speaker
     for q in made:
@@ -201,8 +207,10 @@ def test_man_page_options_become_which_option_and_what_does_it_do_questions():
     assert "Tells head to use a curl" in by_answer
     assert not any(a.startswith("--account") or "flags are available" in a for a in by_answer)
     # the description is reworded around its verb ("never print" -> "never prints" / "to never print")
-    assert any("never prints headers" in q or "to never print headers" in q or "never print headers giving file names with" in q
-               for q in by_answer["-q, --quiet, --silent"])  # fmt: skip
+    assert any(
+        "never prints headers" in q or "to never print headers" in q or "never print headers giving file names with" in q
+        for q in by_answer["-q, --quiet, --silent"]
+    )
 
 
 def test_api_docs_give_function_names_docstrings_and_defaults_as_answers():

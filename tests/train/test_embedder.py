@@ -19,8 +19,16 @@ def test_embedder_fine_tune_resumes_and_its_overlay_changes_the_vectors(tmp_path
     mined = mine(data_file, tmp_path / "mined.json", tmp_path / "embedder", per_question=2, holdout_every=2)
     assert mined["holdout_articles"]  # one of the two articles picks the checkpoint, the other trains
     out = tmp_path / "run"
-    cfg = dict(train_file=str(data_file), mined=str(tmp_path / "mined.json"), out_dir=str(out), questions=0,
-               batch_size=4, lr=1e-4, eval_questions=5, save_every=1)  # fmt: skip
+    cfg = dict(
+        train_file=str(data_file),
+        mined=str(tmp_path / "mined.json"),
+        out_dir=str(out),
+        questions=0,
+        batch_size=4,
+        lr=1e-4,
+        eval_questions=5,
+        save_every=1,
+    )
     best = train_embedder(EmbedderTrainConfig(**cfg, max_steps=2))
     log = (out / "train.log").read_text()
     assert "held-out before training" in log and "held-out at step 2" in log

@@ -42,8 +42,9 @@ def test_shared_norm_reads_a_question_with_its_distractors_in_one_batch_and_one_
     from qa.train.reader import bucketed_batches, feature_units, shared_norm_loss
 
     data_file, mined, data = tiny_mined(tmp_path)
-    cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0,
-                      group_distractors=2, swap_ratio=1.0)  # fmt: skip
+    cfg = TrainConfig(
+        train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0, group_distractors=2, swap_ratio=1.0
+    )
     ex = build_examples(cfg, random.Random(0))
     for q in data.questions:
         mine = [e for e in ex if e.group == q.id]
@@ -82,14 +83,24 @@ def test_shared_norm_enters_the_training_loss_and_needs_mined_negatives(tmp_path
     from qa.train.reader import batch_loss
 
     data_file, mined, _ = tiny_mined(tmp_path)
-    cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0,
-                      max_steps=2, batch_size=4, lr=1e-5, max_length=128, bf16=False)  # fmt: skip
+    cfg = TrainConfig(
+        train_file=str(data_file),
+        out_dir=str(tmp_path / "run"),
+        mined=str(mined),
+        shared_norm=1.0,
+        max_steps=2,
+        batch_size=4,
+        lr=1e-5,
+        max_length=128,
+        bf16=False,
+    )
     tok = AutoTokenizer.from_pretrained(default_base_model())
     batch = featurize(build_examples(cfg, random.Random(0)), tok, cfg)[:12]
     model = AutoModelForQuestionAnswering.from_pretrained(default_base_model()).eval()
     with torch.no_grad():
-        per_window, once, twice = (batch_loss(model, tok, batch, dataclasses.replace(cfg, shared_norm=w), torch.device("cpu")).item()
-                                   for w in (0.0, 1.0, 2.0))  # fmt: skip
+        per_window, once, twice = (
+            batch_loss(model, tok, batch, dataclasses.replace(cfg, shared_norm=w), torch.device("cpu")).item() for w in (0.0, 1.0, 2.0)
+        )
     assert once - per_window > 0.1 and abs((twice - per_window) - 2 * (once - per_window)) < 1e-4
     final = train(cfg)
     log = (tmp_path / "run" / "train.log").read_text()
@@ -129,8 +140,18 @@ def test_a_shared_norm_run_whose_second_epoch_comes_out_shorter_trains_its_plan_
     data_file, mined, _ = tiny_mined(tmp_path)
     tok = AutoTokenizer.from_pretrained(default_base_model())
     for seed in range(100):  # the seed is found, not hard-coded: the plan is what train itself will make
-        cfg = TrainConfig(train_file=str(data_file), out_dir=str(tmp_path / "run"), mined=str(mined), shared_norm=1.0,
-                          epochs=2, batch_size=6, seed=seed, max_length=128, lr=1e-5, bf16=False)  # fmt: skip
+        cfg = TrainConfig(
+            train_file=str(data_file),
+            out_dir=str(tmp_path / "run"),
+            mined=str(mined),
+            shared_norm=1.0,
+            epochs=2,
+            batch_size=6,
+            seed=seed,
+            max_length=128,
+            lr=1e-5,
+            bf16=False,
+        )
         rng = random.Random(seed)  # as train draws: the examples, then the plan
         plan, per_epoch = training_plan(featurize(build_examples(cfg, rng), tok, cfg), cfg, rng)
         if len(plan) < 2 * per_epoch:

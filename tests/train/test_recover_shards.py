@@ -26,8 +26,9 @@ def test_the_shipped_onnx_reader_recovers_into_torch_weights_that_train_on(tmp_p
     for e in [enc, *enc.overflowing]:
         onnx_start, onnx_end = shipped._run([e])
         with torch.no_grad():
-            out = model(input_ids=torch.tensor([e.ids]), attention_mask=torch.tensor([e.attention_mask]),
-                        token_type_ids=torch.tensor([e.type_ids]))  # fmt: skip
+            out = model(
+                input_ids=torch.tensor([e.ids]), attention_mask=torch.tensor([e.attention_mask]), token_type_ids=torch.tensor([e.type_ids])
+            )
         for a, b in ((onnx_start[0], out.start_logits[0].numpy()), (onnx_end[0], out.end_logits[0].numpy())):
             assert a.argmax() == b.argmax() and np.corrcoef(a, b)[0, 1] > 0.99
     data = write_tiny_squad(tmp_path / "tiny.json")

@@ -13,8 +13,10 @@ from qa.schema import Passage
 QUESTION = "Who founded the Aurora research station on the ice cap?"
 # the same question words; only the first passage says them in one sentence, in the question's order
 STATED = "The Aurora research station was founded in 1987 by Ingrid Halvorsen on the ice cap. Supplies come by ship."
-SCATTERED = ("The Aurora borealis is often seen here. A research team studies it. The station has a kitchen. "
-             "Someone founded a choir. The ice cap is melting.")  # fmt: skip
+SCATTERED = (
+    "The Aurora borealis is often seen here. A research team studies it. The station has a kitchen. "
+    "Someone founded a choir. The ice cap is melting."
+)
 OTHER = "The lighthouse at Port Elwyn was built in 1874 by the engineer Thomas Quayle."
 
 

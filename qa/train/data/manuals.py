@@ -37,7 +37,7 @@ EXCLUDED_MODULES = {"gzip", "json", "csv", "textwrap", "shutil", "zipfile", "tar
 _UNSAFE_MODULES = {"antigravity", "this", "idlelib", "turtledemo", "tkinter", "turtle", "__hello__", "__phello__",
                    "lib2to3", "ensurepip", "pydoc_data", "xxsubtype", "xxlimited", "xxlimited_35", "_xxsubinterpreters",
                    "_xxinterpchannels", "_testcapi", "_testinternalcapi", "_testmultiphase", "_testbuffer", "_testimportmultiple",
-                   "_testsinglephase", "_testclinic"}  # fmt: skip
+                   "_testsinglephase", "_testclinic"}
 
 
 class Entry(NamedTuple):
@@ -75,7 +75,7 @@ _NOT_VERB = {"the", "a", "an", "this", "that", "these", "those", "if", "when", "
              "one", "two", "but", "or", "and", "to", "from", "how", "what", "which", "whether", "where", "usually", "shorthand",
              "ignored", "long", "short", "optional", "number", "unless", "multiple", "since", "valid", "possible",
              "instead", "similar", "you", "your", "our", "my", "true", "false", "none", "abbreviation", "option", "options",
-             "argument"}  # fmt: skip
+             "argument"}
 _ADVERBS = {"never", "always", "only", "also", "not", "automatically", "recursively", "silently", "just", "quietly"}
 _LITERAL = re.compile(r"^(?:-?\d+(?:\.\d+)?|True|False|None|'[^']{0,20}'|\"[^\"]{0,20}\")$")
 
@@ -209,7 +209,7 @@ def which_question(subject: str, kind: str, desc: str, rng: random.Random) -> st
     rest = " ".join(words)
     if words[0] == "not":
         return rng.choice([f"Which {kind} tells {subject} not to {' '.join(words[1:])}?",
-                           f"Which {subject} {kind} is used to not {' '.join(words[1:])}?"])  # fmt: skip
+                           f"Which {subject} {kind} is used to not {' '.join(words[1:])}?"])
     adverb = words[0] in _ADVERBS
     conj = (f"{words[0]} {third_person(words[1])} " + " ".join(words[2:])) if adverb else f"{third_person(words[0])} " + " ".join(words[1:])
     return rng.choice([
@@ -217,12 +217,12 @@ def which_question(subject: str, kind: str, desc: str, rng: random.Random) -> st
         f"Which {kind} of {subject} is used to {rest}?",
         f"How do I {rest} with {subject}?",
         f"What {kind} do you use to {rest} in {subject}?",
-    ])  # fmt: skip
+    ])
 
 
 def what_question(subject: str, name: str, kind: str, rng: random.Random) -> str:
     return rng.choice([f"What does the {name} {kind} of {subject} do?", f"What does {name} do in {subject}?",
-                       f"What is {subject}'s {name} {kind} for?"])  # fmt: skip
+                       f"What is {subject}'s {name} {kind} for?"])
 
 
 def said_twice(text: str, entries: list[Entry]) -> set[str]:
@@ -261,7 +261,7 @@ def pydoc_questions(text: str, module: str, rng: random.Random) -> list[Made]:
             made.append(Made(q, e.name_start, e.name_end, (e.desc_start, e.desc_end)))
         if len(desc.split()) >= 3:
             q = rng.choice([f"What does {subject}.{name}() do?", f"What does the {name} {kind} of {subject} do?",
-                            f"What is {name} in {subject} for?"])  # fmt: skip
+                            f"What is {name} in {subject} for?"])
             made.append(Made(q, e.desc_start, e.desc_end, (e.name_start, e.name_end)))
         for m in re.finditer(r"(?:^|, )(?P<param>\w+)=(?P<value>[^,]+)", e.signature):
             value = m.group("value").strip()
@@ -269,7 +269,7 @@ def pydoc_questions(text: str, module: str, rng: random.Random) -> list[Made]:
                 s = e.sig_start + m.start("value")
                 q = rng.choice([f"What is the default value of {m.group('param')} in {name}?",
                                 f"What does {m.group('param')} default to in {subject}.{name}()?",
-                                f"By default, what is the {m.group('param')} of {name}?"])  # fmt: skip
+                                f"By default, what is the {m.group('param')} of {name}?"])
                 made.append(Made(q, s, s + len(value), (e.name_start, e.name_end)))
     return made
 
@@ -290,7 +290,7 @@ def squad_article(title: str, text: str, made: list[Made], chunk_size: int = 800
         s = spans[at][0]
         answer = text[q.answer_start:q.answer_end]
         paragraphs[at]["qas"].append({"id": f"{title}#{n}", "question": q.question,
-                                      "answers": [{"text": answer, "answer_start": q.answer_start - s}]})  # fmt: skip
+                                      "answers": [{"text": answer, "answer_start": q.answer_start - s}]})
     paragraphs = [p for p in paragraphs if p["context"].strip()]
     return {"title": title, "paragraphs": paragraphs} if any(p["qas"] for p in paragraphs) else None
 

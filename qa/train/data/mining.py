@@ -31,7 +31,7 @@ from qa.squad import SquadFile, load_squad, parse_squad, read_squad_json
 _ENTITY = re.compile(r"(?<![\w'’])(?:\d[\d,.]*\d|\d|[A-Z][\w\-]*(?:\s+(?:of|the|de|la|von|van|and|for)?\s*[A-Z][\w\-]*)*)(?![\w'’])")
 _WH = {"what", "who", "whom", "whose", "which", "when", "where", "why", "how", "in", "on", "at", "the", "a", "an", "during",
        "after", "before", "from", "to", "for", "by", "with", "of", "is", "are", "was", "were", "did", "does", "do", "name",
-       "according", "along", "about", "as", "between", "besides", "if", "since", "other", "than", "apart", "i"}  # fmt: skip
+       "according", "along", "about", "as", "between", "besides", "if", "since", "other", "than", "apart", "i"}
 
 
 def holdout_articles(data: SquadFile, every: int) -> set[str]:
@@ -71,9 +71,9 @@ def write_made_up_v2(holdout: Path, out: Path, seed: int = 13) -> Path:
                 if not q.answers:
                     continue
                 variants = {"swapped": swap_entity(q.question, q.context, q.answers, pools[q.title], rng),
-                            "perturbed": perturb(q.question, q.context, q.answer_starts[0], rng)}  # fmt: skip
+                            "perturbed": perturb(q.question, q.context, q.answer_starts[0], rng)}
                 made += [{"id": f"{q.id}/{kind}", "question": text, "answers": [], "is_impossible": True}
-                         for kind, text in variants.items() if text]  # fmt: skip
+                         for kind, text in variants.items() if text]
             para["qas"] += made
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"version": "v2.0-made-up", "data": raw["data"]}))
@@ -114,7 +114,7 @@ def swap_entity(question: str, context: str, answers: list[str], pool: list[str]
     for s, t in found:
         e = question[s:t].lower()
         choices = [c for c in pool if _kind(c) == _kind(e) and c.lower() not in ctx and e not in c.lower() and c.lower() not in e
-                   and not any(c.lower() in a.lower() or a.lower() in c.lower() for a in answers)]  # fmt: skip
+                   and not any(c.lower() in a.lower() or a.lower() in c.lower() for a in answers)]
         if choices:
             return question[:s] + rng.choice(choices) + question[t:]
     return None
@@ -133,7 +133,7 @@ def embed_paragraphs(texts: list[str], embedder, batch: int = 64) -> np.ndarray:
 
 
 def mine(train_file: Path, out: Path, work: Path, per_question: int = 3, depth: int = 20, seed: int = 13,
-         holdout_every: int = 50) -> dict:  # fmt: skip
+         holdout_every: int = 50) -> dict:
     import bm25s
     import faiss
 
@@ -188,9 +188,9 @@ def mine(train_file: Path, out: Path, work: Path, per_question: int = 3, depth: 
     r = np.array(ranks)
     stats = {"questions": len(qs), "paragraphs": len(pids), "swaps": len(swaps),
              "gold_recall_at_1": float(np.mean(r <= 1)), "gold_recall_at_5": float(np.mean(r <= 5)),
-             "gold_recall_at_20": float(np.mean(r <= 20))}  # fmt: skip
+             "gold_recall_at_20": float(np.mean(r <= 20))}
     result = {"stats": stats, "holdout_articles": sorted(holdout_articles(data, holdout_every)),
-              "distractors": distractors, "swaps": swaps}  # fmt: skip
+              "distractors": distractors, "swaps": swaps}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result))
     print(json.dumps(stats), flush=True)

@@ -30,10 +30,10 @@ _PATTERNS = [
 _NOT_A_NAME = {"he", "she", "they", "it", "we", "i", "you", "this", "that", "these", "those", "the", "a", "an", "his", "her",
                "their", "its", "one", "some", "many", "most", "critics", "others", "officials", "scholars", "historians",
                "reports", "sources", "researchers", "experts", "who", "which", "when", "while", "but", "and", "also", "later",
-               "in", "on", "at", "as", "after", "before", "then", "there"}  # fmt: skip
+               "in", "on", "at", "as", "after", "before", "then", "there"}
 _TITLES = {"president", "justice", "officer", "minister", "senator", "governor", "general", "king", "queen", "pope", "dr",
            "mr", "mrs", "ms", "professor", "sir", "lord", "judge", "secretary", "chairman", "director", "leader",
-           "representative", "prime", "chief", "vice", "deputy", "editor", "critic", "author"}  # fmt: skip
+           "representative", "prime", "chief", "vice", "deputy", "editor", "critic", "author"}
 
 
 class QuoteQuestion(NamedTuple):

@@ -21,7 +21,7 @@ import re
 # "has"/"had" are left alone: as main verbs they do not contract
 _BE = {"is", "are", "was", "were"}
 _CONTRACT = {"did": "didn't", "does": "doesn't", "do": "don't", "can": "can't", "could": "couldn't",
-             "will": "won't", "would": "wouldn't", "should": "shouldn't"}  # fmt: skip
+             "will": "won't", "would": "wouldn't", "should": "shouldn't"}
 _NEGATION = re.compile(r"\b(?:not|no|never|nor|neither|none|nobody|nothing|without|cannot)\b|n't\b", re.I)
 _WORD = re.compile(r"[A-Za-z]+")
 
