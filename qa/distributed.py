@@ -66,9 +66,9 @@ class RayEmbedder:
                 address=None if self.address == LOCAL else self.address,
                 include_dashboard=False,
                 log_to_driver=False,
-                logging_level="ERROR",
+                logging_level="ERROR",  # type: ignore[arg-type, unused-ignore]
                 configure_logging=False,
-            )  # type: ignore[arg-type, unused-ignore]
+            )
         except ConnectionError as e:
             raise RuntimeError(f"cannot reach the Ray cluster at {self.address} ({e})") from None
         try:
