@@ -461,6 +461,27 @@ def nonwiki_tables(d: dict) -> str:
     )
 
 
+def kinds_tables(d: dict) -> str:
+    """Per kind of document and per reader folder: what a person sees, and how well the confidence is calibrated."""
+    head = ["reader", "kind", "questions (unanswerable)", "shown F1", "always-answer F1", "right document", "abstains when unanswerable",
+            "answers shown (single-answer)", "single-answer without a wrong extra", "ECE"]  # fmt: skip
+    rows = []
+    for name, r in d["results"]["readers"].items():
+        for kind, m in r["kinds"].items():
+            rows.append([name, kind, f"{m['questions']} ({m['unanswerable']})", f"{m['shown_f1']:.1f}", f"{m['always_f1']:.1f}",
+                         f"{m['right_document']:.1f}", f"{m['abstention']:.1f}", f"{m['mean_shown']:.2f} ({m['single_mean_shown']:.2f})",
+                         f"{m['single_no_wrong_extra']:.1f}", f"{m['ece']:.3f}"])  # fmt: skip
+    lat = "; ".join(f"{n} {r['latency_ms_p50']} ms" for n, r in d["results"]["readers"].items())
+    return (
+        "The test split of each question set (split by document; the confidence is fitted on the other half), and SQuAD v2.0 "
+        "dev part a's test articles. F1 over the answerable questions (shown: an abstention scores 0); percent; ECE over all "
+        f"questions (P(best answer right) against F1 >= 0.5). Warm p50 per question: {lat}.\n\n"
+        + table(head, rows)
+        + "\n\n![Reliability of the confidence per kind](reliability.png)\n\n"
+        + provenance(d)
+    )
+
+
 def plot(results: Path, dest: Path) -> Path | None:
     import matplotlib
 
@@ -548,6 +569,7 @@ MAKERS = {
     "fusion": fusion_tables,
     "pdf_pages": pdf_pages_tables,
     "nonwiki": nonwiki_tables,
+    "kinds": kinds_tables,
 }
 
 

@@ -206,8 +206,8 @@ def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: 
 
 
 @cli.command(name="eval")
-@click.argument("squad_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--reader-only", is_flag=True, help="Read each question against its own paragraph.")
+@click.argument("questions_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reader-only", is_flag=True, help="SQuAD files: read each question against its own paragraph.")
 @click.option("--limit", type=int, default=0, help="Evaluate a fixed random sample of N questions.")
 @click.option("--top-k", type=click.IntRange(1, 100), default=Settings.top_k, show_default=True)
 @click.option(
@@ -215,21 +215,44 @@ def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: 
     "index_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Open mode: where to build/keep the index of the file's paragraphs (default: a cache folder).",
+    help="Where to build/keep the index (SQuAD: of the file's paragraphs, default a cache folder; "
+    "a question set: of --seeds, default ./index or $QA_INDEX).",
 )
+@click.option("--seeds", type=click.Path(path_type=Path), default=None, help="A question set's documents folder.")
 @click.option("--reader", "reader_dir", type=click.Path(path_type=Path), default=None, help="Reader model folder.")
-@click.option("--json", "as_json", is_flag=True)
-def eval_cmd(squad_file, reader_only, limit, top_k, index_dir, reader_dir, as_json):
-    """Official SQuAD EM/F1 (v1.1 rules, or v2.0 when the file has is_impossible)."""
-    from qa.evaluate import evaluate_open, evaluate_reader
+@click.option(
+    "--predictions",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help='Write one JSON line per question: {"id", "answer", "confidence", "no_answer"} (the best answer even when abstaining).',
+)
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON, with the expected calibration error.")
+def eval_cmd(questions_file, reader_only, limit, top_k, index_dir, seeds, reader_dir, predictions, as_json):
+    """Official SQuAD EM/F1 (v1.1 rules, or v2.0 when the file has is_impossible), or a question set
+    over your own documents (a .jsonl file: one {"id", "question", "answers", "document"} a line)."""
+    from qa.evaluate import ask_questions, evaluate_open, evaluate_reader, load_question_set, set_metrics, write_predictions
 
-    if reader_only:
-        report = evaluate_reader(squad_file, limit=limit, reader_dir=reader_dir, progress=not as_json)
+    if questions_file.suffix == ".jsonl":
+        questions = load_question_set(questions_file)
+        pipe = _pipeline(seeds, str(index_dir or Settings.env_text("index") or "index"), reseed=False, must_exist=True)
+        pipe.rebuild(show_progress_bar=not as_json)
+        rows = ask_questions(pipe, questions[:limit] if limit else questions, top_k, progress=not as_json)
+        report = {"file": str(questions_file), "mode": "question set", **set_metrics(rows)}
+    elif reader_only:
+        rows = []
+        report = evaluate_reader(questions_file, limit=limit, reader_dir=reader_dir, progress=not as_json, rows=rows)
     else:
-        report = evaluate_open(squad_file, limit=limit, top_k=top_k, index_dir=index_dir, reader_dir=reader_dir, progress=not as_json)
+        rows = []
+        report = evaluate_open(
+            questions_file, limit=limit, top_k=top_k, index_dir=index_dir, reader_dir=reader_dir, progress=not as_json, rows=rows
+        )
+    if predictions:
+        write_predictions(rows, predictions)
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:
+        report.pop("reliability", None)
+        report.pop("ece", None)
         for k, v in report.items():
             click.echo(f"{k}: {json.dumps(v)}")
 

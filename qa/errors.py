@@ -56,3 +56,9 @@ class BadSetting(QAError, ValueError):
     names that is unreadable or of another version."""
 
     exit_code = FAILURE
+
+
+class BadInput(QAError, ValueError):
+    """A file given on the command line is not what the command reads (a malformed question set)."""
+
+    exit_code = USAGE

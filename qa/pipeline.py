@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.backends import open_store
+from qa.confidence import AnswerChooser, Decision
 from qa.documents import line_of, page_of
 from qa.errors import BadQuestion, MissingPath, SeedsMismatch
 from qa.indexer import BuildReport, Changes, Progress, build_index, detect_changes
@@ -23,6 +24,7 @@ from qa.reader import ExtractiveReader
 from qa.retriever import HybridRetriever, Mode
 from qa.schema import Answer, Passage, Stage
 from qa.settings import Settings
+from qa.speech import speaker_asked_about, statements_by
 from qa.store import IndexProblem, Store, StoreVersion
 
 MAX_QUESTION_CHARS = 2000
@@ -38,6 +40,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     version: str = ""  # the index version that answered
+    evidence: list[dict[str, float]] = field(default_factory=list)  # what each answer's confidence came from (not in the JSON)
 
     def to_json(self) -> dict:
         """The documented `qa ask --json` object."""
@@ -109,6 +112,8 @@ class QAPipeline:
         )
         ranker_file = choose_ranker_file(s.ranker)  # a bad QA_RANKER fails here, before any question
         self.ranker = FeatureRanker(ranker_file) if ranker_file else None
+        # what to show and how sure: P(right) for each answer, abstention, the answer list
+        self.chooser = AnswerChooser(self.reader.model_dir, reader_threshold=self.reader.threshold, rank_prior=self.reader.rank_prior)
         self._retriever: HybridRetriever | None = None
         self._versions: OrderedDict[str, StoreVersion] = OrderedDict()
         self._lock = threading.Lock()
@@ -126,6 +131,7 @@ class QAPipeline:
             self.reload()  # first: a broken index is reported before the reader loads
         for stage in self.stages:
             stage.warm_up()
+        self.chooser.warm_up()
 
     def _warm_retriever(self) -> HybridRetriever:
         """`warm_up()`, then the retriever over the live version (questions keep the one they took)."""
@@ -221,9 +227,14 @@ class QAPipeline:
         passages = retriever(q, top_k=top_k, mode=mode, timings=timings)
         t1 = time.perf_counter()
         found = self.reader(q_read, passages, top_n=max_answers)
+        decision = self.chooser(q, found, passages)
+        speaker = speaker_asked_about(q)
+        if speaker:  # "What did X say?": everything the documents attribute to X, when they attribute anything
+            said = self.attributed(speaker, version)
+            if said:
+                decision = Decision(said, False, [{} for _ in said])
         t2 = time.perf_counter()
-        above = [a for a in found if a.score >= self.reader.threshold]
-        answers = above or found[:1]
+        answers = decision.answers[:max_answers]
         texts: dict[str, str] = {}
         for a in answers:
             doc_text = texts.get(a.document) or texts.setdefault(a.document, version.document_text(a.document) or "")
@@ -231,4 +242,30 @@ class QAPipeline:
             a.page = page_of(version.documents.get(a.document, {}).get("pages"), a.start)
             a.score = round(a.score, 4)
         timings.update(read_s=t2 - t1, total_s=t2 - t0)
-        return Result(q, not above, answers, passages, warnings, timings, version.name)
+        return Result(q, decision.no_answer, answers, passages, warnings, timings, version.name, decision.evidence)
+
+    def attributed(self, speaker: str, version: StoreVersion, documents: int = 10) -> list[Answer]:
+        """Every statement the documents attribute to `speaker` (`qa.speech`), each cited with the
+        paragraph around it, from the documents whose chunks name them (best BM25 match first)."""
+        surname = speaker.split()[-1]
+        hits = version.chunks([c for c, _ in version.search_lexical(speaker, 50)])
+        docs = list(dict.fromkeys(c.document for c in hits if surname in c.text))[:documents]
+        out = []
+        for doc in docs:
+            text = version.document_text(doc) or ""
+            for st in statements_by(speaker, text):
+                p0 = max(text.rfind("\n\n", 0, st.start) + 2, st.start - 400, 0)
+                end = text.find("\n\n", st.end)
+                p1 = min(end if end >= 0 else len(text), st.end + 400)
+                out.append(
+                    Answer(
+                        text=st.said,
+                        score=self.chooser.speech_confidence,
+                        document=doc,
+                        start=st.start,
+                        end=st.end,
+                        passage=text[p0:p1],
+                        passage_start=p0,
+                    )
+                )
+        return out

@@ -127,6 +127,36 @@ def test_eval_reader_only_and_open_mode(tmp_path):
     assert rep["questions"] == 8 and {"HasAns", "NoAns"} <= set(rep)
 
 
+def test_eval_a_question_set_over_your_own_documents_writes_predictions_and_calibration(tmp_path, seeds_dir):
+    """`qa eval FILE.jsonl --seeds DIR --predictions OUT`: one line per question with the best answer even
+    when the product abstains, and the report's calibration error."""
+    questions = [
+        {
+            "id": "q1",
+            "question": "Who is the NATO Secretary General?",
+            "answers": ["Jens Stoltenberg"],
+            "document": "nato-russia-council.txt",
+        },
+        {"id": "q2", "question": "Who built the lighthouse at Port Elwyn?", "answers": ["Thomas Quayle"], "document": "harbour.html"},
+        {"id": "q3", "question": "What colour is the lighthouse's lamp room?", "answers": []},
+    ]
+    qfile = tmp_path / "mine.jsonl"
+    qfile.write_text("\n".join(json.dumps(q) for q in questions) + "\n", encoding="utf-8")
+    preds = tmp_path / "out.jsonl"
+    args = ("eval", str(qfile), "--seeds", str(seeds_dir), "--index", str(tmp_path / "idx"), "--predictions", str(preds), "--json")
+    r = run_qa(*args)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["questions"] == 3 and rep["answerable"] == 2 and 0 <= rep["ece"] <= 1 and rep["right_document"] == 100.0
+    lines = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert [p["id"] for p in lines] == ["q1", "q2", "q3"]
+    assert all(set(p) == {"id", "answer", "confidence", "no_answer"} and 0 <= p["confidence"] <= 1 for p in lines)
+    assert "Stoltenberg" in lines[0]["answer"] and "Quayle" in lines[1]["answer"] and lines[2]["answer"]  # a guess, even abstaining
+    qfile.write_text(json.dumps(questions[0]) + "\n{not json\n", encoding="utf-8")
+    bad = run_qa(*args)
+    assert bad.returncode == 2 and f"{qfile}:2" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_index_remembers_its_seeds_folder_and_refuses_another_without_reseed(tmp_path, seeds_dir):
     """`qa index --seeds A --index X`, then `qa ask --index X --rebuild` from a folder with its own
     seeds/: X is still A's index; another folder takes `--reseed`, never ./seeds by accident."""
