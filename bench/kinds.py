@@ -58,7 +58,8 @@ def plot(per_reader: dict, out: Path) -> None:
 def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "kinds")
     p.add_argument("--reader", action="append", default=[], metavar="NAME=FOLDER", help="reader folders side by side ('shipped')")
-    p.add_argument("--squad-limit", type=int, default=400, help="SQuAD v2.0 test-split questions")
+    p.add_argument("--squad-limit", type=int, default=400, help="SQuAD v2.0 test-split questions (0: no SQuAD row)")
+    p.add_argument("--kinds", default="", help="comma-separated kinds to run (default: every question set)")
     p.add_argument("--plot", type=Path, default=common.ROOT / "docs" / "reliability.png")
     args = p.parse_args()
     run = common.Run("kinds", args)
@@ -74,12 +75,19 @@ def main() -> None:
         else:
             os.environ.pop("QA_READER_DIR", None)
         rows_by_kind = {}
+        wanted = set(filter(None, args.kinds.split(",")))
         for questions in sorted((TRUST / "questions").glob("*.jsonl")):
-            rows_by_kind[questions.stem] = kind_rows(questions.stem, questions, args.work, args.limit, not args.no_progress)
-        squad = common.squad_file(args.squad, "dev-v2.0-part-a")
-        rows_by_kind["squad"] = ask_squad_open(
-            squad, args.work / "squad", split="test", limit=args.limit or args.squad_limit, progress=not args.no_progress
-        )
+            if not wanted or questions.stem in wanted:
+                rows_by_kind[questions.stem] = kind_rows(questions.stem, questions, args.work, args.limit, not args.no_progress)
+        if args.squad_limit:
+            squad = common.squad_file(args.squad, "dev-v2.0-part-a")
+            rows_by_kind["squad"] = ask_squad_open(
+                squad,
+                args.work / "squad",
+                split="test",
+                limit=min(args.limit or args.squad_limit, args.squad_limit),
+                progress=not args.no_progress,
+            )
         kinds = {k: set_metrics(rows) for k, rows in rows_by_kind.items()}
         every = [r for rows in rows_by_kind.values() for r in rows]
         kinds["pooled"] = set_metrics(every)

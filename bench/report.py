@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 PLOT = common.ROOT / "docs" / "latency_vs_corpus.png"
-DOCS = [common.ROOT / "docs" / "benchmarks.md", common.ROOT / "docs" / "scaling.md"]
+DOCS = [common.ROOT / "docs" / "tuning.md", common.ROOT / "docs" / "benchmarks.md", common.ROOT / "docs" / "scaling.md"]
 
 
 def table(head: list[str], rows: list[list]) -> str:
@@ -482,6 +482,23 @@ def kinds_tables(d: dict) -> str:
     )
 
 
+def chat_tables(d: dict) -> str:
+    """Follow-ups asked with the conversation, alone (no memory) and as a person rewrote them (the ceiling)."""
+    r, s = d["results"], d["results"]["summary"]
+    head = ["asked", "questions", "shown F1", "always-answer F1", "right document", "abstains when unanswerable"]
+    names = {"first": "first turns", "with_history": "follow-ups with the conversation", "alone": "follow-ups alone",
+             "standalone": "follow-ups as rewritten by a person (ceiling)"}  # fmt: skip
+    rows = [[label, s[k]["questions"], s[k]["shown_f1"], s[k]["always_f1"], s[k]["right_document"], s[k]["abstention"]]
+            for k, label in names.items()]  # fmt: skip
+    lat = s["latency_ms_p50"]
+    return (
+        f"{r['conversations']} conversations, {r['follow_ups']} follow-ups. With the conversation / ceiling: "
+        f"**{s['ratio_with_history_to_ceiling']}** (alone: {s['ratio_alone_to_ceiling']}); first turns identical with an empty "
+        f"history: {s['first_turns_identical']}. Warm p50: resolve {lat['resolve']} ms; a whole answer {lat['answer_with_history']} ms "
+        f"with history, {lat['answer_alone']} ms without.\n\n" + table(head, rows) + "\n\n" + provenance(d)
+    )
+
+
 def plot(results: Path, dest: Path) -> Path | None:
     import matplotlib
 
@@ -570,6 +587,7 @@ MAKERS = {
     "pdf_pages": pdf_pages_tables,
     "nonwiki": nonwiki_tables,
     "kinds": kinds_tables,
+    "chat": chat_tables,
 }
 
 

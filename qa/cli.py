@@ -1,4 +1,4 @@
-"""`qa`: a thin command line over the library (index, ask, eval, serve).
+"""`qa`: a thin command line over the library (index, ask, chat, eval, serve).
 
 Training is not part of the product's CLI: every training tool runs as `python -m qa.train.<tool>`.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from qa.errors import FAILURE, USAGE, MissingPath, QAError
+from qa.errors import FAILURE, USAGE, BadQuestion, MissingPath, QAError
 from qa.settings import Settings
 
 
@@ -186,6 +186,11 @@ def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: 
     result.warnings = warnings + result.warnings
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)
+    _print_result(result, as_json)
+
+
+def _print_result(result, as_json: bool) -> None:
+    """A result as `qa ask` prints it: one JSON object, or the answers with their citations and passages."""
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=not _unicode_stdout()))
         return
@@ -203,6 +208,105 @@ def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: 
         where = f"{a.document}:{a.line}" if a.page is None else f"{a.document}:page {a.page}, line {a.line}"
         click.echo(f"   {where}  [characters {a.start}-{a.end}]")
         click.echo(_marked_passage(a))
+
+
+CHAT_TURNS = 50  # earlier turns a conversation keeps (a long scripted chat stays bounded in memory and time)
+CHAT_HELP = "Ask a question; follow-ups are read in the context of the earlier ones. /new starts over, /quit (or Ctrl-D) exits."
+
+
+@cli.command()
+@_seeds_option
+@_index_option
+@click.option("--top-k", type=click.IntRange(1, 100), default=Settings.top_k, show_default=True, help="Passages to read.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Read one question per stdin line; print one JSON object per line (the `qa ask --json` object plus resolved_question).",
+)
+@click.option("--rebuild", is_flag=True, help="Refresh the index first if the seeds changed.")
+def chat(seeds: Path | None, reseed: bool, index_dir: str, top_k: int, as_json: bool, rebuild: bool):
+    """A conversation with the documents: each question is read in the context of the earlier ones
+    ("Does zip have one too?"), and the answer says how it was understood when that differs.
+    /new starts a new conversation; /quit or Ctrl-D ends it."""
+    from qa.followup import Turn
+
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")  # a stray byte in a piped file is a character, not a crash
+    interactive = sys.stdin.isatty() and not as_json
+    pipeline = _pipeline(seeds, index_dir, reseed)
+    pipeline.warm_up()
+    stale = _rebuild_or_warn(pipeline, rebuild)
+    for w in stale:
+        click.echo(f"warning: {w}", err=True)
+    if interactive:
+        _line_editing()
+        click.echo(CHAT_HELP, err=True)
+    history: list[Turn] = []
+    for line in _chat_lines("> " if interactive else None):
+        text = line.strip()
+        command = text.lower() if text.startswith("/") and text[1:].isalpha() else None
+        if not text:
+            continue
+        if command in ("/quit", "/exit"):
+            break
+        if command == "/new":
+            history = []
+            if not as_json:
+                click.echo("(a new conversation)")
+            continue
+        if command is not None:
+            click.echo(f"unknown command {text}: /new starts a new conversation, /quit exits", err=True)
+            continue
+        try:
+            result = pipeline(text, top_k=top_k, history=history)
+        except BadQuestion as e:
+            if as_json:  # one line out for each question in, so a client reading replies stays in step
+                click.echo(json.dumps({"question": text, "error": str(e)}, ensure_ascii=not _unicode_stdout()))
+            click.echo(f"Error: {e}", err=True)
+            continue
+        except KeyboardInterrupt:
+            if not interactive:
+                raise
+            click.echo("(interrupted)", err=True)
+            continue
+        history = [*history, Turn.of(result)][-CHAT_TURNS:]
+        for w in result.warnings:
+            click.echo(f"warning: {w}", err=True)
+        result.warnings = stale + result.warnings
+        if not as_json and result.resolved_question and result.resolved_question != result.question:
+            click.echo(click.style("Understood as: ", dim=True) + result.resolved_question)
+        _print_result(result, as_json)
+        if not as_json:
+            click.echo()  # a blank line between turns
+
+
+def _line_editing() -> None:
+    """Line editing and in-session history for `input()` (stdlib readline; absent on some platforms)."""
+    try:
+        import readline
+    except ImportError:
+        return
+    readline.set_completer(lambda text, state: None)  # Tab completes nothing, not file names
+
+
+def _chat_lines(prompt: str | None):
+    """The chat's input lines: `input(prompt)` at a terminal (Ctrl-C drops the line, Ctrl-D ends),
+    else stdin read line by line as it arrives."""
+    while True:
+        if prompt is None:
+            line = sys.stdin.readline()
+            if not line:
+                return
+            yield line
+            continue
+        try:
+            yield input(prompt)
+        except EOFError:
+            click.echo()
+            return
+        except KeyboardInterrupt:
+            click.echo()
 
 
 @cli.command(name="eval")

@@ -8,8 +8,8 @@ logistic model over several kinds of evidence, fitted on questions over several 
 
 - margin: the span against its window's null (the reader's evidence);
 - prior: the retriever's log-odds for its passage, and the passage's place in the order read;
-- gap: its margin over the next distinct answer, and how many answers come close (the shape of the
-  question's score distribution);
+- gap: its margin over the next distinct answer below it, and how many answers come close (the shape
+  of the question's score distribution);
 - agreement: whether the dense and the BM25 lists both found its passage;
 - kind: whether it is the kind of thing the question asks for (`qa.answer_types`), or a fragment;
 - terms: how many of the question's terms stand around it, and in its passage.
@@ -60,29 +60,36 @@ def evidence(question: str, answers: Sequence[Candidate], passages: Sequence[Ran
     from qa.chunking import bm25_tokenize
 
     kind = expected_kind(question)
-    q_terms = set(bm25_tokenize([question])[0])
+    read = sorted({a.passage_index for a in answers})
+    windows = [(a.start - passages[a.passage_index].start, a.end - passages[a.passage_index].start) for a in answers]
+    # one tokenizer call: the question, each passage read, and each answer's surroundings
+    texts = [question] + [passages[i].text for i in read]
+    texts += [passages[a.passage_index].text[max(0, c0 - NEAR_CHARS) : c1 + NEAR_CHARS] for a, (c0, c1) in zip(answers, windows)]
+    tokens = [set(t) for t in bm25_tokenize(texts)]
+    q_terms, passage_terms, near_terms = tokens[0], dict(zip(read, tokens[1 : 1 + len(read)])), tokens[1 + len(read) :]
     z = [a.margin + _prior(passages[a.passage_index], a.passage_index, rank_prior) for a in answers]
     rows = []
     for i, a in enumerate(answers):
         p = passages[a.passage_index]
-        c0, c1 = a.start - p.start, a.end - p.start
+        c0, c1 = windows[i]
         others = [z[j] for j in range(len(z)) if j != i]
-        near, whole = bm25_tokenize([p.text[max(0, c0 - NEAR_CHARS) : c1 + NEAR_CHARS], p.text])
+        below = [o for j, o in enumerate(z) if j != i and (o, -j) < (z[i], -i)]  # the answers ranked after this one
+        near, whole = near_terms[i], passage_terms[a.passage_index]
         fit = fits(kind, a.text)
         rows.append(
             {
                 "margin": a.margin,
                 "prior": _prior(p, a.passage_index, rank_prior),
                 "passage_rank": math.log1p(a.passage_index),
-                "gap": min(z[i] - max(others), 10.0) if others else 10.0,
+                "gap": min(z[i] - max(below), 10.0) if below else 10.0,  # over the next distinct answer below it
                 "close_rivals": math.log1p(sum(1 for o in others if o >= z[i] - CLOSE)),
                 "dense_hit": float(p.dense_rank is not None and p.dense_rank <= 10),
                 "bm25_hit": float(p.bm25_rank is not None and p.bm25_rank <= 10),
                 "type_fit": float(fit is True),
                 "type_miss": float(fit is False),
                 "fragment": float(is_fragment(p.text, c0, c1)),
-                "q_near": len(q_terms & set(near)) / len(q_terms) if q_terms else 0.0,
-                "q_passage": len(q_terms & set(whole)) / len(q_terms) if q_terms else 0.0,
+                "q_near": len(q_terms & near) / len(q_terms) if q_terms else 0.0,
+                "q_passage": len(q_terms & whole) / len(q_terms) if q_terms else 0.0,
                 "words": math.log1p(len(a.text.split())),
             }
         )
@@ -213,16 +220,18 @@ class AnswerChooser:
         if self.model is None:
             above = [i for i, a in enumerate(found) if a.score >= self.reader_threshold] or [0]
             return Decision([found[i] for i in above], found[above[0]].score < self.reader_threshold, [rows[i] for i in above])
-        for a, row in zip(found, rows):
-            a.score = self.model(row)
-        order = sorted(range(len(found)), key=lambda i: -found[i].score)
-        best = order[0]
-        top = found[best]
+        # The reader's order stands: its best span is the best guess (a selector re-ranking its spans did
+        # no better), and the model is fitted on that best answer, so re-ranking by P would overstate it.
+        # A further answer's P says only whether it is shown, and never exceeds the first's.
+        top = found[0]
+        top.score = self.model(rows[0])
+        for a, row in zip(found[1:], rows[1:]):
+            a.score = min(self.model(row), top.score)
         if top.score < self.model.threshold:
-            return Decision([top], True, [rows[best]])
+            return Decision([top], True, [rows[0]])
         several = asks_for_several(question)
-        keep = [best]
-        for i in order[1:]:
+        keep = [0]
+        for i in range(1, len(found)):
             a, row = found[i], rows[i]
             if a.score < self.model.threshold or row["fragment"] or row["type_miss"]:
                 continue

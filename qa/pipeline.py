@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from qa.backends import open_store
 from qa.confidence import AnswerChooser, Decision
 from qa.documents import line_of, page_of
 from qa.errors import BadQuestion, MissingPath, SeedsMismatch
+from qa.followup import Turn, resolve
 from qa.indexer import BuildReport, Changes, Progress, build_index, detect_changes
 from qa.ranker import FeatureRanker, choose_ranker_file
 from qa.reader import ExtractiveReader
@@ -41,10 +43,13 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     version: str = ""  # the index version that answered
     evidence: list[dict[str, float]] = field(default_factory=list)  # what each answer's confidence came from (not in the JSON)
+    resolved_question: str | None = None  # how a follow-up was read in the conversation (None: asked without history)
 
     def to_json(self) -> dict:
         """The documented `qa ask --json` object."""
         out = {"question": self.question, "no_answer": self.no_answer, "answers": [a.to_json() for a in self.answers]}
+        if self.resolved_question is not None:
+            out["resolved_question"] = self.resolved_question
         if self.warnings:
             out["warnings"] = self.warnings
         return out
@@ -211,12 +216,25 @@ class QAPipeline:
         """The passages the reader would read; `rank=False` gives fusion's order (benchmarks compare)."""
         return self._warm_retriever()(question, top_k=top_k, mode=mode, timings=timings, rank=rank)
 
-    def __call__(self, question: str, top_k: int | None = None, mode: Mode = "hybrid", max_answers: int | None = None) -> Result:
-        """Every distinct answer above the reader's threshold, best first; when none is, the best
-        guess with `no_answer` set."""
+    def __call__(
+        self,
+        question: str,
+        top_k: int | None = None,
+        mode: Mode = "hybrid",
+        max_answers: int | None = None,
+        history: Sequence[Turn] | None = None,
+    ) -> Result:
+        """The answers to show, best first (`qa.confidence`); when the best one's P(right) is under the
+        threshold, that best guess alone with `no_answer` set. With `history` (the conversation so far, even empty), a follow-up
+        is first read in its context (`qa.followup`) and `resolved_question` says how."""
         top_k = top_k or self.settings.top_k
         max_answers = max_answers or self.settings.max_answers
-        q, warnings = clean_question(question)
+        typed, warnings = clean_question(question)
+        q = typed
+        if history is not None:
+            resolution = resolve(typed, history)
+            if resolution.changed:
+                q, _ = clean_question(resolution.question)
         retriever = self._warm_retriever()
         q_read, truncated = self.reader.truncate_question(q)
         if truncated:
@@ -226,13 +244,15 @@ class QAPipeline:
         t0 = time.perf_counter()
         passages = retriever(q, top_k=top_k, mode=mode, timings=timings)
         t1 = time.perf_counter()
-        found = self.reader(q_read, passages, top_n=max_answers)
+        found = self.reader(q_read, passages, top_n=max_answers + 1)  # one more: the last shown answer's rival
         decision = self.chooser(q, found, passages)
         speaker = speaker_asked_about(q)
         if speaker:  # "What did X say?": everything the documents attribute to X, when they attribute anything
             said = self.attributed(speaker, version)
             if said:
-                decision = Decision(said, False, [{} for _ in said])
+                sure = self.chooser.speech_confidence >= self.chooser.threshold
+                shown = said if sure else said[:1]  # abstaining: the closest guess alone, as for any question
+                decision = Decision(shown, not sure, [{} for _ in shown])
         t2 = time.perf_counter()
         answers = decision.answers[:max_answers]
         texts: dict[str, str] = {}
@@ -242,7 +262,8 @@ class QAPipeline:
             a.page = page_of(version.documents.get(a.document, {}).get("pages"), a.start)
             a.score = round(a.score, 4)
         timings.update(read_s=t2 - t1, total_s=t2 - t0)
-        return Result(q, decision.no_answer, answers, passages, warnings, timings, version.name, decision.evidence)
+        resolved = None if history is None else q
+        return Result(typed, decision.no_answer, answers, passages, warnings, timings, version.name, decision.evidence, resolved)
 
     def attributed(self, speaker: str, version: StoreVersion, documents: int = 10) -> list[Answer]:
         """Every statement the documents attribute to `speaker` (`qa.speech`), each cited with the

@@ -4,6 +4,9 @@ One pipeline (models loaded once, at launch) serves every visitor; `pipeline.reb
 new index version in while questions in flight finish on the old one. Each citation names the
 version that answered, so it still highlights the right text after a rebuild. The queue caps how
 many questions run at once (`QA_UI_CONCURRENCY`); the rest wait their turn instead of failing.
+
+Each browser tab is a Gradio session with its own conversation (a `gr.State`, never a global), so a
+follow-up is read against that tab's earlier turns only; Clear starts a new one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no teleme
 import gradio as gr  # noqa: E402
 
 from qa.documents import scan  # noqa: E402
+from qa.followup import Turn  # noqa: E402
 from qa.pipeline import BadQuestion, QAPipeline, Result  # noqa: E402
 from qa.store import IndexBusy, IndexProblem  # noqa: E402
 from qa.ui.render import Cite, answer_message, document_html, esc, index_html, md_text, sources_html  # noqa: E402
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     from qa.watch import Watcher
 
 QUEUE_MAX = 1000
+HISTORY_TURNS = 50  # earlier turns a conversation keeps (a tab, or a client's history): bounded memory and time
 # Example questions for documents we ship; shown on an empty chat when that document is indexed.
 EXAMPLES = {
     "nato-russia-council.txt": ["What did Sherman say?", "Who is the NATO Secretary General?", "When did the meeting begin?"],
@@ -100,10 +105,15 @@ class Server:
             return []
         return [{"text": q} for doc, qs in EXAMPLES.items() if doc in docs for q in qs]
 
-    def ask(self, question: str, top_k: int = 5) -> dict:
-        """The `qa ask --json` object for a question (the API endpoint)."""
+    def ask(self, question: str, top_k: int = 5, history: list[dict] | None = None) -> dict:
+        """The `qa ask --json` object for a question (the API endpoint); with a history (the earlier
+        turns' objects as this returned them), the question is read in its context and the object
+        gains `resolved_question`."""
+        k = max(1, min(100, int(top_k)))
         try:
-            return self.pipeline(question, top_k=max(1, min(100, int(top_k)))).to_json()
+            if history is None:
+                return self.pipeline(question, top_k=k).to_json()
+            return self.pipeline(question, top_k=k, history=turns_from_json(history)).to_json()
         except (BadQuestion, IndexProblem) as e:
             raise gr.Error(str(e)) from None
 
@@ -119,12 +129,28 @@ class Server:
         return f"Rebuilt: {report.summary()}{skipped}"
 
 
+def turns_from_json(history: object) -> list[Turn]:
+    """A client's history (a list of the objects /ask returned) as turns; BadQuestion says what is wrong with it."""
+    if not isinstance(history, list):
+        raise BadQuestion("history must be a list of the objects /ask returned")
+    turns = []
+    for n, obj in enumerate(history[-HISTORY_TURNS:], 1):
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+            raise BadQuestion(f"history turn {n} is not an object as /ask returned it (it needs a question)")
+        try:
+            turns.append(Turn.from_json(obj))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise BadQuestion(f"history turn {n} is not an object as /ask returned it ({type(e).__name__}: {e})") from None
+    return turns
+
+
 def build_app(server: Server) -> gr.Blocks:
     """The page: chat on the left; index panel, sources and the cited document on the right."""
     with gr.Blocks(title="Ask your documents", analytics_enabled=False) as demo:
         cites = gr.State([])  # citations of the sources panel, by data-cite index
         chat_cites = gr.State({})  # assistant message index -> its citation
         pending = gr.State("")  # the raw question between "show it" and "answer it"
+        turns = gr.State([])  # this tab's conversation (list[Turn]): per session, never shared between tabs
         gr.Markdown("## Ask your documents\nAnswers are exact spans of your documents, with their source.")
         with gr.Row():
             with gr.Column(scale=5):
@@ -159,17 +185,18 @@ def build_app(server: Server) -> gr.Blocks:
                 return gr.skip(), history, ""
             return "", [*history, {"role": "user", "content": md_text(q)}], q
 
-        def answer(q: str, history: list, k: float, msg_cites: dict):
+        def answer(q: str, history: list, k: float, msg_cites: dict, earlier: list[Turn]):
             if not q:
-                return history, gr.skip(), gr.skip(), msg_cites
+                return history, gr.skip(), gr.skip(), msg_cites, gr.skip()
             try:
-                result: Result = server.pipeline(q, top_k=int(k))
+                result: Result = server.pipeline(q, top_k=int(k), history=earlier)
             except (BadQuestion, IndexProblem) as e:
-                return [*history, {"role": "assistant", "content": md_text(f"Cannot answer: {e}")}], gr.skip(), gr.skip(), msg_cites
+                failed = [*history, {"role": "assistant", "content": md_text(f"Cannot answer: {e}")}]
+                return failed, gr.skip(), gr.skip(), msg_cites, gr.skip()
             html, found = sources_html(result, lambda doc: server.pipeline.document_text(doc, result.version))
             history = [*history, {"role": "assistant", "content": answer_message(result)}]
             msg_cites = {**msg_cites, len(history) - 1: found[0]} if found and not result.no_answer else msg_cites
-            return history, html, found, msg_cites
+            return history, html, found, msg_cites, [*earlier, Turn.of(result)][-HISTORY_TURNS:]
 
         def open_cite(found: list[Cite], evt: gr.EventData):
             i = (evt._data or {}).get("cite") if isinstance(evt._data, dict) else None
@@ -199,31 +226,35 @@ def build_app(server: Server) -> gr.Blocks:
         private: dict[str, Any] = {"api_visibility": "private"}
         for trigger in (question.submit, ask_btn.click):
             trigger(show_question, [question, chatbot], [question, chatbot, pending], queue=False, **private).then(
-                answer, [pending, chatbot, top_k, chat_cites], [chatbot, sources, cites, chat_cites], **private
+                answer, [pending, chatbot, top_k, chat_cites, turns], [chatbot, sources, cites, chat_cites, turns], **private
             ).then(lambda: index_html(server.index_info()), None, index_panel, queue=False, **private)
 
         def pick_example(history: list, evt: gr.SelectData):
             return show_question(evt.value["text"], history)[1:]
 
         chatbot.example_select(pick_example, [chatbot], [chatbot, pending], **private).then(
-            answer, [pending, chatbot, top_k, chat_cites], [chatbot, sources, cites, chat_cites], **private
+            answer, [pending, chatbot, top_k, chat_cites, turns], [chatbot, sources, cites, chat_cites, turns], **private
         )
         sources.click(open_cite, [cites], document, **private)
         chatbot.select(open_chat_cite, [chat_cites], document, **private)
 
         def clear():
-            return [], sources_html(None, None)[0], [], {}, DOC_EMPTY
+            """A new conversation: the chat, its history, the sources and the document panel all start over."""
+            return [], sources_html(None, None)[0], [], {}, DOC_EMPTY, []
 
-        clear_btn.click(clear, None, [chatbot, sources, cites, chat_cites, document], queue=False, **private)
-        chatbot.clear(clear, None, [chatbot, sources, cites, chat_cites, document], queue=False, **private)
+        cleared = [chatbot, sources, cites, chat_cites, document, turns]
+        clear_btn.click(clear, None, cleared, queue=False, **private)
+        chatbot.clear(clear, None, cleared, queue=False, **private)
         rebuild_btn.click(rebuild_clicked, None, [index_panel, rebuild_msg], concurrency_limit=1, concurrency_id="rebuild", **private)
         demo.load(lambda: index_html(server.index_info()), None, index_panel, **private)
         if server.watcher is not None:  # the panel follows rebuilds made by the watcher
             gr.Timer(2.0).tick(lambda: index_html(server.index_info()), None, index_panel, queue=False, **private)
 
-        def ask(question: str, top_k: int = 5) -> dict:
-            """Answer a question from the indexed documents: the same JSON object as `qa ask --json`."""
-            return server.ask(question, top_k)
+        def ask(question: str, top_k: int = 5, history: list[dict] | None = None) -> dict:
+            """Answer a question from the indexed documents: the same JSON object as `qa ask --json`. With
+            `history` (the earlier turns, each the object /ask returned), a follow-up is read in their
+            context and the object gains `resolved_question`."""
+            return server.ask(question, top_k, history)
 
         def rebuild_index() -> str:
             """Refresh the index from the seeds folder and answer from it at once; returns the build summary."""

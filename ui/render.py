@@ -41,9 +41,17 @@ def where(document: str, line: int, page: int | None = None) -> str:
     return f"{document} · line {line}" if page is None else f"{document} · page {page} · line {line}"
 
 
+def understood_as(result) -> str | None:
+    """The question as it was read, when a conversation made it differ from the one typed."""
+    resolved = getattr(result, "resolved_question", None)
+    return resolved if resolved and resolved != result.question else None
+
+
 def answer_message(result) -> str:
-    """The chat message for a `qa.pipeline.Result`: the span, its confidence and `document · line N`."""
-    notes = "".join(f"\n\n*{md_text(w)}*" for w in result.warnings)
+    """The chat message for a `qa.pipeline.Result`: the span, its confidence and `document · line N`;
+    under it, how the question was understood when a follow-up was read in the conversation's context."""
+    resolved = understood_as(result)
+    notes = (f"\n\n*Understood as: {md_text(resolved)}*" if resolved else "") + "".join(f"\n\n*{md_text(w)}*" for w in result.warnings)
     if result.no_answer:
         guess = ""
         if result.answers:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -125,6 +126,39 @@ def kind_corpus(corpus: Path, kind: str) -> Path:
     raise FileNotFoundError(f"no documents for {kind} under {corpus} or bench/work/trust/corpus (bench/trust/fetch_{kind}.sh?)")
 
 
+def loko_predictions(rows: list[dict], features: list[str]) -> list[float]:
+    """Each row's P(right) from the model fitted on the other kinds only: how the model does on a kind it never saw."""
+    out = [0.0] * len(rows)
+    for kind in sorted({r["kind"] for r in rows}):
+        model = fit_model([r for r in rows if r["kind"] != kind], features)
+        for i, r in enumerate(rows):
+            if r["kind"] == kind:
+                out[i] = model(r["evidence"])
+    return out
+
+
+def choose_threshold(rows: list[dict], probs: list[float], keep: float = 0.9, say=print) -> tuple[float, list[dict]]:
+    """The highest threshold, in P(right), at which the answerable questions keep `keep` of their
+    always-answer F1 (averaged over kinds, on kinds the model never saw), so that abstaining costs
+    little of what the reader finds; abstention on the unanswerable ones is reported beside it."""
+    kinds = sorted({r["kind"] for r in rows})
+    sweep = []
+    for t in [i / 20 for i in range(1, 13)]:
+        ratio, abstain = [], []
+        for kind in kinds:
+            idx = [i for i, r in enumerate(rows) if r["kind"] == kind]
+            always = sum(rows[i]["f1"] for i in idx if rows[i]["answerable"])
+            shown = sum(rows[i]["f1"] for i in idx if rows[i]["answerable"] and probs[i] >= t)
+            ratio.append(shown / always if always else 1.0)
+            un = [i for i in idx if not rows[i]["answerable"]]
+            abstain.append(sum(probs[i] < t for i in un) / len(un) if un else 1.0)
+        sweep.append({"threshold": t, "kept_f1": round(sum(ratio) / len(ratio), 3), "abstention": round(sum(abstain) / len(abstain), 3),
+                      "worst_kind_kept_f1": round(min(ratio), 3), "worst_kind_abstention": round(min(abstain), 3)})  # fmt: skip
+        say(f"threshold {t:.2f}: kept F1 {sweep[-1]['kept_f1']:.3f}, abstention {sweep[-1]['abstention']:.3f}")
+    ok = [s for s in sweep if s["kept_f1"] >= keep]
+    return (max(ok, key=lambda s: s["threshold"])["threshold"] if ok else sweep[0]["threshold"]), sweep
+
+
 def collect(sets: Path, corpus: Path, squad: Path | None, work: Path, split: str, squad_limit: int, say=print) -> list[dict]:
     """One row per question: its kind, the best answer's evidence, and whether that answer is right."""
     from qa.evaluate import ask_question_set, ask_squad_open
@@ -150,18 +184,22 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--squad", type=Path, default=None, help="a SQuAD v2.0 file: its fit-split articles join as one more kind")
     p.add_argument("--squad-limit", type=int, default=400)
     p.add_argument("--work", type=Path, default=Path("~/qa-runs/confidence").expanduser(), help="indexes and cached answers")
-    p.add_argument("--threshold", type=float, default=0.5, help="answer when P(right) >= this")
+    p.add_argument("--threshold", type=float, default=None, help="answer when P(right) >= this (default: chosen, see choose_threshold)")
     p.add_argument("--reuse", action="store_true", help="fit on the answers a previous run collected in --work")
     p.add_argument("--out", type=Path, required=True, help="where to write confidence.json (e.g. qa/models/reader/confidence.json)")
     args = p.parse_args(argv)
     cached = args.work / "fit_rows.json"
     if args.reuse and cached.exists():
-        rows = json.loads(cached.read_text())
+        asked = json.loads(cached.read_text())
     else:
-        rows = collect(args.sets, args.corpus, args.squad, args.work, "fit", args.squad_limit)
-        cached.write_text(json.dumps(rows))
+        asked = collect(args.sets, args.corpus, args.squad, args.work, "fit", args.squad_limit)
+        cached.write_text(json.dumps(asked))
+    # "What did X say?" answered from attributed speech carries no reader evidence: it is measured apart
+    rows = [r for r in asked if r["evidence"]]
+    speech = [r for r in asked if not r["evidence"] and not r["no_answer"]]
     chosen, trail = select_features(rows)
-    model = fit_model(rows, chosen, args.threshold)
+    threshold, sweep = choose_threshold(rows, loko_predictions(rows, chosen)) if args.threshold is None else (args.threshold, [])
+    model = fit_model(rows, chosen, threshold)
     per_kind = {}
     for kind in sorted({r["kind"] for r in rows}):
         these = [r for r in rows if r["kind"] == kind]
@@ -176,7 +214,11 @@ def main(argv: list[str] | None = None) -> None:
         "selection": trail,
         "per_kind": per_kind,
         "loko_log_loss": leave_one_kind_out(rows, chosen),
-        "command": "python -m qa.train.confidence " + " ".join(argv or []),
+        "threshold_rule": "the highest P(right) threshold keeping 90% of always-answer F1, averaged over kinds left out of the fit",
+        "threshold_sweep": sweep,
+        "speech_precision": round(sum(r["right"] for r in speech) / len(speech), 3) if speech else 0.9,
+        "speech_questions": len(speech),
+        "command": "python -m qa.train.confidence " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     model.save(args.out)
     print(json.dumps(model.info, indent=1))

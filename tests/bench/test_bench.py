@@ -406,8 +406,11 @@ def test_nonwiki_reads_with_each_reader_side_by_side_on_one_index(tmp_path):
     # the shipped reader, and a copy of it whose threshold refuses every answer: each row must read with its own
     unsure = tmp_path / "unsure-reader"
     shutil.copytree(ROOT / "qa" / "models" / "reader", unsure)
-    config = json.loads((unsure / "reader.json").read_text())
-    (unsure / "reader.json").write_text(json.dumps({**config, "no_answer_threshold": 1.01}))
+    for name in ("reader.json", "confidence.json"):  # the reader's own threshold, and the fitted confidence's
+        if (unsure / name).exists():
+            config = json.loads((unsure / name).read_text())
+            key = "no_answer_threshold" if name == "reader.json" else "threshold"
+            (unsure / name).write_text(json.dumps({**config, key: 1.01}))
     run_bench(
         "nonwiki.py",
         "--reader",
@@ -458,7 +461,7 @@ def test_heldout_readers_smoke(tmp_path, tiny_squad):
     for row in rows.values():
         assert row["alone"]["questions"] == 4 and set(row) >= {"open_top_k_1", "open_top_k_3", "made_up_v2"}
         made_up = row["made_up_v2"]
-        assert made_up["questions"] == 4 and made_up["no_answer_threshold"] == row["dev_v2_part_a_calibration"]["no_answer_threshold"]
+        assert made_up["questions"] == 4 and 0 < made_up["no_answer_threshold"] < 1  # the decision's threshold, a probability
         assert 0 <= made_up["f1"] <= 100
     assert rows["shipped"]["alone"] == rows["again"]["alone"]  # same reader, same questions: same figures
 
@@ -482,3 +485,45 @@ def test_report_regenerates_the_committed_tables(tmp_path):
     for doc, copy in zip(docs, copies):
         assert copy.read_text(encoding="utf-8") == doc.read_text(encoding="utf-8"), f"{doc.name}: run python bench/report.py"
     assert (tmp_path / "plot.png").stat().st_size > 0
+
+
+def test_kinds_smoke(tmp_path):
+    """Per kind of document: a few legal test questions (committed documents), no SQuAD row; the figures are
+    consistent with the rows they come from."""
+    out = tmp_path / "kinds.json"
+    run_bench(
+        "kinds.py",
+        "--kinds",
+        "legal",
+        "--limit",
+        "6",
+        "--squad-limit",
+        "0",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+        "--plot",
+        str(tmp_path / "reliability.png"),
+    )
+    res = load(out, "kinds")
+    shipped = res["readers"]["shipped"]
+    legal, rows = shipped["kinds"]["legal"], shipped["rows"]["legal"]
+    assert legal["questions"] == len(rows) <= 6 and set(shipped["kinds"]) == {"legal", "pooled"}
+    answerable = [r for r in rows if r["answerable"]]
+    assert legal["always_f1"] == pytest.approx(100 * sum(r["f1"] for r in answerable) / len(answerable))
+    assert 0 <= legal["ece"] <= 1 and legal["shown_f1"] <= legal["always_f1"] + 1e-9
+    assert (tmp_path / "reliability.png").stat().st_size > 0
+
+
+def test_chat_smoke(tmp_path):
+    """Follow-ups over the committed legal documents: with history, alone and standalone, side by side; a first
+    turn gives the same answer with an empty history as without one."""
+    out = tmp_path / "chat.json"
+    run_bench("chat.py", "--kinds", "legal", "--limit", "2", "--work", str(tmp_path / "work"), "--out", str(out))
+    res = load(out, "chat")
+    s = res["summary"]
+    assert res["conversations"] == 2 and res["follow_ups"] == s["with_history"]["questions"] > 0
+    assert s["first_turns_identical"] and s["first"] == s["first_with_history"]
+    assert {"resolve", "answer_with_history", "answer_alone"} <= set(s["latency_ms_p50"])
+    assert all(len(e["f1"]) == 3 for e in res["examples"])

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ LOG_HTML = """<html><body><p>The harbour log of 1899 was signed by the clerk Ald
 </body></html>"""
 NEW_DOC = "The Brackwater ferry was launched in 1911 by the shipwright Mirela Castagno, who named it after her mother.\n"
 HOSTILE_QUESTION = 'Who holds the vault key? <img src=x onerror="window.__pwned=12"> [x](javascript:window.__pwned=13) **bold**'
+NATO = "Who is the NATO Secretary General?"
+FOLLOW_UP = "What did he say?"  # "he": the person the previous answer named
 
 
 def free_port() -> int:
@@ -98,8 +101,9 @@ def ui(seeds_dir, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture()
-def page(ui, browser):
+@contextmanager
+def chat_page(ui, browser):
+    """The page in a browser context of its own (its own cookies and Gradio session: another person)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     outside: list[str] = []
@@ -114,23 +118,45 @@ def page(ui, browser):
     context.close()
 
 
+@pytest.fixture()
+def page(ui, browser):
+    with chat_page(ui, browser) as pg:
+        yield pg
+
+
 def bot_messages(pg) -> list[str]:
     return pg.locator("#chat [data-testid='bot']").all_inner_texts()
 
 
-def ask(pg, question: str) -> tuple[str, float]:
-    """Type a question, press Enter, wait for the reply; returns (reply text, seconds)."""
+def send(pg, question: str) -> int:
+    """Type a question and press Enter without waiting for the reply; returns how many replies came before."""
     n = len(bot_messages(pg))
     pg.fill("#question textarea", question)
-    t0 = time.perf_counter()
     pg.press("#question textarea", "Enter")
+    return n
+
+
+def reply_after(pg, n: int) -> str:
+    """Wait for reply number n + 1 and return its text."""
     pg.wait_for_function(
         """n => { const m = document.querySelectorAll('#chat [data-testid="bot"]');
                  return m.length > n && /confidence|documents don't say|Cannot answer/.test(m[m.length - 1].innerText); }""",
         arg=n,
         timeout=120_000,
     )
-    return bot_messages(pg)[-1], time.perf_counter() - t0
+    return bot_messages(pg)[-1]
+
+
+def ask(pg, question: str) -> tuple[str, float]:
+    """Type a question, press Enter, wait for the reply; returns (reply text, seconds)."""
+    t0 = time.perf_counter()
+    reply = reply_after(pg, send(pg, question))
+    return reply, time.perf_counter() - t0
+
+
+def understood(reply: str) -> str:
+    """The reply's "Understood as: ..." line ("" when the question was read as typed)."""
+    return next((line for line in reply.splitlines() if line.startswith("Understood as: ")), "")
 
 
 def test_answer_with_highlighted_source_and_citation(ui, page):
@@ -311,3 +337,66 @@ def test_citation_of_an_earlier_answer_still_marks_its_text_after_a_rebuild(ui, 
     finally:
         vault.write_text(original, encoding="utf-8")
         ui.client.predict(api_name="/rebuild")
+
+
+def test_two_tabs_chat_at_once_each_with_its_own_conversation(ui, browser):
+    """Two people (two browser contexts) on one server, asking at the same time: each follow-up is
+    read against its own tab's conversation, never the other's; Clear starts one tab over alone."""
+    with chat_page(ui, browser) as a, chat_page(ui, browser) as b:
+        na, nb = send(a, NATO), send(b, "Who holds the vault key?")  # both in flight at once
+        first_a, first_b = reply_after(a, na), reply_after(b, nb)
+        assert "Stoltenberg" in first_a and "Threlkeld" in first_b
+        assert not understood(first_a) and not understood(first_b)  # a first turn is read as typed
+        # the same words in both tabs at once: "he" is whoever that tab's conversation named
+        na, nb = send(a, FOLLOW_UP), send(b, FOLLOW_UP)
+        said_a, said_b = understood(reply_after(a, na)), understood(reply_after(b, nb))
+        assert "Stoltenberg" in said_a and "Threlkeld" not in said_a, said_a
+        assert "Threlkeld" in said_b and "Stoltenberg" not in said_b, said_b
+        assert a.locator("#chat [data-testid='user']").all_inner_texts() == [NATO, FOLLOW_UP]
+        # Clear in one tab: a new conversation there, the same words now read as typed...
+        a.click("#clear")
+        a.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0")
+        na, nb = send(a, FOLLOW_UP), send(b, FOLLOW_UP)
+        assert not understood(reply_after(a, na))
+        # ...while the other tab's conversation goes on
+        assert "Threlkeld" in understood(reply_after(b, nb))
+
+
+def test_api_holds_a_conversation_when_given_the_history(ui):
+    """/ask with the earlier objects it returned reads a follow-up in their context; without a history
+    it answers as it always did."""
+    plain = ui.client.predict(NATO, 5, api_name="/ask")
+    assert "resolved_question" not in plain
+    first = ui.client.predict(NATO, 5, [], api_name="/ask")
+    assert first == {**plain, "resolved_question": NATO}
+    follow = ui.client.predict(FOLLOW_UP, 5, [first], api_name="/ask")
+    assert follow["question"] == FOLLOW_UP and "Stoltenberg" in follow["resolved_question"], follow
+    # the history may hold the objects of calls made without one (no resolved_question), by keyword too
+    assert ui.client.predict(question=FOLLOW_UP, top_k=5, history=[plain], api_name="/ask") == follow
+    from gradio_client.exceptions import AppError
+
+    for bad in ([{"answers": []}], [{"question": 3}]):
+        with pytest.raises(AppError, match="history turn 1"):
+            ui.client.predict(FOLLOW_UP, 5, bad, api_name="/ask")
+
+
+def test_understood_as_shows_under_the_answer_escaped():
+    """How a follow-up was read is shown under the answer, as inert text like everything else."""
+    from qa.pipeline import Result
+    from qa.schema import Answer
+    from qa.ui.render import answer_message
+
+    answer = Answer("Jens Stoltenberg", 0.91, "nato.txt", 0, 16, "Jens Stoltenberg", 0)
+    answer.line = 1
+    result = Result(FOLLOW_UP, False, [answer], warnings=["a warning"])
+    assert "Understood as" not in answer_message(result)
+    result.resolved_question = FOLLOW_UP  # read as typed: nothing to show
+    assert "Understood as" not in answer_message(result)
+    result.resolved_question = 'What did <img src=x onerror="alert(1)"> [x](javascript:alert(2)) say?'
+    message = answer_message(result)
+    assert message == (
+        "**Jens Stoltenberg**\n\nconfidence 0.91 · nato&#46;txt · line 1"
+        "\n\n*Understood as: What did &#60;img src&#61;x onerror&#61;&#34;alert&#40;1&#41;&#34;&#62; "
+        "&#91;x&#93;&#40;javascript&#58;alert&#40;2&#41;&#41; say&#63;*"
+        "\n\n*a warning*"
+    )

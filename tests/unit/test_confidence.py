@@ -46,9 +46,9 @@ def test_ece_is_zero_when_confidence_matches_the_share_right_and_large_when_it_d
 
 
 def test_evidence_describes_each_answer_against_the_question_and_its_rivals():
-    rows = evidence("How long did the talks last?", [cand("four hours", 3.0), cand("Monday", 1.0)], [Psg(TEXT)])
-    four, monday = rows
-    assert four["gap"] == pytest.approx(2.0) and monday["gap"] == pytest.approx(-2.0)
+    found = [cand("four hours", 3.0), cand("Monday", 1.0), cand("Brussels", 0.5)]
+    four, monday, _ = evidence("How long did the talks last?", found, [Psg(TEXT)])
+    assert four["gap"] == pytest.approx(2.0) and monday["gap"] == pytest.approx(0.5)  # each over the next answer below it
     assert four["type_fit"] == 1.0 and four["q_near"] > monday["q_near"] - 1e-9
     assert four["fragment"] == 0.0 and four["dense_hit"] == four["bm25_hit"] == 1.0
 
