@@ -222,14 +222,17 @@ class AnswerChooser:
             return Decision([found[i] for i in above], found[above[0]].score < self.reader_threshold, [rows[i] for i in above])
         # The reader's order stands: its best span is the best guess (a selector re-ranking its spans did
         # no better), and the model is fitted on that best answer, so re-ranking by P would overstate it.
-        # A further answer's P says only whether it is shown, and never exceeds the first's.
         top = found[0]
         top.score = self.model(rows[0])
-        for a, row in zip(found[1:], rows[1:]):
-            a.score = min(self.model(row), top.score)
         if top.score < self.model.threshold:
             return Decision([top], True, [rows[0]])
         several = asks_for_several(question)
+        z_top = rows[0]["margin"] + rows[0]["prior"]
+        for a, row in zip(found[1:], rows[1:]):
+            if several:  # items of one list do not compete: each is judged on its own evidence
+                a.score = min(self.model(row), top.score)
+            else:  # rivals for one answer: as likely as the reader finds it against the first
+                a.score = top.score * math.exp(min(0.0, row["margin"] + row["prior"] - z_top))
         keep = [0]
         for i in range(1, len(found)):
             a, row = found[i], rows[i]

@@ -29,6 +29,21 @@ import bisect
 import re
 from dataclasses import dataclass
 
+
+class _lazy:  # noqa: N801 - used like re.compile
+    """A regular expression compiled on first use: the patterns here take ~70 ms to compile, which a
+    cold `qa ask` would pay even when no one asks what someone said."""
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self.pattern, self.flags = pattern, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str):
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return getattr(self._compiled, name)
+
+
 __all__ = ["Statement", "speaker_asked_about", "statements_by"]
 
 
@@ -52,10 +67,10 @@ _ABBREV_TITLES = "Mr|Mrs|Ms|Dr|Gen|St|Jr|Sr|Sen|Gov|Rep|Prof|Col|Lt|Sgt|Capt|Rev
 _WORD = rf"(?:(?:{_ABBREV_TITLES})\.|{_UP}\.(?!\w)|{_UP}(?:[\w\-]|[’'](?={_UP}))*)"
 _PARTICLES = r"of|von|van|der|den|de|du|da|di|del|della|la|le|bin|ibn|al|el|y"
 _RUN = rf"(?<![\w\-’'.]){_WORD}(?:(?:[ \t]+(?:{_PARTICLES})[ \t]+|[ \t]+|[ \t]*\n[ \t]*){_WORD})*(?![\w\-])"
-_RUN_RE = re.compile(_RUN)
+_RUN_RE = _lazy(_RUN)
 _PRONOUN = r"(?:[Hh]e|[Ss]he|[Tt]hey)"
 
-_QUOTE_RE = re.compile(r"„([^„“”]{1,3000})[“”]|“([^“”]{1,3000})”|«([^«»]{1,3000})»|»([^«»]{1,3000})«|\"([^\"]{1,3000})\"")
+_QUOTE_RE = _lazy(r"„([^„“”]{1,3000})[“”]|“([^“”]{1,3000})”|«([^«»]{1,3000})»|»([^«»]{1,3000})«|\"([^\"]{1,3000})\"")
 _MASK_OPEN, _MASK_FILL = "\x01", "\x02"
 _Q = "\x01\x02*"  # a masked quote, marks included
 
@@ -70,14 +85,14 @@ _VERB = (
     r"described\s+it\s+as|describes\s+it\s+as|assured|assures|predicted|predicts|countered|conceded|repeated|repeats)"
 )
 # words that, anywhere outside the quotes of a sentence, show the words are someone's label or someone else's speech
-_OTHER_VOICE = re.compile(
+_OTHER_VOICE = _lazy(
     rf"\b(?:{_VERB}|call(?:s|ed)(?!\s+(?:on|upon|for|off|in)\b)|described|describes|dubbed|termed|so-called|known\s+as|"
     r"labell?ed|referred\s+to\s+as|reported|reportedly|quoted|according\s+to|According\s+to)\b"
 )
 _ADV = r"(?:(?:also|again|then|later|once|now|still|even|further|firmly|\w+ly)\s+){0,2}"
 _AUX = r"(?:(?:has|have|had|would|will|did|does)\s+(?:(?:also|again|repeatedly|long)\s+)?(?:been\s+)?)?"
 _APPOSITION = r"(?:,\s+(?:the|a|an|who|whose)\b[^,;:\x01\x02]{1,80},)?"
-_SUBJ_VERB_RE = re.compile(rf"(?:(?P<run>{_RUN})|(?<!\w)(?P<pron>{_PRONOUN})(?!\w)){_APPOSITION}\s+{_ADV}{_AUX}(?P<verb>{_VERB})(?!\w)")
+_SUBJ_VERB_RE = _lazy(rf"(?:(?P<run>{_RUN})|(?<!\w)(?P<pron>{_PRONOUN})(?!\w)){_APPOSITION}\s+{_ADV}{_AUX}(?P<verb>{_VERB})(?!\w)")
 # the speaker named after the verb: 'said Sherman', 'says Secretary General Stoltenberg', 'said the top US diplomat Sherman'
 _DESCRIPTORS = rf"(?:(?:the|a|an)\s+)?(?:(?:{_LOW}[\w\-’']*|[A-Z]{{2,}}|U\.S\.)\s+){{0,4}}?"
 _TAIL = (
@@ -96,41 +111,41 @@ _REPORT_VERB = (
 )
 _WHEN = r"(?:on|in|at|during|after|before|to|from|yesterday|today|tonight|last|this|earlier|later|again|also|repeatedly|publicly|once)"
 _WHEN_WORDS = frozenset(_WHEN[3:-1].split("|"))
-_REPORTED_RE = re.compile(
+_REPORTED_RE = _lazy(
     rf"(?:(?P<run>{_RUN})){_APPOSITION}\s+{_ADV}{_AUX}(?P<verb>{_REPORT_VERB})"
     rf"(?P<gap>(?:\s+(?:[\w\-’']+|U\.S\.)){{0,7}}?)\s+that\s+(?P<clause>\S)"
 )
 _REPORT_AFTER_VERB = r"(?:says|said|stated|states|added|adds|explained|explains|noted|notes|insisted|insists|argued|argues|claimed|claims|warned|warns|wrote|writes|tweeted|emphasi[sz]ed|emphasi[sz]es|stressed|stresses|told\s+reporters|concluded|continued|replied|admitted|confirmed|maintained)"  # noqa: E501
-_CLAUSE_SAYS_RE = re.compile(
+_CLAUSE_SAYS_RE = _lazy(
     rf",\s+(?:(?:{_REPORT_AFTER_VERB})\s+{_DESCRIPTORS}(?P<run1>{_RUN})|(?P<run2>{_RUN})\s+{_ADV}{_AUX}(?:{_REPORT_AFTER_VERB})){_TAIL}{_END}"
 )
-_ACCORDING_RE = re.compile(rf"(?<!\w)[Aa]ccording\s+to\s+{_DESCRIPTORS}(?P<run>{_RUN}),\s+(?P<clause>\S)")
-_CLAUSE_ACCORDING_RE = re.compile(rf",\s+according\s+to\s+{_DESCRIPTORS}(?P<run>{_RUN}){_TAIL}{_END}")
-_CLAUSE_CUT = re.compile(r";|,\s+(?:but|while|whereas|although|though)\s")
+_ACCORDING_RE = _lazy(rf"(?<!\w)[Aa]ccording\s+to\s+{_DESCRIPTORS}(?P<run>{_RUN}),\s+(?P<clause>\S)")
+_CLAUSE_ACCORDING_RE = _lazy(rf",\s+according\s+to\s+{_DESCRIPTORS}(?P<run>{_RUN}){_TAIL}{_END}")
+_CLAUSE_CUT = _lazy(r";|,\s+(?:but|while|whereas|although|though)\s")
 
 # capitalised words that start a sentence without naming anyone
-_LOWER_NEXT = re.compile(rf"[ \t]+{_LOW}")
-_ACTS = re.compile(rf"\s+{_ADV}{_AUX}{_VERB}(?!\w)|,\s+{_LOW}")
+_LOWER_NEXT = _lazy(rf"[ \t]+{_LOW}")
+_ACTS = _lazy(rf"\s+{_ADV}{_AUX}{_VERB}(?!\w)|,\s+{_LOW}")
 # a verb a third-person subject takes: 'Lavrov was', 'Lavrov disagreed', 'Lavrov insists' (not 'Stand by the principle')
-_FINITE_NEXT = re.compile(
+_FINITE_NEXT = _lazy(
     r"[ \t]+(?:was|is|has|had|did|does|will|would|could|can|may|might|must|should|spoke|made|took|gave|came|went|got|put|set|left|"
     r"met|kept|saw|knew|thought|felt|stood|sat|ran|won|lost|sent|wrote|told|said|became|began|brought|held|led|"
     r"[a-z]+ed|[a-z]+[^s\W]s)\b"
 )
 # a colon ties a quote to the speaker of the previous sentence only when speech is in the air: 'spreads the message on
 # Twitter. Stand by …: “…”', not 'arrived. The agenda lists one item: “…”'
-_SPEECH_CUE = re.compile(
+_SPEECH_CUE = _lazy(
     rf"\b(?:{_VERB}|messages?|tweets?|tweeted|Twitter|posts?|posted|statements?|words|speech|interview|press|reporters|remarks|"
     r"spreads?|spread|wrote|writes|spoke|speaks|spoken|talked|letter|appeal|urged|urges)\b"
 )
-_GAP_STOP = re.compile(rf"(?<!\w)(?:{_PRONOUN}|I|we|[Ww]e)(?!\w)|[.;!?]")
-_AFTER_SUBJ_VERB = re.compile(rf"\s*,?\s*(?:(?P<run>{_RUN})|(?P<pron>{_PRONOUN}))\s+{_ADV}{_AUX}{_VERB}(?!\w)(?![^.!?\x01]*\x01)")
-_AFTER_VERB_SUBJ = re.compile(
+_GAP_STOP = _lazy(rf"(?<!\w)(?:{_PRONOUN}|I|we|[Ww]e)(?!\w)|[.;!?]")
+_AFTER_SUBJ_VERB = _lazy(rf"\s*,?\s*(?:(?P<run>{_RUN})|(?P<pron>{_PRONOUN}))\s+{_ADV}{_AUX}{_VERB}(?!\w)(?![^.!?\x01]*\x01)")
+_AFTER_VERB_SUBJ = _lazy(
     rf"\s*,?\s*{_VERB}\s+(?:{_DESCRIPTORS}(?P<run>{_RUN})|(?P<pron>{_PRONOUN}))(?![\w\-])(?=\s*(?:[,.;:!?…]|$)|\s+{_WHEN}\b)"
 )
-_NAME_COLON = re.compile(rf"\s*(?P<run>{_RUN})\s*:\s*")
-_ONLY_QUOTE = re.compile(rf"\s*{_Q}\s*[.,]?\s*")
-_END_RE = re.compile(_END)
+_NAME_COLON = _lazy(rf"\s*(?P<run>{_RUN})\s*:\s*")
+_ONLY_QUOTE = _lazy(rf"\s*{_Q}\s*[.,]?\s*")
+_END_RE = _lazy(_END)
 
 _STARTERS = set(
     "a an the this that these those it its it’s it's i we you he she they his her their our my your one some many most all every "
@@ -152,7 +167,7 @@ _PREPOSITIONS = set(
     "for in to from on at of into across against toward towards near over under about throughout within inside outside "
     "between among upon onto via than like".split()
 )
-_DEMONYM = re.compile(r"(?:an|ian|ean|ese|ish|ic|i)$")
+_DEMONYM = _lazy(r"(?:an|ian|ean|ese|ish|ic|i)$")
 
 
 def _sentence_bounds(text: str, start: int, end: int, quotes: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
@@ -190,9 +205,9 @@ def _sentence_bounds(text: str, start: int, end: int, quotes: list[tuple[int, in
     return out
 
 
-_BOUNDARY = re.compile(rf"(?P<stop>[.!?…])[”\"’»)\]]*\s+(?=[{_UP[1:-1]}“\"„«»\d(\[•–—-])|[ \t]*\n\s*(?=[{_UP[1:-1]}“\"„«»•])")
-_SAID_AFTER_QUOTE = re.compile(rf"(?:(?:{_RUN})\s+{_ADV}{_AUX}{_VERB}(?!\w)|{_VERB}\s)(?![^.!?“”\"„«»\n]*[“\"„«»])")
-_ABBREVIATION = re.compile(
+_BOUNDARY = _lazy(rf"(?P<stop>[.!?…])[”\"’»)\]]*\s+(?=[{_UP[1:-1]}“\"„«»\d(\[•–—-])|[ \t]*\n\s*(?=[{_UP[1:-1]}“\"„«»•])")
+_SAID_AFTER_QUOTE = _lazy(rf"(?:(?:{_RUN})\s+{_ADV}{_AUX}{_VERB}(?!\w)|{_VERB}\s)(?![^.!?“”\"„«»\n]*[“\"„«»])")
+_ABBREVIATION = _lazy(
     rf"(?:(?<![\w.])(?:{_ABBREV_TITLES}|No|Nos|Vol|vs|Fig|Inc|Ltd|Co|Corp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|approx|ca|cf|e\.g|i\.e)"
     r"|(?<![\w.])\w(?:\.\w)*|\.\w)\.$"
 )
@@ -543,11 +558,11 @@ _ASK_VERB = (
     r"quoted\s+as\s+saying)"
 )
 _ASK_NAME = rf"(?:(?:the|The)\s+)?(?P<name>{_WORD}(?:(?:[ \t]+(?:{_PARTICLES})[ \t]+|[ \t]+){_WORD})*)"
-_ASK_SAID = re.compile(
+_ASK_SAID = _lazy(
     rf"\s*[Ww]hat\s+(?:did|does|do|has|have|had|is|was|were|are)\s+{_ASK_NAME}\s+"
     rf"(?:(?:just|also|actually|really|recently|publicly|officially|then|later|first|last|again|exactly)\s+)?{_ASK_VERB}(?!\w)[^?]*\?*\s*"
 )
-_ASK_WORDS = re.compile(
+_ASK_WORDS = _lazy(
     rf"\s*[Ww]hat\s+(?:were|are|was|is)\s+{_ASK_NAME}[’']s?\s+(?:(?:exact|actual|own|main|key|last|latest|final|first|central)\s+)?"
     r"(?:words|message|messages|statement|statements|remarks|comment|comments|response|reply|answer|quote|quotes|tweet|tweets|"
     r"warning|claim|claims)(?!\w)[^?]*\?*\s*"

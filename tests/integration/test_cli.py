@@ -185,7 +185,7 @@ def test_index_remembers_its_seeds_folder_and_refuses_another_without_reseed(tmp
 
 
 def test_several_answers_are_printed_numbered_with_their_citations(index_dir, seeds_dir, pipeline):
-    q = "Where could NATO set up combat units?"  # two places on line 19: the Baltic republics and Poland, Romania and Bulgaria
+    q = "Which countries could get NATO combat units?"  # asks for several: the Baltic republics and Poland, Romania and Bulgaria (line 19)
     res = pipeline(q)
     assert not res.no_answer and len(res.answers) >= 2
     r = _ask(index_dir, seeds_dir, q)

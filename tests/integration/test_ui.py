@@ -184,7 +184,7 @@ def test_answer_with_highlighted_source_and_citation(ui, page):
     doc_text = page.locator("#document .qa-doc-text").inner_text()
     assert "Sherman" in doc_text and len(doc_text) > 3 * len(top["passage"])
     # a follow-up (warm) keeps the history, and the page says what the API says
-    two_places = "Where could NATO set up combat units?"  # two answers: the Baltic republics and Poland, Romania and Bulgaria
+    two_places = "Which countries could get NATO combat units?"  # asks for several: the Baltic republics and Poland, Romania and Bulgaria
     reply, warm_s = ask(page, two_places)
     several = ui.client.predict(two_places, 5, api_name="/ask")
     assert not several["no_answer"] and len(several["answers"]) >= 2, several

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import typing
 from dataclasses import fields
 from pathlib import Path
@@ -13,8 +12,6 @@ import pytest
 from qa.settings import EMBED_PRECISIONS, Settings
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(scope="module")
 def configuration_doc():
@@ -22,13 +19,6 @@ def configuration_doc():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture()
-def clean_env(monkeypatch):
-    for var in [v for v in os.environ if v.startswith("QA_")]:
-        monkeypatch.delenv(var)
-    return monkeypatch
 
 
 def test_configuration_page_is_what_the_settings_say(configuration_doc):
