@@ -46,20 +46,11 @@ def judged(res, turn: dict, kind: str, cid: str, latency: float) -> dict:
 
 
 def summary(rows: list[dict]) -> dict:
-    answerable = [r for r in rows if r["answerable"]]
-    unanswerable = [r for r in rows if not r["answerable"]]
+    """The figures `qa eval` gives a question set (`qa.evaluate.set_metrics`), the ones this report shows."""
+    from qa.evaluate import set_metrics
 
-    def mean(xs) -> float:
-        xs = list(xs)
-        return round(100 * sum(xs) / len(xs), 1) if xs else 0.0
-
-    return {
-        "questions": len(rows),
-        "shown_f1": mean(0.0 if r["no_answer"] else r["f1"] for r in answerable),
-        "always_f1": mean(r["f1"] for r in answerable),
-        "right_document": mean(r["document_right"] for r in answerable),
-        "abstention": mean(r["no_answer"] for r in unanswerable),
-    }
+    m = set_metrics(rows)
+    return {k: m[k] if k == "questions" else round(m[k], 1) for k in ("questions", "shown_f1", "always_f1", "right_document", "abstention")}
 
 
 def p50_ms(xs: list[float]) -> float:
