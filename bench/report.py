@@ -1,10 +1,10 @@
-"""Turn bench/results/*.json into the tables of docs/benchmarks.md (and docs/scaling.md) and the latency plot.
+"""Turn bench/results/*.json into the tables of docs/benchmarks.md (and docs/tuning.md, docs/scaling.md) and the latency plot.
 
 Tables go between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` markers, NAME being the results
 file's name (bench/results/open_qa.json -> `<!-- bench:open_qa -->`), so the prose around them stays
 as written and the figures always come from the results files.
 
-    python bench/report.py [--results bench/results] [--doc docs/benchmarks.md docs/scaling.md]
+    python bench/report.py [--results bench/results] [--doc docs/tuning.md docs/benchmarks.md docs/scaling.md]
 """
 
 from __future__ import annotations
