@@ -1,4 +1,4 @@
-"""`qa`: a thin command line over the library (index, ask, chat, eval, serve).
+"""`qa`: a thin command line over the library (index, ask, chat, eval, serve, mcp).
 
 Training is not part of the product's CLI: every training tool runs as `python -m qa.train.<tool>`.
 """
@@ -373,6 +373,21 @@ def serve(seeds: Path | None, reseed: bool, index_dir: str, host: str, port: int
     from qa.ui.app import launch
 
     launch(_pipeline(seeds, index_dir, reseed), host=host, port=port, share=share, watch=watch)
+
+
+@cli.command(name="mcp")
+@_seeds_option
+@_index_option
+@click.option("--watch/--no-watch", default=True, show_default=True, help="Rebuild when files in the seeds folder change.")
+def mcp_cmd(seeds: Path | None, reseed: bool, index_dir: str, watch: bool):
+    """Serve the documents to an AI agent over MCP on stdin/stdout (tools: ask, list_documents).
+
+    For desktop agents that start a local command (docs/mcp.md); stdout carries nothing but the
+    protocol, messages go to stderr. Needs the mcp extra."""
+    from qa.ui.agent_tools import require_mcp, run_stdio
+
+    require_mcp()  # before any model loads
+    run_stdio(_pipeline(seeds, index_dir, reseed), watch=watch)
 
 
 def _unicode_stdout() -> bool:

@@ -1,0 +1,186 @@
+"""MCP as agents use it: the official `mcp` client starts `qa mcp` over stdio, and talks streamable
+HTTP to `mcp_http_app` mounted at /mcp behind a bearer token in a real uvicorn server (as `qa serve
+--mcp` mounts it); both list the tools, ask, and get verbatim spans at the offsets they cite."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.conftest import ROOT, run_qa
+from tests.integration.test_ui import free_port
+
+pytest.importorskip("mcp", reason="the mcp extra is not installed: pip install -e '.[mcp]'")
+
+from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+
+SHERMAN = "What did Sherman say?"
+NATO = "Who is the NATO Secretary General?"
+TOKEN = "test-token-0123456789"
+
+
+async def exercise(session: ClientSession, seeds: Path, pipeline) -> None:
+    """What an agent does: read the tools, ask, check each cited span against the seed file, list documents."""
+    await session.initialize()
+    tools = {t.name: t for t in (await session.list_tools()).tools}
+    assert set(tools) == {"ask", "list_documents"}
+    ask = tools["ask"]
+    assert "verbatim" in (ask.description or "") and "no_answer" in (ask.description or "")
+    assert set(ask.input_schema["properties"]) == {"question", "top_k", "documents"} and ask.input_schema["required"] == ["question"]
+    assert ask.output_schema is not None and {"no_answer", "answers"} <= set(ask.output_schema["properties"])
+
+    for question in (SHERMAN, NATO):
+        res = await session.call_tool("ask", {"question": question})
+        assert not res.is_error, res.content
+        out = res.structured_content
+        assert out is not None and out["question"] == question and out["no_answer"] is False and out["answers"]
+        for a in out["answers"]:
+            doc = (seeds / a["document"]).read_text(encoding="utf-8")  # the seed file as the person wrote it
+            assert doc[a["start"] : a["end"]] == a["text"]
+            assert doc[a["passage_start"] : a["passage_start"] + len(a["passage"])] == a["passage"]
+            assert a["line"] == doc.count("\n", 0, a["start"]) + 1 and a["page"] is None
+            assert 0.0 <= a["confidence"] <= 1.0
+        # the same answers as `qa ask --json` gives (its `score` is `confidence` here)
+        expected = pipeline(question).to_json()["answers"]
+        assert [(a["text"], a["document"], a["start"], a["end"], a["confidence"]) for a in out["answers"]] == [
+            (a["text"], a["document"], a["start"], a["end"], a["score"]) for a in expected
+        ]
+    assert len((await session.call_tool("ask", {"question": SHERMAN})).structured_content["answers"]) > 1  # each statement
+    assert "Stoltenberg" in out["answers"][0]["text"]
+
+    bad = await session.call_tool("ask", {"question": "?!"})
+    assert bad.is_error and "the question has no letters or digits" in bad.content[0].text
+
+    listed = (await session.call_tool("list_documents", {})).structured_content
+    assert listed is not None
+    docs = {d["id"]: d for d in listed["documents"]}
+    indexed = pipeline.version.documents
+    assert set(docs) == set(indexed) and "nato-russia-council.txt" in docs
+    nato = docs["nato-russia-council.txt"]
+    assert nato["kind"] == "text" and nato["size"] == (seeds / "nato-russia-council.txt").stat().st_size
+    assert nato["pages"] is None and nato["chunks"] == indexed["nato-russia-council.txt"]["chunks"][1] > 0
+
+
+def test_qa_mcp_over_stdio(index_dir, seeds_dir, pipeline):
+    """A desktop agent's way: it starts `qa mcp` and speaks MCP on its stdin/stdout."""
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "qa.cli", "mcp", "--seeds", str(seeds_dir), "--index", str(index_dir)],
+        env={"HF_HUB_OFFLINE": "1", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        cwd=ROOT,
+    )
+
+    async def run() -> None:
+        with open(os.devnull, "w") as errlog:  # the server's messages; stdout is the protocol alone
+            async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+                await session.initialize()
+                await exercise(session, seeds_dir, pipeline)
+
+    anyio.run(run)
+
+
+@contextlib.contextmanager
+def uvicorn_serving(app, port: int):
+    """`app` in a real uvicorn server on 127.0.0.1:`port`, in a thread, until the block ends."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def parent_app(pipeline):
+    """What `qa serve --mcp` does with `mcp_http_app`: mount it at /mcp, enter its lifespan in its own,
+    and let nothing through without the bearer token."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import JSONResponse
+    from starlette.routing import Mount
+
+    from qa.ui.agent_tools import mcp_http_app
+    from qa.ui.app import Server
+
+    mcp_app, mcp_lifespan = mcp_http_app(Server(pipeline))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with mcp_lifespan():
+            yield
+
+    class BearerOnly:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            headers = dict(scope.get("headers", []))
+            if scope["type"] == "http" and headers.get(b"authorization") != f"Bearer {TOKEN}".encode():
+                await JSONResponse({"detail": "a login is needed"}, status_code=401)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+
+    return Starlette(routes=[Mount("/mcp", app=mcp_app)], middleware=[Middleware(BearerOnly)], lifespan=lifespan)
+
+
+def test_http_endpoint_mounted_at_mcp(pipeline, seeds_dir):
+    """A remote agent's way: streamable HTTP at /mcp with an Authorization header."""
+    import httpx2
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+
+    async def run() -> None:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120) as http:
+            async with streamable_http_client(url, http_client=http) as (read, write), ClientSession(read, write) as session:
+                await exercise(session, seeds_dir, pipeline)
+        async with httpx2.AsyncClient(timeout=30) as anonymous:
+            assert (await anonymous.post(url + "/", json={})).status_code == 401
+
+    with uvicorn_serving(parent_app(pipeline), port):
+        anyio.run(run)
+
+
+def test_qa_mcp_without_the_extra_names_it(tmp_path):
+    """Without the mcp package, `qa mcp` says which extra to install, before loading anything."""
+    hide = tmp_path / "sitecustomize.py"
+    hide.write_text("import sys\nsys.modules['mcp'] = None  # as if the mcp extra were not installed\n", encoding="utf-8")
+    r = run_qa("mcp", "--index", str(tmp_path / "none"), env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"})
+    assert r.returncode == 2, r.stderr
+    assert "pip install 'qa-docs[mcp]'" in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout == ""
+
+
+def test_no_index_is_a_tool_error_that_says_so(tmp_path):
+    """Served before there is an index: each tool call is an error whose message says what is missing."""
+    from mcp import Client
+
+    from qa.pipeline import QAPipeline
+    from qa.ui.agent_tools import build_mcp
+    from qa.ui.app import Server
+
+    (tmp_path / "seeds").mkdir()
+    server = build_mcp(Server(QAPipeline(tmp_path / "index", tmp_path / "seeds")))
+
+    async def run() -> None:
+        async with Client(server) as client:  # in-process: no model loads, the index is checked first
+            for tool, args in (("ask", {"question": NATO}), ("list_documents", {})):
+                res = await client.call_tool(tool, args)
+                assert res.is_error and "no index" in res.content[0].text.lower(), res.content
+
+    anyio.run(run)
