@@ -187,13 +187,14 @@ def build_mcp(server: "Server") -> "MCPServer":
 def mcp_http_app(server: "Server", host: str = "127.0.0.1") -> "tuple[ASGIApp, Callable[[], AbstractAsyncContextManager[None]]]":
     """The streamable-HTTP endpoint as an ASGI app, and the lifespan its parent must enter.
 
-    The app answers MCP at whatever path it is given: mounted (`app.mount("/mcp", app)`) the
-    endpoint is `/mcp/`, and `/mcp` redirects there (307, which MCP clients follow on the same
-    origin); added as a route (`Route("/mcp", app)`) it is `/mcp` itself. Stateless, JSON responses:
-    each request stands alone (no session to keep, no event stream), as the two tools need. Starlette
-    does not run a mounted app's lifespan, so the parent enters the returned one in its own
-    (`async with lifespan(): yield`). On a loopback `host` the Host and Origin headers must be
-    loopback too (DNS rebinding protection); authentication is the parent's.
+    The app answers MCP at whatever path it is given. For `/mcp` exactly, add it as a route
+    (`app.add_route("/mcp", mcp_app)`): a mount alone (`app.mount("/mcp", mcp_app)`) serves `/mcp/`,
+    and a plain `/mcp` then goes to a catch-all mount at `/` (the browser chat's) if there is one,
+    or is redirected to `/mcp/` if not; add both for both. Stateless, JSON responses: each request
+    stands alone (no session to keep, no event stream), as the two tools need. Starlette does not
+    run a mounted app's lifespan, so the parent enters the returned one in its own (`async with
+    lifespan(): yield`). On a loopback `host` the Host and Origin headers must be loopback too (DNS
+    rebinding protection); authentication is the parent's.
     """
     from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 

@@ -107,12 +107,11 @@ def uvicorn_serving(app, port: int):
 
 
 def parent_app(pipeline):
-    """What `qa serve --mcp` does with `mcp_http_app`: mount it at /mcp, enter its lifespan in its own,
-    and let nothing through without the bearer token."""
-    from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-    from starlette.responses import JSONResponse
-    from starlette.routing import Mount
+    """What `qa serve --mcp` does with `mcp_http_app`: the endpoint at /mcp exactly (a route) and
+    /mcp/ (a mount), beside a catch-all mount at / (as the browser chat's), its lifespan entered in
+    the parent's, and nothing let through without the bearer token."""
+    from fastapi import FastAPI
+    from starlette.responses import JSONResponse, PlainTextResponse
 
     from qa.ui.agent_tools import mcp_http_app
     from qa.ui.app import Server
@@ -135,10 +134,15 @@ def parent_app(pipeline):
                 return
             await self.app(scope, receive, send)
 
-    return Starlette(routes=[Mount("/mcp", app=mcp_app)], middleware=[Middleware(BearerOnly)], lifespan=lifespan)
+    app = FastAPI(lifespan=lifespan)
+    app.add_middleware(BearerOnly)
+    app.add_route("/mcp", mcp_app)
+    app.mount("/mcp", mcp_app)
+    app.mount("/", PlainTextResponse("the browser chat", status_code=404))
+    return app
 
 
-def test_http_endpoint_mounted_at_mcp(pipeline, seeds_dir):
+def test_http_endpoint_at_mcp(pipeline, seeds_dir):
     """A remote agent's way: streamable HTTP at /mcp with an Authorization header."""
     import httpx2
 
@@ -149,8 +153,11 @@ def test_http_endpoint_mounted_at_mcp(pipeline, seeds_dir):
         async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120) as http:
             async with streamable_http_client(url, http_client=http) as (read, write), ClientSession(read, write) as session:
                 await exercise(session, seeds_dir, pipeline)
+            async with streamable_http_client(url + "/", http_client=http) as (read, write), ClientSession(read, write) as session:
+                await session.initialize()  # /mcp/ too (the mount)
+                assert {t.name for t in (await session.list_tools()).tools} == {"ask", "list_documents"}
         async with httpx2.AsyncClient(timeout=30) as anonymous:
-            assert (await anonymous.post(url + "/", json={})).status_code == 401
+            assert (await anonymous.post(url, json={})).status_code == 401
 
     with uvicorn_serving(parent_app(pipeline), port):
         anyio.run(run)
