@@ -59,13 +59,14 @@ cannot be asked (empty, no letters or digits) or a missing index is an error who
 LIST_DESCRIPTION = """List the documents the index holds, to see what can be asked about.
 
 Each document's `id` is its path inside the documents folder, exactly as `ask` cites it in `document`
-(and as `ask`'s `documents` takes it); `kind` is how it was read (text, html, pdf, docx); `size` is the
-file's size in bytes; `pages` is a PDF's page count (null for other kinds); `chunks` is how many
-passages of it are indexed."""
+(and as `ask`'s `documents` takes it, beside file names, globs and folders); `kind` is how it was read
+(text, html, pdf, docx); `size` is the file's size in bytes; `pages` is a PDF's page count (null for
+other kinds); `chunks` is how many passages of it are indexed."""
 
 
-class MissingExtra(QAError):
-    """The `mcp` package is not installed; the message names the extra that brings it."""
+class MissingExtra(QAError, ImportError):
+    """The `mcp` package is not installed; the message names the extra that brings it (an ImportError
+    too, for callers that catch that)."""
 
     exit_code = USAGE
 
@@ -93,6 +94,7 @@ class Answers(BaseModel):
         "the closest guess, below the confidence threshold, and should not be presented as the answer."
     )
     answers: list[Citation] = Field(description="Best first. With no_answer, the closest guess alone (or none).")
+    documents: list[str] | None = Field(None, description="The ids of the documents it was asked within; null: every document.")
     warnings: list[str] = Field(default_factory=list, description="Anything to know about this answer (a truncated question).")
 
 
@@ -122,6 +124,7 @@ def answers_of(obj: dict) -> Answers:
         question=obj["question"],
         no_answer=obj["no_answer"],
         answers=[Citation(**{k: v for k, v in a.items() if k != "score"}, confidence=a["score"]) for a in obj["answers"]],
+        documents=obj.get("documents"),
         warnings=obj.get("warnings", []),
     )
 
@@ -161,7 +164,11 @@ def build_mcp(server: "Server") -> "MCPServer":
         question: Annotated[str, Field(description="The question, self-contained (names, not pronouns).")],
         top_k: Annotated[int, Field(ge=1, le=100, description="Passages to read; more finds answers spread wider, slower.")] = 5,
         documents: Annotated[
-            list[str] | None, Field(description="Only these documents (ids as list_documents gives them); all when omitted.")
+            list[str] | None,
+            Field(
+                description="Ask within these documents only: ids as list_documents gives them, file names, globs (*.pdf) "
+                "or folders (notes/); each must match a document. Every document when omitted."
+            ),
         ] = None,
     ) -> Answers:
         try:

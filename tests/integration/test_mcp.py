@@ -168,6 +168,11 @@ def test_http_endpoint_at_mcp(pipeline, seeds_dir):
                 assert {t.name for t in (await session.list_tools()).tools} == {"ask", "list_documents"}
         async with httpx2.AsyncClient(timeout=30) as anonymous:
             assert (await anonymous.post(url, json={})).status_code == 401
+        # served on loopback: a request naming another host (a DNS-rebinding page's) is refused
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}}}
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}", "Host": "rebound.example"}, timeout=30) as rebound:
+            r = await rebound.post(url, json=init, headers={"Accept": "application/json, text/event-stream"})
+            assert r.status_code == 421 and "host" in r.text.lower(), r.text
 
     with uvicorn_serving(parent_app(pipeline), port):
         anyio.run(run)
