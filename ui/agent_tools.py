@@ -200,8 +200,9 @@ def mcp_http_app(server: "Server", host: str = "127.0.0.1") -> "tuple[ASGIApp, C
     or is redirected to `/mcp/` if not; add both for both. Stateless, JSON responses: each request
     stands alone (no session to keep, no event stream), as the two tools need. Starlette does not
     run a mounted app's lifespan, so the parent enters the returned one in its own (`async with
-    lifespan(): yield`). On a loopback `host` the Host and Origin headers must be loopback too (DNS
-    rebinding protection); authentication is the parent's.
+    lifespan(): yield`). `host` is the address the parent listens on: on a loopback one, requests
+    must name a loopback Host (and Origin, when they send one), against DNS rebinding; on any other
+    the check is off. Authentication is the parent's.
     """
     from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 
