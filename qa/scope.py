@@ -3,7 +3,7 @@
 
 A document's id is its path under the seeds folder (`notes/aurora station.md`). A pattern names it
 by that path, by its file name (`aurora station.md`), by a glob over either (`*.md`, `notes/*`), or
-by a folder it is in (`notes` or `notes/`, at any depth). Every pattern must match something: a
+by a folder it is in, as a path under the seeds folder (`notes` or `notes/`: everything under it). Every pattern must match something: a
 typo is an error that says which documents exist, never a question quietly asked of all of them.
 The stores filter by these ids inside their searches (`StoreVersion.search_dense(documents=)`), so
 the other documents neither crowd out nor outrank the chosen ones.
