@@ -3,6 +3,7 @@ better-scoring passage, because every store search is filtered before fusion and
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -44,15 +45,23 @@ def write_scope_seeds(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def scoped(tmp_path_factory):
-    from qa.pipeline import QAPipeline
+def build_scope_index(root: Path, index_dir: Path) -> tuple[Path, Path]:
+    """The scope seeds under `root` and their index, reusing the session index's exported query
+    embedder (a content-addressed folder) instead of exporting it again."""
     from tests.conftest import build
 
-    root = tmp_path_factory.mktemp("scope")
     seeds = write_scope_seeds(root / "seeds")
+    shutil.copytree(index_dir / "models", root / "index" / "models")
     build(seeds, root / "index")
-    pipe = QAPipeline(root / "index", seeds)
+    return seeds, root / "index"
+
+
+@pytest.fixture(scope="module")
+def scoped(tmp_path_factory, index_dir):
+    from qa.pipeline import QAPipeline
+
+    seeds, index = build_scope_index(tmp_path_factory.mktemp("scope"), index_dir)
+    pipe = QAPipeline(index, seeds)
     pipe.warm_up()
     return pipe
 
@@ -97,12 +106,13 @@ def test_a_pattern_that_names_no_document_is_an_error_not_an_empty_answer(scoped
         scoped.retrieve(QUESTION, documents=[CHOSEN, "nope/"])
 
 
-def test_hnsw_filters_as_exact_search_does(scoped, tmp_path):
+def test_hnsw_filters_as_exact_search_does(scoped, tmp_path, index_dir):
     """Above QA_FLAT_LIMIT the vectors are in HNSW: a filtered search reads the chosen chunks' vectors
     exactly when they are few, FAISS' id selector otherwise; either way the flat index's hits."""
     from qa.indexer import build_index
     from qa.local_store import LocalStore
 
+    shutil.copytree(index_dir / "models", tmp_path / "index" / "models")
     store = LocalStore(tmp_path / "index", flat_limit=1)
     build_index(store, scoped.seeds)
     hnsw, flat = store.open(), scoped.version
