@@ -16,6 +16,7 @@ pooled. Recall@5 of the whole index unfiltered is reported beside it, for what t
     python bench/scoped.py                          # every trust question, 10 SQuAD articles
     python bench/scoped.py --squad-articles 0       # the trust corpora only
     python bench/scoped.py --limit 20               # a smoke run: 20 questions per kind
+    python bench/scoped.py --kinds legal,pdf        # some kinds only
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def trust_scopes(seeds: Path, limit: int) -> list[dict]:
+def trust_scopes(seeds: Path, limit: int, wanted: set[str]) -> list[dict]:
     """Each trust kind's documents copied under seeds/<kind>/; its answerable questions, each scoped to its document."""
     from qa.evaluate import load_question_set
     from qa.train.confidence import kind_corpus
@@ -44,6 +45,8 @@ def trust_scopes(seeds: Path, limit: int) -> list[dict]:
     out = []
     for path in sorted((TRUST / "questions").glob("*.jsonl")):
         kind = path.stem
+        if wanted and kind not in wanted:
+            continue
         try:
             corpus = kind_corpus(TRUST / "corpus", kind)
         except FileNotFoundError as e:
@@ -104,6 +107,7 @@ def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0], "scoped")
     p.add_argument("--squad-articles", type=int, default=10, help="SQuAD v1.1 dev articles in the index (0: none)")
     p.add_argument("--squad-questions", type=int, default=300, help="SQuAD questions asked (a fixed sample of those articles')")
+    p.add_argument("--kinds", default="", help="comma-separated trust kinds (default: every question set)")
     args = p.parse_args()
     run = common.Run("scoped", args)
     import numpy as np
@@ -116,7 +120,9 @@ def main() -> None:
     work = Path(args.work)
     full_seeds = work / "full" / "seeds"
     full_seeds.mkdir(parents=True, exist_ok=True)
-    questions = trust_scopes(full_seeds, args.limit) + squad_scopes(full_seeds, args.squad, args.squad_articles, args.squad_questions)
+    kinds_wanted = set(filter(None, args.kinds.split(",")))
+    questions = trust_scopes(full_seeds, args.limit, kinds_wanted)
+    questions += squad_scopes(full_seeds, args.squad, args.squad_articles, args.squad_questions)
     full_store = open_store(work / "full" / "index")
     report = build_index(full_store, full_seeds, show_progress_bar=not args.no_progress)
     print(f"full index: {report.summary()}", file=sys.stderr)

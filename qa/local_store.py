@@ -294,21 +294,42 @@ class LocalVersion(ManifestFacts):
         return [(int(ids[i]), float(scores[i])) for i in best]
 
     def search_lexical(self, question: str, k: int, documents: Collection[str] | None = None) -> list[tuple[int, float]]:
-        """BM25's k best chunks; with `documents`, bm25s' weight mask zeroes every other chunk's score
-        before the top k are taken (the corpus statistics stay those of the whole index)."""
+        """BM25's k best chunks; with `documents`, among their chunks only, scored as if they were the
+        whole corpus (`_bm25_within`), so the other documents take no place and shift no term's weight."""
         tokens = bm25_tokenize([question])
         if self.n_chunks == 0 or not tokens[0]:
             return []
-        mask, n = None, self.n_chunks
         if documents is not None:
-            ids = self.chunk_ids(documents)
-            n = len(ids)
-            if n == 0:
-                return []
+            return self._bm25_within(tokens[0], self.chunk_ids(documents), k)
+        res = self.bm25().retrieve(tokens, k=min(k, self.n_chunks), show_progress=False, n_threads=1)
+        return [(int(i), float(s)) for i, s in zip(res.documents[0], res.scores[0]) if s > 0]
+
+    def _bm25_within(self, tokens: list[str], ids: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """BM25 over the chosen chunks with each query term's IDF counted among them: bm25s stores
+        IDF x the term-frequency part per (term, chunk), so the whole index's IDF is swapped for the
+        chosen chunks' own (Lucene's formula, bm25s' default); only the length normalisation keeps the
+        whole index's average length. A term common in the chosen documents and rare elsewhere then
+        weighs what it would with them indexed alone (bench/scoped.py)."""
+        if len(ids) == 0:
+            return []
+        bm25 = self.bm25()
+        if bm25.method != "lucene":  # another IDF formula: filter with bm25s' weight mask, IDF of the whole index
             mask = np.zeros(self.n_chunks, np.float32)
             mask[ids] = 1.0
-        res = self.bm25().retrieve(tokens, k=min(k, n), show_progress=False, n_threads=1, weight_mask=mask)
-        return [(int(i), float(s)) for i, s in zip(res.documents[0], res.scores[0]) if s > 0]
+            res = bm25.retrieve([tokens], k=min(k, len(ids)), show_progress=False, n_threads=1, weight_mask=mask)
+            return [(int(i), float(s)) for i, s in zip(res.documents[0], res.scores[0]) if s > 0]
+        data, indices, indptr, n_all = (bm25.scores[key] for key in ("data", "indices", "indptr", "num_docs"))
+        chosen = np.zeros(n_all, bool)
+        chosen[ids] = True
+        scores = np.zeros(n_all, np.float64)
+        for t in bm25.get_tokens_ids(tokens):  # repeated terms count again, as in bm25s
+            docs, values = indices[indptr[t] : indptr[t + 1]], data[indptr[t] : indptr[t + 1]]
+            inside = chosen[docs]
+            df = int(inside.sum())
+            if df:
+                scores[docs[inside]] += values[inside] * (_lucene_idf(df, len(ids)) / _lucene_idf(len(docs), n_all))
+        best = ids[np.argsort(-scores[ids], kind="stable")[:k]]
+        return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
 
     def chunk_ids(self, documents: Collection[str]) -> np.ndarray:
         """The row ids of these documents' chunks (each document's chunks are one run of ids), ascending."""
@@ -455,6 +476,11 @@ def _write_version(
     manifest = {**manifest, "faiss": type(findex).__name__}
     (version_dir / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     fsync_tree(version_dir)
+
+
+def _lucene_idf(df: int, n: int) -> float:
+    """bm25s' default IDF (Lucene's): log(1 + (N - df + 0.5) / (df + 0.5)), always positive."""
+    return float(np.log1p((n - df + 0.5) / (df + 0.5)))
 
 
 def _runs(ids: np.ndarray) -> list[tuple[int, int]]:
