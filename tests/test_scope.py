@@ -123,3 +123,12 @@ def test_hnsw_filters_as_exact_search_does(scoped, tmp_path, index_dir):
         assert [i for i, _ in got] == [i for i, _ in want] and np.allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
         assert {c.document for c in hnsw.chunks([i for i, _ in got])} == chosen
     hnsw.close()
+
+
+def test_bm25_within_every_document_is_bm25_of_the_whole_index(scoped):
+    """BM25 within documents swaps each term's IDF for its IDF among the chosen chunks: chosen all, it is bm25s' own."""
+    version = scoped.version
+    for q in (QUESTION, "What did Quayle say?", "ferry Skerrow 07:15 weekday"):
+        plain = version.search_lexical(q, 10)
+        within = version.search_lexical(q, 10, set(version.documents))
+        assert [i for i, _ in within] == [i for i, _ in plain] and np.allclose([s for _, s in within], [s for _, s in plain], rtol=1e-5)
