@@ -567,6 +567,23 @@ def plot(results: Path, dest: Path) -> Path | None:
     return dest
 
 
+def scoped_tables(d: dict) -> str:
+    """Recall within the question's own documents in the full index, against those documents indexed alone."""
+    r = d["results"]
+    head = ["kind", "questions", "within @1", "within @5", "alone @1", "alone @5", "whole index @5", "within − alone @5", "same top 5"]
+    rows = [[kind, m["questions"], m["within@1"], m["within@5"], m["alone@1"], m["alone@5"], m["everything@5"],
+             f"{m['within_minus_alone@5']:+.1f}", m["same_top5"]]
+            for kind, m in [*r["kinds"].items(), ("pooled", r["pooled"])]]  # fmt: skip
+    met = "met" if r["target_met"] else "**not met**"
+    return (
+        f"Recall in percent; full index {r['full_index']['documents']:,} documents, {r['full_index']['chunks']:,} chunks; "
+        f"{r['scopes']} scopes indexed alone. Target (recall@5 within >= alone, every kind and pooled): {met}.\n\n"
+        + table(head, rows)
+        + "\n\n"
+        + provenance(d)
+    )
+
+
 def _load(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
@@ -588,6 +605,7 @@ MAKERS = {
     "nonwiki": nonwiki_tables,
     "kinds": kinds_tables,
     "chat": chat_tables,
+    "scoped": scoped_tables,
 }
 
 

@@ -147,6 +147,17 @@ def _print_report(report) -> None:
     click.echo(report.summary())
 
 
+def _doc_option(f):
+    return click.option(
+        "--doc",
+        "docs",
+        multiple=True,
+        metavar="PATTERN",
+        help="Ask within these documents only: a path under the seeds folder, a file name, a glob ('*.pdf') "
+        "or a folder ('notes/'); repeatable. A pattern that names no document is an error.",
+    )(f)
+
+
 def _rebuild_or_warn(pipeline, rebuild: bool) -> list[str]:
     changes = pipeline.stale()
     if not changes.any:
@@ -174,7 +185,8 @@ def _marked_passage(a) -> str:
 @click.option("--top-k", type=click.IntRange(1, 100), default=Settings.top_k, show_default=True, help="Passages to read.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--rebuild", is_flag=True, help="Refresh the index first if the seeds changed.")
-def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: int, as_json: bool, rebuild: bool):
+@_doc_option
+def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: int, as_json: bool, rebuild: bool, docs: tuple[str, ...]):
     """Answer QUESTION from the indexed documents: every answer the documents give, best first."""
     from qa.pipeline import clean_question
 
@@ -182,7 +194,7 @@ def ask(question: str, seeds: Path | None, reseed: bool, index_dir: str, top_k: 
     pipeline = _pipeline(seeds, index_dir, reseed)
     pipeline.warm_up()
     warnings = _rebuild_or_warn(pipeline, rebuild)
-    result = pipeline(question, top_k=top_k)
+    result = pipeline(question, top_k=top_k, documents=docs or None)
     result.warnings = warnings + result.warnings
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)
@@ -225,10 +237,11 @@ CHAT_HELP = "Ask a question; follow-ups are read in the context of the earlier o
     help="Read one question per stdin line; print one JSON object per line (the `qa ask --json` object plus resolved_question).",
 )
 @click.option("--rebuild", is_flag=True, help="Refresh the index first if the seeds changed.")
-def chat(seeds: Path | None, reseed: bool, index_dir: str, top_k: int, as_json: bool, rebuild: bool):
+@_doc_option
+def chat(seeds: Path | None, reseed: bool, index_dir: str, top_k: int, as_json: bool, rebuild: bool, docs: tuple[str, ...]):
     """A conversation with the documents: each question is read in the context of the earlier ones
     ("Does zip have one too?"), and the answer says how it was understood when that differs.
-    /new starts a new conversation; /quit or Ctrl-D ends it."""
+    /new starts a new conversation; /quit or Ctrl-D ends it. With --doc, within those documents only."""
     from qa.followup import Turn
 
     if hasattr(sys.stdin, "reconfigure"):
@@ -239,6 +252,7 @@ def chat(seeds: Path | None, reseed: bool, index_dir: str, top_k: int, as_json: 
     stale = _rebuild_or_warn(pipeline, rebuild)
     for w in stale:
         click.echo(f"warning: {w}", err=True)
+    pipeline.within(docs)  # a --doc that names no document ends the chat before it starts
     if interactive:
         _line_editing()
         click.echo(CHAT_HELP, err=True)
@@ -259,7 +273,7 @@ def chat(seeds: Path | None, reseed: bool, index_dir: str, top_k: int, as_json: 
             click.echo(f"unknown command {text}: /new starts a new conversation, /quit exits", err=True)
             continue
         try:
-            result = pipeline(text, top_k=top_k, history=history)
+            result = pipeline(text, top_k=top_k, history=history, documents=docs or None)
         except BadQuestion as e:
             if as_json:  # one line out for each question in, so a client reading replies stays in step
                 click.echo(json.dumps({"question": text, "error": str(e)}, ensure_ascii=not _unicode_stdout()))

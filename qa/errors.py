@@ -62,3 +62,8 @@ class BadInput(QAError, ValueError):
     """A file given on the command line is not what the command reads (a malformed question set)."""
 
     exit_code = USAGE
+
+
+class NoMatchingDocuments(BadQuestion):
+    """A question asked within some documents (`documents=`, `qa ask --doc`) whose patterns name
+    none of the indexed documents: an error, never an answer from nothing (or from everything)."""

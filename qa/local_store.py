@@ -21,6 +21,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Collection
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -257,21 +258,85 @@ class LocalVersion(ManifestFacts):
                 ) from None
         return self._embedder
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search_dense(self, vector: np.ndarray, k: int, documents: Collection[str] | None = None) -> list[tuple[int, float]]:
+        """The k chunks nearest the vector; with `documents`, among their chunks only (filtered inside
+        the search, so no other document takes a place): FAISS' id selector, or an exact search over
+        the chosen chunks' vectors when the index is HNSW and they are few enough for exact search."""
         if self.n_chunks == 0:
             return []
-        hnsw = getattr(self.faiss, "hnsw", None)
-        if hnsw is not None:
-            hnsw.efSearch = max(64, k)
-        scores, ids = self.faiss.search(np.asarray(vector, np.float32).reshape(1, -1), min(k, self.n_chunks))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        import faiss
 
-    def search_lexical(self, question: str, k: int) -> list[tuple[int, float]]:
+        query = np.asarray(vector, np.float32).reshape(1, -1)
+        hnsw = getattr(self.faiss, "hnsw", None)
+        params, n = None, self.n_chunks
+        if documents is not None:
+            ids = self.chunk_ids(documents)
+            n = len(ids)
+            if n == 0:
+                return []
+            if hnsw is not None and n <= self.store.flat_limit:
+                return self._exact_within(query[0], ids, k)
+            selector = faiss.IDSelectorBatch(ids)
+            if hnsw is not None:
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(64, k))  # type: ignore[attr-defined]  # not in the stubs
+            else:
+                params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        elif hnsw is not None:
+            hnsw.efSearch = max(64, k)
+        scores, found = self.faiss.search(query, min(k, n), params=params)
+        return [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0]
+
+    def _exact_within(self, query: np.ndarray, ids: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Inner products with every chosen chunk's vector (read back from the index), best k first."""
+        vectors = np.concatenate([self.faiss.reconstruct_n(int(first), int(count)) for first, count in _runs(ids)])
+        scores = vectors @ query
+        best = np.argsort(-scores, kind="stable")[:k]
+        return [(int(ids[i]), float(scores[i])) for i in best]
+
+    def search_lexical(self, question: str, k: int, documents: Collection[str] | None = None) -> list[tuple[int, float]]:
+        """BM25's k best chunks; with `documents`, among their chunks only, scored as if they were the
+        whole corpus (`_bm25_within`), so the other documents take no place and shift no term's weight."""
         tokens = bm25_tokenize([question])
         if self.n_chunks == 0 or not tokens[0]:
             return []
+        if documents is not None:
+            return self._bm25_within(tokens[0], self.chunk_ids(documents), k)
         res = self.bm25().retrieve(tokens, k=min(k, self.n_chunks), show_progress=False, n_threads=1)
         return [(int(i), float(s)) for i, s in zip(res.documents[0], res.scores[0]) if s > 0]
+
+    def _bm25_within(self, tokens: list[str], ids: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """BM25 over the chosen chunks with each query term's IDF counted among them: bm25s stores
+        IDF x the term-frequency part per (term, chunk), so the whole index's IDF is swapped for the
+        chosen chunks' own (Lucene's formula, bm25s' default); only the length normalisation keeps the
+        whole index's average length. A term common in the chosen documents and rare elsewhere then
+        weighs what it would with them indexed alone (bench/scoped.py)."""
+        if len(ids) == 0:
+            return []
+        bm25 = self.bm25()
+        if bm25.method != "lucene":  # another IDF formula: filter with bm25s' weight mask, IDF of the whole index
+            mask = np.zeros(self.n_chunks, np.float32)
+            mask[ids] = 1.0
+            res = bm25.retrieve([tokens], k=min(k, len(ids)), show_progress=False, n_threads=1, weight_mask=mask)
+            return [(int(i), float(s)) for i, s in zip(res.documents[0], res.scores[0]) if s > 0]
+        data, indices, indptr, n_all = (bm25.scores[key] for key in ("data", "indices", "indptr", "num_docs"))
+        chosen = np.zeros(n_all, bool)
+        chosen[ids] = True
+        scores = np.zeros(n_all, np.float64)
+        for t in bm25.get_tokens_ids(tokens):  # repeated terms count again, as in bm25s
+            docs, values = indices[indptr[t] : indptr[t + 1]], data[indptr[t] : indptr[t + 1]]
+            inside = chosen[docs]
+            df = int(inside.sum())
+            if df:
+                scores[docs[inside]] += values[inside] * (_lucene_idf(df, len(ids)) / _lucene_idf(len(docs), n_all))
+        best = ids[np.argsort(-scores[ids], kind="stable")[:k]]
+        return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
+
+    def chunk_ids(self, documents: Collection[str]) -> np.ndarray:
+        """The row ids of these documents' chunks (each document's chunks are one run of ids), ascending."""
+        runs = sorted(tuple(self.documents[d]["chunks"]) for d in documents if d in self.documents)
+        if not runs:
+            return np.zeros(0, np.int64)
+        return np.concatenate([np.arange(first, first + count, dtype=np.int64) for first, count in runs])
 
     def chunks(self, ids: list[int]) -> list[Chunk]:
         if not ids:
@@ -411,6 +476,17 @@ def _write_version(
     manifest = {**manifest, "faiss": type(findex).__name__}
     (version_dir / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     fsync_tree(version_dir)
+
+
+def _lucene_idf(df: int, n: int) -> float:
+    """bm25s' default IDF (Lucene's): log(1 + (N - df + 0.5) / (df + 0.5)), always positive."""
+    return float(np.log1p((n - df + 0.5) / (df + 0.5)))
+
+
+def _runs(ids: np.ndarray) -> list[tuple[int, int]]:
+    """Ascending ids as (first, count) runs of consecutive ids."""
+    breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+    return [(int(r[0]), len(r)) for r in np.split(ids, breaks) if len(r)]
 
 
 def _manifest_problem(m: dict) -> str | None:

@@ -44,6 +44,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from contextlib import contextmanager
 from typing import cast
 from urllib.parse import urlsplit
@@ -408,33 +409,41 @@ class MilvusVersion(ManifestFacts):
     def query_embedder(self):
         return self.store.query_embedder(self.manifest)
 
-    def _search(self, data, field: str, k: int, params: dict) -> list:
+    def _search(self, data, field: str, k: int, params: dict, documents: Collection[str] | None = None) -> list:
+        """One search of this version; with `documents`, Milvus filters by their keys inside the search."""
         s = self.store
+        where, n = _visible(self.v), self.n_chunks
+        if documents is not None:
+            chosen = [d for d in documents if d in self.documents]
+            n = sum(self.documents[d]["chunks"][1] for d in chosen)
+            if n == 0:
+                return []
+            where = f"doc_key in {sorted(doc_key(d) for d in chosen)} and {where}"
         res = s._call(
             "searching",
             s.client.search,
             s.chunks_c,
             data=data,
             anns_field=field,
-            limit=min(k, self.n_chunks),
-            filter=_visible(self.v),
+            limit=min(k, n),
+            filter=where,
             output_fields=["id"],
             search_params=params,
         )
         return res[0] if res else []
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search_dense(self, vector: np.ndarray, k: int, documents: Collection[str] | None = None) -> list[tuple[int, float]]:
         if self.n_chunks == 0:
             return []
         vec = np.asarray(vector, np.float32).reshape(-1).tolist()
-        hits = self._search([vec], "vector", k, {"metric_type": "IP", "params": {"ef": max(64, k)}})
+        hits = self._search([vec], "vector", k, {"metric_type": "IP", "params": {"ef": max(64, k)}}, documents)
         return [(int(h["id"]), float(h["distance"])) for h in hits]
 
-    def search_lexical(self, question: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical(self, question: str, k: int, documents: Collection[str] | None = None) -> list[tuple[int, float]]:
         tokens = bm25_tokenize([question])[0]
         if self.n_chunks == 0 or not tokens:
             return []
-        hits = self._search([" ".join(tokens)], "sparse", k, {"metric_type": "BM25"})
+        hits = self._search([" ".join(tokens)], "sparse", k, {"metric_type": "BM25"}, documents)
         # Milvus returns the BM25 score; Milvus Lite its negative ("smaller is closer"): the order is the same
         return [(int(h["id"]), abs(float(h["distance"]))) for h in hits if h["distance"] != 0]
 

@@ -25,6 +25,7 @@ from qa.ranker import FeatureRanker, choose_ranker_file
 from qa.reader import ExtractiveReader
 from qa.retriever import HybridRetriever, Mode
 from qa.schema import Answer, Passage, Stage
+from qa.scope import select_documents
 from qa.settings import Settings
 from qa.speech import speaker_asked_about, statements_by
 from qa.store import IndexProblem, Store, StoreVersion
@@ -44,12 +45,15 @@ class Result:
     version: str = ""  # the index version that answered
     evidence: list[dict[str, float]] = field(default_factory=list)  # what each answer's confidence came from (not in the JSON)
     resolved_question: str | None = None  # how a follow-up was read in the conversation (None: asked without history)
+    documents: list[str] | None = None  # the ids it was asked within (None: every document)
 
     def to_json(self) -> dict:
         """The documented `qa ask --json` object."""
         out = {"question": self.question, "no_answer": self.no_answer, "answers": [a.to_json() for a in self.answers]}
         if self.resolved_question is not None:
             out["resolved_question"] = self.resolved_question
+        if self.documents is not None:
+            out["documents"] = self.documents
         if self.warnings:
             out["warnings"] = self.warnings
         return out
@@ -210,11 +214,25 @@ class QAPipeline:
             "version": v.name,
         }
 
+    def within(self, documents: Sequence[str] | None, version: StoreVersion | None = None) -> frozenset[str] | None:
+        """The ids of the documents (of `version`, default the live one) that these patterns name
+        (`qa.scope`); None for no pattern (every document). NoMatchingDocuments when a pattern names none."""
+        return select_documents(documents, (version or self.version).documents)
+
     def retrieve(
-        self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None, rank: bool = True
+        self,
+        question: str,
+        top_k: int = 5,
+        mode: Mode = "hybrid",
+        timings: dict | None = None,
+        rank: bool = True,
+        documents: Sequence[str] | None = None,
     ) -> list[Passage]:
-        """The passages the reader would read; `rank=False` gives fusion's order (benchmarks compare)."""
-        return self._warm_retriever()(question, top_k=top_k, mode=mode, timings=timings, rank=rank)
+        """The passages the reader would read; `rank=False` gives fusion's order (benchmarks compare).
+        `documents`: patterns (`qa.scope`) of the documents to search within."""
+        retriever = self._warm_retriever()
+        chosen = self.within(documents, retriever.version)
+        return retriever(question, top_k=top_k, mode=mode, timings=timings, rank=rank, documents=chosen)
 
     def __call__(
         self,
@@ -223,10 +241,14 @@ class QAPipeline:
         mode: Mode = "hybrid",
         max_answers: int | None = None,
         history: Sequence[Turn] | None = None,
+        *,
+        documents: Sequence[str] | None = None,
     ) -> Result:
         """The answers to show, best first (`qa.confidence`); when the best one's P(right) is under the
         threshold, that best guess alone with `no_answer` set. With `history` (the conversation so far, even empty), a follow-up
-        is first read in its context (`qa.followup`) and `resolved_question` says how."""
+        is first read in its context (`qa.followup`) and `resolved_question` says how. With `documents` (patterns:
+        ids, file names, globs, folders; `qa.scope`), only those documents are searched and quoted, and the
+        result names them; a pattern that names no document raises NoMatchingDocuments (a BadQuestion)."""
         top_k = top_k or self.settings.top_k
         max_answers = max_answers or self.settings.max_answers
         typed, warnings = clean_question(question)
@@ -236,19 +258,20 @@ class QAPipeline:
             if resolution.changed:
                 q, _ = clean_question(resolution.question)
         retriever = self._warm_retriever()
+        chosen = self.within(documents, retriever.version)
         q_read, truncated = self.reader.truncate_question(q)
         if truncated:
             warnings.append("question truncated to the reader's 64-token limit")
         version = retriever.version
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        passages = retriever(q, top_k=top_k, mode=mode, timings=timings)
+        passages = retriever(q, top_k=top_k, mode=mode, timings=timings, documents=chosen)
         t1 = time.perf_counter()
         found = self.reader(q_read, passages, top_n=max_answers + 1)  # one more: the last shown answer's rival
         decision = self.chooser(q, found, passages)
         speaker = speaker_asked_about(q)
         if speaker:  # "What did X say?": everything the documents attribute to X, when they attribute anything
-            said = self.attributed(speaker, version)
+            said = self.attributed(speaker, version, within=chosen)
             if said:
                 sure = self.chooser.speech_confidence >= self.chooser.threshold
                 shown = said if sure else said[:1]  # abstaining: the closest guess alone, as for any question
@@ -263,13 +286,14 @@ class QAPipeline:
             a.score = round(a.score, 4)
         timings.update(read_s=t2 - t1, total_s=t2 - t0)
         resolved = None if history is None else q
-        return Result(typed, decision.no_answer, answers, passages, warnings, timings, version.name, decision.evidence, resolved)
+        within = None if chosen is None else sorted(chosen)
+        return Result(typed, decision.no_answer, answers, passages, warnings, timings, version.name, decision.evidence, resolved, within)
 
-    def attributed(self, speaker: str, version: StoreVersion, documents: int = 10) -> list[Answer]:
-        """Every statement the documents attribute to `speaker` (`qa.speech`), each cited with the
-        paragraph around it, from the documents whose chunks name them (best BM25 match first)."""
+    def attributed(self, speaker: str, version: StoreVersion, documents: int = 10, within: frozenset[str] | None = None) -> list[Answer]:
+        """Every statement the documents (those `within`, when given) attribute to `speaker` (`qa.speech`), each
+        cited with the paragraph around it, from the documents whose chunks name them (best BM25 match first)."""
         surname = speaker.split()[-1]
-        hits = version.chunks([c for c, _ in version.search_lexical(speaker, 50)])
+        hits = version.chunks([c for c, _ in version.search_lexical(speaker, 50, within)])
         docs = list(dict.fromkeys(c.document for c in hits if surname in c.text))[:documents]
         out = []
         for doc in docs:

@@ -8,6 +8,7 @@ Reciprocal-rank fusion needs no score calibration between the two. The feature r
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Literal
 
@@ -48,12 +49,19 @@ class HybridRetriever:
         self.ranker = ranker  # None: fusion's order goes on as it is
 
     def __call__(
-        self, question: str, top_k: int = 5, mode: Mode = "hybrid", timings: dict | None = None, rank: bool = True
+        self,
+        question: str,
+        top_k: int = 5,
+        mode: Mode = "hybrid",
+        timings: dict | None = None,
+        rank: bool = True,
+        documents: Collection[str] | None = None,
     ) -> list[Passage]:
         """Top passages; `timings` (if given) receives embed_s and search_s, and rank_s when the
-        feature ranker reordered fusion's top candidates (`rank=False` keeps fusion's order)."""
+        feature ranker reordered fusion's top candidates (`rank=False` keeps fusion's order). With
+        `documents` (ids), from those documents only: each store search is filtered, then fused."""
         ranker = self.ranker if rank else None
-        fused = self.fuse(question, max(top_k, ranker.candidates) if ranker else top_k, mode, timings)
+        fused = self.fuse(question, max(top_k, ranker.candidates) if ranker else top_k, mode, timings, documents)
         if ranker is None:
             return fused
         t = time.perf_counter()
@@ -65,8 +73,10 @@ class HybridRetriever:
             timings["rank_s"] = time.perf_counter() - t
         return out[:top_k]
 
-    def fuse(self, question: str, top_k: int, mode: Mode = "hybrid", timings: dict | None = None) -> list[Passage]:
-        """Fusion's top_k passages: the dense and BM25 lists by weighted reciprocal rank."""
+    def fuse(
+        self, question: str, top_k: int, mode: Mode = "hybrid", timings: dict | None = None, documents: Collection[str] | None = None
+    ) -> list[Passage]:
+        """Fusion's top_k passages: the dense and BM25 lists (of `documents` only, when given) by weighted reciprocal rank."""
         t0 = time.perf_counter()
         n = max(self.candidates, top_k)
         embed_s = 0.0
@@ -74,8 +84,8 @@ class HybridRetriever:
         if mode in ("hybrid", "dense") and self.version.n_chunks:
             vec = self.embed([question])[0]
             embed_s = time.perf_counter() - t0
-            dense = self.version.search_dense(vec, n)
-        lexical = self.version.search_lexical(question, n) if mode in ("hybrid", "bm25") else []
+            dense = self.version.search_dense(vec, n, documents)
+        lexical = self.version.search_lexical(question, n, documents) if mode in ("hybrid", "bm25") else []
         fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in lexical]], self.rrf_k, [self.dense_weight, 1.0])
         best = sorted(fused, key=lambda c: -fused[c])[:top_k]
         if timings is not None:

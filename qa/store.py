@@ -13,7 +13,7 @@ picks one by location; the pipeline, reader and UI do not change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -42,8 +42,9 @@ class StoreVersion(Protocol):
     def documents(self) -> dict[str, dict]: ...  # id -> sha256, size, mtime_ns, kind, chars, chunks
     @property
     def seeds(self) -> Path | None: ...  # the folder it was built from
-    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
-    def search_lexical(self, question: str, k: int) -> list[tuple[int, float]]: ...
+    # the k best chunks; with `documents` (ids), among those documents' chunks only, filtered inside the search
+    def search_dense(self, vector: np.ndarray, k: int, documents: Collection[str] | None = None) -> list[tuple[int, float]]: ...
+    def search_lexical(self, question: str, k: int, documents: Collection[str] | None = None) -> list[tuple[int, float]]: ...
     def chunks(self, ids: list[int]) -> list[Chunk]: ...
     def document_text(self, doc_id: str) -> str | None: ...
     def document_chunks(self, doc_id: str) -> tuple[list[tuple[int, int]], np.ndarray]: ...  # spans, vectors

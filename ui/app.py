@@ -24,6 +24,7 @@ import gradio as gr  # noqa: E402
 from qa.documents import scan  # noqa: E402
 from qa.followup import Turn  # noqa: E402
 from qa.pipeline import BadQuestion, QAPipeline, Result  # noqa: E402
+from qa.scope import document_choices  # noqa: E402
 from qa.store import IndexBusy, IndexProblem  # noqa: E402
 from qa.ui.render import Cite, answer_message, document_html, esc, index_html, md_text, sources_html  # noqa: E402
 
@@ -105,17 +106,25 @@ class Server:
             return []
         return [{"text": q} for doc, qs in EXAMPLES.items() if doc in docs for q in qs]
 
-    def ask(self, question: str, top_k: int = 5, history: list[dict] | None = None) -> dict:
+    def ask(self, question: str, top_k: int = 5, history: list[dict] | None = None, documents: list[str] | None = None) -> dict:
         """The `qa ask --json` object for a question (the API endpoint); with a history (the earlier
         turns' objects as this returned them), the question is read in its context and the object
-        gains `resolved_question`."""
+        gains `resolved_question`; with documents (patterns, `qa.scope`), it is asked within those only."""
         k = max(1, min(100, int(top_k)))
         try:
-            if history is None:
-                return self.pipeline(question, top_k=k).to_json()
-            return self.pipeline(question, top_k=k, history=turns_from_json(history)).to_json()
+            if documents is not None and (not isinstance(documents, list) or not all(isinstance(d, str) for d in documents)):
+                raise BadQuestion("documents must be a list of document names, globs or folders")
+            turns = None if history is None else turns_from_json(history)
+            return self.pipeline(question, top_k=k, history=turns, documents=documents or None).to_json()
         except (BadQuestion, IndexProblem) as e:
             raise gr.Error(str(e)) from None
+
+    def document_choices(self) -> list[str]:
+        """What "Ask within" offers: the live version's folders and documents (none without an index)."""
+        try:
+            return document_choices(self.pipeline.version.documents)
+        except IndexProblem:
+            return []
 
     def rebuild(self, progress=None) -> str:
         """Refresh the index from the seeds (incremental) and answer from it at once; returns a summary."""
@@ -166,6 +175,15 @@ def build_app(server: Server) -> gr.Blocks:
                     elem_id="chat",
                 )
                 question = gr.Textbox(placeholder="Type a question and press Enter", show_label=False, elem_id="question", max_lines=3)
+                within = gr.Dropdown(
+                    choices=server.document_choices(),
+                    value=[],
+                    multiselect=True,
+                    allow_custom_value=True,  # a glob typed in; and a chosen document that a rebuild removed stays, to fail clearly
+                    label="Ask within",
+                    info="Empty: every document. Pick documents or folders, or type a glob such as *.pdf",
+                    elem_id="ask-within",
+                )
                 with gr.Row():
                     ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
                     clear_btn = gr.Button("Clear", elem_id="clear")
@@ -185,11 +203,11 @@ def build_app(server: Server) -> gr.Blocks:
                 return gr.skip(), history, ""
             return "", [*history, {"role": "user", "content": md_text(q)}], q
 
-        def answer(q: str, history: list, k: float, msg_cites: dict, earlier: list[Turn]):
+        def answer(q: str, history: list, k: float, msg_cites: dict, earlier: list[Turn], docs: list[str] | None):
             if not q:
                 return history, gr.skip(), gr.skip(), msg_cites, gr.skip()
             try:
-                result: Result = server.pipeline(q, top_k=int(k), history=earlier)
+                result: Result = server.pipeline(q, top_k=int(k), history=earlier, documents=docs or None)
             except (BadQuestion, IndexProblem) as e:
                 failed = [*history, {"role": "assistant", "content": md_text(f"Cannot answer: {e}")}]
                 return failed, gr.skip(), gr.skip(), msg_cites, gr.skip()
@@ -226,14 +244,14 @@ def build_app(server: Server) -> gr.Blocks:
         private: dict[str, Any] = {"api_visibility": "private"}
         for trigger in (question.submit, ask_btn.click):
             trigger(show_question, [question, chatbot], [question, chatbot, pending], queue=False, **private).then(
-                answer, [pending, chatbot, top_k, chat_cites, turns], [chatbot, sources, cites, chat_cites, turns], **private
+                answer, [pending, chatbot, top_k, chat_cites, turns, within], [chatbot, sources, cites, chat_cites, turns], **private
             ).then(lambda: index_html(server.index_info()), None, index_panel, queue=False, **private)
 
         def pick_example(history: list, evt: gr.SelectData):
             return show_question(evt.value["text"], history)[1:]
 
         chatbot.example_select(pick_example, [chatbot], [chatbot, pending], **private).then(
-            answer, [pending, chatbot, top_k, chat_cites, turns], [chatbot, sources, cites, chat_cites, turns], **private
+            answer, [pending, chatbot, top_k, chat_cites, turns, within], [chatbot, sources, cites, chat_cites, turns], **private
         )
         sources.click(open_cite, [cites], document, **private)
         chatbot.select(open_chat_cite, [chat_cites], document, **private)
@@ -247,14 +265,18 @@ def build_app(server: Server) -> gr.Blocks:
         chatbot.clear(clear, None, cleared, queue=False, **private)
         rebuild_btn.click(rebuild_clicked, None, [index_panel, rebuild_msg], concurrency_limit=1, concurrency_id="rebuild", **private)
         demo.load(lambda: index_html(server.index_info()), None, index_panel, **private)
+        # "Ask within" offers what the index holds now: it follows the index panel (load, rebuilds, the watcher)
+        index_panel.change(lambda: gr.Dropdown(choices=server.document_choices()), None, within, queue=False, **private)
         if server.watcher is not None:  # the panel follows rebuilds made by the watcher
             gr.Timer(2.0).tick(lambda: index_html(server.index_info()), None, index_panel, queue=False, **private)
 
-        def ask(question: str, top_k: int = 5, history: list[dict] | None = None) -> dict:
+        def ask(question: str, top_k: int = 5, history: list[dict] | None = None, documents: list[str] | None = None) -> dict:
             """Answer a question from the indexed documents: the same JSON object as `qa ask --json`. With
             `history` (the earlier turns, each the object /ask returned), a follow-up is read in their
-            context and the object gains `resolved_question`."""
-            return server.ask(question, top_k, history)
+            context and the object gains `resolved_question`. With `documents` (paths, file names, globs
+            or folders), only those documents are searched and the object names them; a pattern that
+            names no document is an error."""
+            return server.ask(question, top_k, history, documents)
 
         def rebuild_index() -> str:
             """Refresh the index from the seeds folder and answer from it at once; returns the build summary."""

@@ -527,3 +527,18 @@ def test_chat_smoke(tmp_path):
     assert s["first_turns_identical"] and s["first"] == s["first_with_history"]
     assert {"resolve", "answer_with_history", "answer_alone"} <= set(s["latency_ms_p50"])
     assert all(len(e["f1"]) == 3 for e in res["examples"])
+
+
+def test_scoped_smoke(tmp_path):
+    """Asking within a document: a few legal questions (committed documents) within their document in the index of
+    every legal text, and with that document indexed alone; one scope per document, the figures from the rows."""
+    out = tmp_path / "scoped.json"
+    run_bench("scoped.py", "--kinds", "legal", "--limit", "4", "--squad-articles", "0", "--work", str(tmp_path / "work"), "--out", str(out))
+    res = load(out, "scoped")
+    legal = res["kinds"]["legal"]
+    assert set(res["kinds"]) == {"legal"} and legal["questions"] == res["pooled"]["questions"] == 4
+    assert 1 <= res["scopes"] <= 4 and res["full_index"]["documents"] > res["scopes"]
+    for name in ("within", "alone", "everything"):
+        assert 0 <= legal[f"{name}@1"] <= legal[f"{name}@5"] <= 100
+    assert legal["within_minus_alone@5"] == pytest.approx(legal["within@5"] - legal["alone@5"])
+    assert res["target_met"] == (legal["within@5"] >= legal["alone@5"])

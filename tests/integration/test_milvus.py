@@ -274,3 +274,27 @@ def test_index_with_embedding_on_a_two_node_ray_cluster(milvus, ray_cluster, see
         want = json.loads(run_qa("ask", q, "--json", "--index", str(index_dir)).stdout)
         cited = [[(a["document"], a["start"], a["end"]) for a in out["answers"]] for out in (_ask(url, q), want)]
         assert cited[0] == cited[1], q
+
+
+def test_asked_within_a_document_milvus_filters_inside_its_search_as_the_local_store(milvus, tmp_path, index_dir):
+    """A `doc_key` filter expression in both of Milvus' searches: the chosen document answers past a
+    better-scoring distractor, with the very passages and answers the local store gives."""
+    from qa.backends import open_store
+    from qa.errors import NoMatchingDocuments
+    from qa.indexer import build_index
+    from qa.pipeline import QAPipeline
+    from tests.test_scope import CHOSEN, DISTRACTOR, QUESTION, build_scope_index
+
+    seeds, index = build_scope_index(tmp_path, index_dir)
+    url = milvus.url("scope")
+    build_index(open_store(url), seeds)
+    local = QAPipeline(index, seeds)
+    remote = QAPipeline(url, seeds, reader=local.reader)
+    assert remote(QUESTION).answers[0].document == DISTRACTOR
+    for patterns in ([CHOSEN], ["faq/"], ["*.md", "ferry.txt"]):
+        want, got = local(QUESTION, documents=patterns), remote(QUESTION, documents=patterns)
+        assert got.to_json() == want.to_json(), patterns
+        assert [(p.document, p.start, p.end) for p in got.passages] == [(p.document, p.start, p.end) for p in want.passages]
+    assert "Quayle" in remote(QUESTION, documents=[CHOSEN]).answers[0].text
+    with pytest.raises(NoMatchingDocuments, match="'nope'"):
+        remote(QUESTION, documents=["nope"])

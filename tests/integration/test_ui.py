@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, run_qa, stop_process
+from tests.test_scope import DISTRACTOR, DISTRACTOR_TEXT
 
 NO_ANSWER = "The documents don't say."
 
@@ -34,6 +35,7 @@ NEW_DOC = "The Brackwater ferry was launched in 1911 by the shipwright Mirela Ca
 HOSTILE_QUESTION = 'Who holds the vault key? <img src=x onerror="window.__pwned=12"> [x](javascript:window.__pwned=13) **bold**'
 NATO = "Who is the NATO Secretary General?"
 FOLLOW_UP = "What did he say?"  # "he": the person the previous answer named
+LIGHTHOUSE = "Who built the lighthouse at Port Elwyn?"  # harbour.html: Thomas Quayle; faq/lighthouse.txt, word for word: another
 
 
 def free_port() -> int:
@@ -90,6 +92,8 @@ def ui(seeds_dir, tmp_path_factory):
     shutil.copytree(seeds_dir, seeds, symlinks=True)
     (seeds / "vault.md").write_text(VAULT_MD, encoding="utf-8")
     (seeds / "log.html").write_text(LOG_HTML, encoding="utf-8")
+    (seeds / DISTRACTOR).parent.mkdir()
+    (seeds / DISTRACTOR).write_text(DISTRACTOR_TEXT, encoding="utf-8")  # outscores harbour.html on LIGHTHOUSE
     server = ServerProcess(seeds, root / "index", root / "server.log")
     from gradio_client import Client
 
@@ -400,3 +404,41 @@ def test_understood_as_shows_under_the_answer_escaped():
         "&#91;x&#93;&#40;javascript&#58;alert&#40;2&#41;&#41; say&#63;*"
         "\n\n*a warning*"
     )
+
+
+def test_ask_within_one_document_past_a_better_scoring_distractor(ui, page):
+    """faq/lighthouse.txt asks LIGHTHOUSE word for word and names another builder, so asked of every
+    document it wins; picked in "Ask within", harbour.html answers. A filter naming nothing says so,
+    and the choices follow the index."""
+    everywhere = ui.client.predict(LIGHTHOUSE, 5, api_name="/ask")
+    assert everywhere["answers"][0]["document"] == DISTRACTOR and "documents" not in everywhere, everywhere
+    page.locator("#ask-within input").click()
+    page.locator("#ask-within [data-testid='dropdown-option'][aria-label='harbour.html']").click()
+    page.keyboard.press("Escape")
+    assert page.locator("#ask-within .token").all_inner_texts() == ["harbour.html"]
+    reply, _ = ask(page, LIGHTHOUSE)
+    within = ui.client.predict(LIGHTHOUSE, 5, None, ["harbour.html"], api_name="/ask")  # the API, the same filter
+    assert within["documents"] == ["harbour.html"] and "Quayle" in within["answers"][0]["text"], within
+    assert within["answers"][0]["text"] in reply and "harbour.html · line" in reply and DISTRACTOR not in reply
+    cites = page.locator("#sources .qa-cite").all_inner_texts()
+    assert cites and all(c.startswith("harbour.html") for c in cites)  # every passage shown is from the chosen document
+    # a glob typed in that names no document: an error in the chat, never an answer from everything
+    page.locator("#ask-within input").fill("*.docx")
+    page.locator("#ask-within input").press("Enter")
+    reply, _ = ask(page, LIGHTHOUSE)
+    assert reply.startswith("Cannot answer: no document matches '*.docx'; the index holds") and "harbour.html" in reply
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="no document matches 'nope.txt'"):
+        ui.client.predict(LIGHTHOUSE, 5, None, ["nope.txt"], api_name="/ask")
+    # a document added and rebuilt from the page is offered at once
+    keepers = ui.seeds / "faq" / "keepers.txt"
+    keepers.write_text("The last keeper of the Port Elwyn light was Agnes Penrose, until 1962.\n", encoding="utf-8")
+    try:
+        page.click("#rebuild")
+        page.wait_for_function("() => document.querySelector('#rebuild-msg').innerText.includes('Rebuilt')", timeout=240_000)
+        page.locator("#ask-within input").click()
+        page.wait_for_selector("#ask-within [data-testid='dropdown-option'][aria-label='faq/keepers.txt']")
+    finally:
+        keepers.unlink()
+        ui.client.predict(api_name="/rebuild")
