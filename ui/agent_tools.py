@@ -173,9 +173,7 @@ def build_mcp(server: "Server") -> "MCPServer":
     ) -> Answers:
         try:
             with reading:
-                if documents is None:
-                    return answers_of(server.ask(question, top_k))
-                return answers_of(server.ask(question, top_k, documents=documents))  # MERGE: needs Server.ask(documents=)
+                return answers_of(server.ask(question, top_k, documents=documents))
         except (BadQuestion, IndexProblem) as e:
             raise ToolError(str(e)) from None
         except gr.Error as e:  # Server.ask's errors, as the browser chat shows them

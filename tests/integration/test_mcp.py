@@ -66,6 +66,13 @@ async def exercise(session: ClientSession, seeds: Path, pipeline) -> None:
     assert "Stoltenberg" in outs[NATO]["answers"][0]["text"]
     assert len(outs[UNANSWERED]["answers"]) == 1  # no answer: the closest guess alone, flagged
 
+    within = await session.call_tool("ask", {"question": NATO, "documents": ["nato-russia-council.txt"]})
+    assert not within.is_error and within.structured_content is not None
+    assert {a["document"] for a in within.structured_content["answers"]} == {"nato-russia-council.txt"}
+    assert within.structured_content["documents"] == ["nato-russia-council.txt"]
+    nowhere = await session.call_tool("ask", {"question": NATO, "documents": ["no-such-*.pdf"]})
+    assert nowhere.is_error and "no-such-*.pdf" in nowhere.content[0].text
+
     bad = await session.call_tool("ask", {"question": "?!"})
     assert bad.is_error and "the question has no letters or digits" in bad.content[0].text
 
