@@ -396,9 +396,11 @@ def serve(
 ):
     """Serve the browser chat, the HTTP API (/api) and optionally MCP (/mcp)."""
     from qa.ui.app import launch
+    from qa.ui.server import check_exposure, open_users
 
     if users_file is not None and no_auth:
         raise click.UsageError("--users and --no-auth contradict each other: pick one")
+    check_exposure(host, share, open_users(users_file), no_auth, warn=False)  # a refusal comes before the index opens
     launch(_pipeline(seeds, index_dir, reseed), host=host, port=port, share=share, watch=watch, users=users_file, no_auth=no_auth, mcp=mcp)
 
 

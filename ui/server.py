@@ -71,7 +71,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_exposure(host: str, share: bool, users: Users | None, no_auth: bool) -> None:
+def check_exposure(host: str, share: bool, users: Users | None, no_auth: bool, warn: bool = True) -> None:
     """Refuse to serve beyond loopback (or through a share link) without logins, unless --no-auth says so."""
     if users is not None:
         if not len(users):
@@ -81,6 +81,8 @@ def check_exposure(host: str, share: bool, users: Users | None, no_auth: bool) -
         return
     where = "a public share link" if share else f"{host} (beyond this machine)"
     if no_auth:
+        if not warn:
+            return
         print(f"WARNING: serving {where} WITHOUT logins (--no-auth): anyone who can reach it reads your documents.", file=sys.stderr)
         return
     raise ServeProblem(
