@@ -527,3 +527,15 @@ def test_chat_smoke(tmp_path):
     assert s["first_turns_identical"] and s["first"] == s["first_with_history"]
     assert {"resolve", "answer_with_history", "answer_alone"} <= set(s["latency_ms_p50"])
     assert all(len(e["f1"]) == 3 for e in res["examples"])
+
+
+def test_serve_api_smoke(tmp_path, seeds_dir):
+    """Two API clients with tokens for a few seconds, a rebuild halfway: no errors, the added document answered."""
+    out = tmp_path / "serve_api.json"
+    run_bench(
+        "serve_api.py", "--clients", "2", "--seconds", "4", "--seeds", str(seeds_dir), "--work", str(tmp_path / "work"), "--out", str(out)
+    )
+    r = load(out, "serve_api")
+    assert r["errors"] == 0 and r["requests"] > 0 and set(r["statuses"]) == {"200"}
+    assert r["rebuild"]["status"] == 200 and r["rebuild"]["new_document_answered"] is True
+    assert 0 < r["latency_s"]["p50"] <= r["latency_s"]["p95"] <= r["latency_s"]["max"]
