@@ -120,8 +120,7 @@ class Gate:
 
     def identify(self, scope: Scope) -> tuple[User | None, str | None]:
         """(the user, None), or (None, why) when credentials were sent and are wrong, or (None, None) when none were."""
-        headers = dict(scope.get("headers") or [])
-        auth = headers.get(b"authorization", b"").decode("latin-1")
+        auth = _header(scope, b"authorization")
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             user = self.users.check_token(value.strip())
@@ -133,7 +132,7 @@ class Gate:
                 return None, "the Basic credentials do not decode"
             user = self.users.check_password(name, password)
             return (user, None) if user else (None, "wrong user name or password")
-        cookie = headers.get(b"cookie", b"").decode("latin-1")
+        cookie = _header(scope, b"cookie")
         session = self.browser_sessions(cookie) if cookie else None
         user = self.users.get(session) if session else None  # a removed user's browser session ends too
         return user, None
@@ -154,7 +153,7 @@ class GateMiddleware:
             body = await _read_body(receive, MAX_API_BODY if is_api else MAX_LOGIN_BODY)
             if body is None:
                 return await _json(send, 413, f"the request body is over {MAX_API_BODY if is_api else MAX_LOGIN_BODY} bytes")
-            receive = _replay(body)
+            receive = _replay(body, receive)
         else:
             body = b""
         gate = self.gate
@@ -164,6 +163,9 @@ class GateMiddleware:
         address = (scope.get("client") or ("?", 0))[0]
         if path in LOGIN_PATHS and scope.get("method") == "POST":
             return await self._browser_login(scope, receive, send, body, address)
+        if is_api and scope.get("method") not in ("GET", "HEAD") and not _header(scope, b"authorization"):
+            # a browser's cookie opens /api's docs and lists, but changes need a token: no cross-site form can send one
+            return await _json(send, 401, "send Authorization: Bearer TOKEN (`qa users token NAME`) with this request", challenge=True)
         name = _basic_name(scope)  # a password sent with the request: locked names and addresses are not even checked
         if name and (wait := gate.locked(address, name)):
             return await _json(send, 429, f"too many failed logins: try again in {wait:.0f} s", retry=wait)
@@ -189,7 +191,7 @@ class GateMiddleware:
         from starlette.requests import Request
 
         try:
-            form = await Request(scope, _replay(body)).form()
+            form = await Request(scope, _replay(body, receive)).form()
             name = str(form.get("username") or "").strip()
         except Exception:  # a malformed form: Gradio answers it as it does
             name = ""
@@ -203,15 +205,19 @@ class GateMiddleware:
                 status["code"] = message["status"]
             await send(message)
 
-        await self.app(scope, _replay(body), watch)
+        await self.app(scope, _replay(body, receive), watch)
         if status.get("code") == 200:
             self.gate.succeeded(name)
         elif status.get("code") in (400, 401):
             self.gate.failed(address, name or None)
 
 
+def _header(scope: Scope, name: bytes) -> str:
+    return dict(scope.get("headers") or []).get(name, b"").decode("latin-1")
+
+
 def _basic_name(scope: Scope) -> str | None:
-    auth = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+    auth = _header(scope, b"authorization")
     scheme, _, value = auth.partition(" ")
     if scheme.lower() != "basic":
         return None
@@ -245,24 +251,18 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body already read, then the client's own messages (its disconnect, for a stream)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        await _forever()
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
-
-
-async def _forever() -> None:
-    import anyio
-
-    await anyio.sleep_forever()
+    return replay
 
 
 async def _json(send: Send, status: int, message: str, retry: float = 0, challenge: bool = False) -> None:

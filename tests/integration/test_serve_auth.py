@@ -227,6 +227,9 @@ def test_browser_must_log_in_and_a_reader_cannot_rebuild(team, browser):
     assert "Stoltenberg" in page.locator("#chat [data-testid=bot]").last.inner_text()
     page.click("#rebuild")
     page.get_by_text("has the read role").first.wait_for(timeout=60_000)
+    # the page's login cookie opens /api's reading routes; a change needs a token (no cross-site form can send one)
+    assert page.request.get(team.url + "api/documents").status == 200
+    assert page.request.post(team.url + "api/ask", data={"question": NATO}).status == 401
     context.close()
 
 
