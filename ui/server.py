@@ -322,14 +322,16 @@ def build_server_app(server: Any, blocks: Any, users: Users | None, mcp: bool = 
     )
     json_errors(app)
     app.include_router(api_router(server))
-    if mcp:
+    if mcp:  # MCP over streamable HTTP at /mcp (qa.ui.agent_tools), its lifespan entered by this app's
         try:
             from qa.ui.agent_tools import mcp_http_app
+
+            mcp_app, mcp_lifespan = mcp_http_app(server)
         except ImportError as e:
-            raise ServeProblem(f"--mcp needs the mcp package ({e}): pip install 'qa-docs[mcp]'") from None
-        mcp_app, mcp_lifespan = mcp_http_app(server)
+            raise ServeProblem(f"--mcp needs the mcp package: pip install 'qa-docs[mcp]' ({e})") from None
         lifespans.append(mcp_lifespan)
-        app.mount("/mcp", mcp_app)  # behind the gate: a bearer token (any role) or a browser login
+        app.mount("/mcp", mcp_app)  # behind the gate: a bearer token (any role); the app's own route is its "/"
+        app.add_middleware(_SlashAfter, prefix="/mcp")
     if gate is not None:
         n, m = gate.by_name.max_failures, int(gate.by_name.window_s // 60)
         gradio_kwargs.update(auth=gate.login, auth_message=AUTH_MESSAGE.format(n=n, m=m))
@@ -339,6 +341,18 @@ def build_server_app(server: Any, blocks: Any, users: Users | None, mcp: bool = 
         gate.browser_sessions = _gradio_sessions(gradio_app)
     app.add_middleware(GateMiddleware, gate=gate)  # outermost: runs before every route and Gradio's own middleware
     return app
+
+
+class _SlashAfter:
+    """`/mcp` reaches the app mounted there as `/mcp/` does, without a redirect (MCP clients post to the bare URL)."""
+
+    def __init__(self, app: ASGIApp, prefix: str):
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") == self.prefix:
+            scope = {**scope, "path": self.prefix + "/", "raw_path": (self.prefix + "/").encode()}
+        await self.app(scope, receive, send)
 
 
 class Running:

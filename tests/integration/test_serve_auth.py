@@ -4,7 +4,9 @@ read-only user and as a writer. Nothing of the documents may be reachable withou
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import importlib.util
 import json
 import re
 import stat
@@ -21,6 +23,9 @@ from tests.integration.test_ui import ServerProcess
 DOCUMENT_TEXT = ["fists clash", "Stoltenberg", "Halvorsen", "Thomas Quayle"]
 PASSWORDS = {"alice": "alice-writes-1", "bob": "bob-reads-22", "carol": "carol-locks-333"}
 NATO = "Who is the NATO Secretary General?"
+# MCP at /mcp comes with the mcp extra and qa.ui.agent_tools: when both are here, the server runs with --mcp
+# and every check below covers /mcp too.
+MCP = importlib.util.find_spec("mcp") is not None and importlib.util.find_spec("qa.ui.agent_tools") is not None
 STATION = "Who founded the Aurora research station?"
 
 
@@ -43,7 +48,8 @@ def team(seeds_dir, index_dir, tmp_path_factory):
     users = Users(users_file)
     users.add("bob", PASSWORDS["bob"], "read")
     users.add("carol", PASSWORDS["carol"], "read")
-    server = ServerProcess(seeds, index, root / "server.log", args=("--host", "0.0.0.0", "--users", str(users_file)))
+    args = ("--host", "0.0.0.0", "--users", str(users_file), *(["--mcp"] if MCP else []))
+    server = ServerProcess(seeds, index, root / "server.log", args=args)
     server.users_file, server.seeds, server.index = users_file, seeds, index
     server.tokens = {"alice": token.stdout.strip(), "bob": users.new_token("bob")}
     yield server
@@ -84,7 +90,7 @@ def _routes(team, pipeline) -> list[tuple[str, str]]:
     server = Server(pipeline)
     blocks = build_app(server)
     blocks.queue()
-    app = build_server_app(server, blocks, Users(team.users_file))
+    app = build_server_app(server, blocks, Users(team.users_file), mcp=MCP)
     found: list[tuple[str, str]] = []
 
     def walk(routes, prefix: str) -> None:
@@ -255,3 +261,21 @@ def test_without_an_index_the_api_says_503_and_no_auth_warns(tmp_path):
         assert httpx.get(server.url + "api/documents", timeout=60).status_code == 503
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(not MCP, reason="MCP needs the mcp extra and qa.ui.agent_tools")
+def test_mcp_takes_the_same_tokens(team):
+    """A real MCP client over streamable HTTP: a user's token opens /mcp, a wrong one gets 401."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def tools(token: str) -> list[str]:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120) as http:
+            async with streamable_http_client(team.url + "mcp", http_client=http) as (read, write, _):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    return [t.name for t in (await session.list_tools()).tools]
+
+    assert asyncio.run(tools(team.tokens["bob"]))
+    r = httpx.post(team.url + "mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401 and "error" in r.json()

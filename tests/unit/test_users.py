@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
 
 import pytest
 
@@ -90,3 +91,15 @@ def test_serving_beyond_loopback_needs_logins(tmp_path, capsys):
     with pytest.raises(ServeProblem, match="has no users"):
         check_exposure("0.0.0.0", share=False, users=empty, no_auth=False)
     assert is_loopback("::1") and is_loopback("127.0.0.2") and not is_loopback("0.0.0.0") and not is_loopback("example.org")
+
+
+def test_logins_without_the_serve_extra_say_what_to_install(tmp_path, monkeypatch):
+    """The base install has no argon2-cffi: asking for logins names the extra instead of failing on an import."""
+    from qa.ui.server import open_users
+
+    monkeypatch.setitem(sys.modules, "argon2", None)  # as if the package were not installed
+    with pytest.raises(UsersProblem, match=r"pip install 'qa-docs\[serve\]'"):
+        open_users(tmp_path / "users.json")
+    with pytest.raises(UsersProblem, match=r"pip install 'qa-docs\[serve\]'"):
+        Users(tmp_path / "users.json").add("alice", "long enough")
+    assert open_users(None) is None  # no users file: the base install serves loopback as before
