@@ -320,16 +320,7 @@ def launch(
     running = Running(app, host, port).start()
     url = running.url
     if share:
-        import secrets
-
-        from gradio import networking
-
-        local = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
-        try:
-            share_url = networking.setup_tunnel(local, port, secrets.token_urlsafe(32), None, None)
-            print(f"qa serve: public share link {share_url}", flush=True)
-        except Exception as e:  # no internet, or Gradio's tunnel service refused: serve locally all the same
-            print(f"qa serve: no share link ({type(e).__name__}: {e})", file=sys.stderr, flush=True)
+        running.share()
     logins = f"logins from {user_file.path}" if user_file is not None else "no logins"
     print(
         f"qa serve: ready at {url} in {time.perf_counter() - t0:.1f}s (models loaded, concurrency {concurrency}, {logins}"

@@ -376,6 +376,20 @@ class Running:
             time.sleep(0.05)
         return self
 
+    def share(self) -> None:
+        """A public link through Gradio's share service (needs the internet); the local server runs on without one."""
+        import secrets
+
+        from gradio import networking
+
+        host, port = self.uvicorn.config.host, self.uvicorn.config.port
+        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        try:
+            link = networking.setup_tunnel(local, port, secrets.token_urlsafe(32), None, None)
+            print(f"qa serve: public share link {link}", flush=True)
+        except Exception as e:  # no internet, or the share service refused
+            print(f"qa serve: no share link ({type(e).__name__}: {e})", file=sys.stderr, flush=True)
+
     def wait(self) -> None:
         try:
             while self.thread.is_alive():
