@@ -30,6 +30,7 @@ from qa.ui.app import HISTORY_TURNS, Server
 from qa.users import User
 
 MAX_DOCUMENTS_FILTER = 1000  # documents one question may be limited to
+MAX_HISTORY = 1000  # turns a client may send; the last HISTORY_TURNS are read, as the browser's /ask does
 
 
 class AskRequest(BaseModel):
@@ -39,8 +40,8 @@ class AskRequest(BaseModel):
     top_k: int = Field(5, ge=1, le=100, description="Passages the reader reads.")
     history: list[dict[str, Any]] | None = Field(
         None,
-        max_length=HISTORY_TURNS,
-        description="The conversation so far: the objects earlier /api/ask calls returned, oldest first (a follow-up is read in them).",
+        max_length=MAX_HISTORY,
+        description=f"The conversation so far: the objects earlier /api/ask calls returned, oldest first (the last {HISTORY_TURNS} count).",
     )
     documents: list[Annotated[str, Field(min_length=1, max_length=1000)]] | None = Field(
         None, min_length=1, max_length=MAX_DOCUMENTS_FILTER, description="Answer only from these documents (their names as listed)."
