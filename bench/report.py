@@ -499,6 +499,19 @@ def chat_tables(d: dict) -> str:
     )
 
 
+def serve_api_tables(d: dict) -> str:
+    """The HTTP API under load with logins on, a rebuild halfway."""
+    r = d["results"]
+    lat, rb = r["latency_s"], r["rebuild"]
+    head = ["clients", "seconds", "requests", "errors", "requests/s", "p50 s", "p95 s", "p99 s", "max s", "p95 s during the rebuild"]
+    row = [r["clients"], r["seconds"], r["requests"], r["errors"], r["throughput_rps"], lat["p50"], lat["p95"], lat["p99"], lat["max"]]
+    return (
+        table(head, [[*row, r["during_rebuild"]["p95_s"]]])
+        + f"\n\nThe rebuild (a document added, POST /api/rebuild by a writer) took {rb['seconds']} s: {rb['summary']}; the new document "
+        f"answered right after: {rb['new_document_answered']}. Server concurrency {r['server_concurrency']}.\n\n" + provenance(d)
+    )
+
+
 def plot(results: Path, dest: Path) -> Path | None:
     import matplotlib
 
@@ -606,6 +619,7 @@ MAKERS = {
     "kinds": kinds_tables,
     "chat": chat_tables,
     "scoped": scoped_tables,
+    "serve_api": serve_api_tables,
 }
 
 

@@ -1,4 +1,4 @@
-"""`qa`: a thin command line over the library (index, ask, chat, eval, serve, mcp).
+"""`qa`: a thin command line over the library (index, ask, chat, eval, serve, users, mcp).
 
 Training is not part of the product's CLI: every training tool runs as `python -m qa.train.<tool>`.
 """
@@ -375,18 +375,103 @@ def eval_cmd(questions_file, reader_only, limit, top_k, index_dir, seeds, reader
             click.echo(f"{k}: {json.dumps(v)}")
 
 
+def _users_option(f):
+    return click.option(
+        "--users",
+        "users_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=lambda: Settings.env_value("users"),
+        show_default="$QA_USERS",
+        help="The users file (names, roles, password and token hashes); `qa users add` creates it.",
+    )(f)
+
+
 @cli.command()
 @_seeds_option
 @_index_option
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; beyond loopback it needs --users.")
 @click.option("--port", type=int, default=7860, show_default=True)
-@click.option("--share", is_flag=True, help="Ask Gradio for a public share link (off by default).")
+@click.option("--share", is_flag=True, help="Ask Gradio for a public share link (off by default; needs --users).")
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Rebuild when files in the seeds folder change.")
-def serve(seeds: Path | None, reseed: bool, index_dir: str, host: str, port: int, share: bool, watch: bool):
-    """Open the browser chat."""
+@_users_option
+@click.option("--no-auth", is_flag=True, help="Serve beyond loopback without logins anyway (a warning is printed).")
+@click.option("--mcp", is_flag=True, help="Also serve MCP at /mcp (streamable HTTP; the mcp extra).")
+def serve(
+    seeds: Path | None,
+    reseed: bool,
+    index_dir: str,
+    host: str,
+    port: int,
+    share: bool,
+    watch: bool,
+    users_file: Path | None,
+    no_auth: bool,
+    mcp: bool,
+):
+    """Serve the browser chat, the HTTP API (/api) and optionally MCP (/mcp)."""
     from qa.ui.app import launch
+    from qa.ui.server import check_exposure, open_users
 
-    launch(_pipeline(seeds, index_dir, reseed), host=host, port=port, share=share, watch=watch)
+    if users_file is not None and no_auth:
+        raise click.UsageError("--users and --no-auth contradict each other: pick one")
+    check_exposure(host, share, open_users(users_file), no_auth, warn=False)  # a refusal comes before the index opens
+    launch(_pipeline(seeds, index_dir, reseed), host=host, port=port, share=share, watch=watch, users=users_file, no_auth=no_auth, mcp=mcp)
+
+
+@cli.group()
+def users():
+    """Manage who may log in to `qa serve` (the users file: --users FILE or $QA_USERS)."""
+
+
+def _users(users_file: Path | None):
+    from qa.users import Users, UsersProblem
+
+    if users_file is None:
+        raise UsersProblem("name the users file: --users FILE, or set QA_USERS")
+    return Users(users_file).load()
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["read", "write"]), default="read", show_default=True, help="read: ask; write: also rebuild.")
+@click.option("--password", envvar="QA_NEW_PASSWORD", help="The password (default: asked for, hidden); or $QA_NEW_PASSWORD.")
+@_users_option
+def users_add(name: str, role: str, password: str | None, users_file: Path | None):
+    """Add a user (or set an existing one's password and role)."""
+    file = _users(users_file)
+    if password is None:
+        password = click.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+    existed = file.get(name) is not None
+    file.add(name, password, role)
+    click.echo(f"{'updated' if existed else 'added'} {name} ({role}) in {file.path}")
+
+
+@users.command("remove")
+@click.argument("name")
+@_users_option
+def users_remove(name: str, users_file: Path | None):
+    """Remove a user: their password, token and browser sessions stop working."""
+    file = _users(users_file)
+    file.remove(name)
+    click.echo(f"removed {name} from {file.path}")
+
+
+@users.command("list")
+@_users_option
+def users_list(users_file: Path | None):
+    """The users and their roles."""
+    for user in _users(users_file).names():
+        click.echo(f"{user.name}\t{user.role}")
+
+
+@users.command("token")
+@click.argument("name")
+@_users_option
+def users_token(name: str, users_file: Path | None):
+    """Make a new API token for NAME (the old one stops working); shown once, stored hashed."""
+    token = _users(users_file).new_token(name)
+    click.echo(token)
+    click.echo(f"(the API token for {name}; send it as `Authorization: Bearer TOKEN`. It is not shown again.)", err=True)
 
 
 @cli.command(name="mcp")

@@ -91,6 +91,9 @@ class Settings:
     ui_concurrency: int = _setting(
         0, "Questions `qa serve` answers at once; the rest queue (0: the cores, clamped to 2-8).", "QA_UI_CONCURRENCY"
     )
+    users: Path | None = _setting(
+        None, "The users file `qa serve` checks logins against (`qa users add`); required beyond loopback.", "QA_USERS"
+    )
 
     def __post_init__(self) -> None:
         if self.embed_precision not in EMBED_PRECISIONS:

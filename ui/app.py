@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,14 @@ class Server:
         self.seeds = pipeline.seeds or Path("seeds")
         self.index_location = pipeline.store.location
         self.watcher: Watcher | None = None  # set when the seeds folder is watched
+        self.logins = False  # set by launch() when a users file is in force: changes then need the write role
+        self.writers: Callable[[str], bool] = lambda name: True
+
+    def check_write(self, request: gr.Request | None) -> None:
+        """Rebuilding and changing documents need the write role when logins are on (read users only ask)."""
+        name = getattr(request, "username", None) if request is not None else None
+        if self.logins and not (name and self.writers(name)):
+            raise gr.Error(f"{name or 'this login'} has the read role: rebuilding and changing documents need the write role")
 
     def prepare(self) -> None:
         """Load the models; build the index first when there is none but the seeds have documents."""
@@ -237,7 +246,8 @@ def build_app(server: Server) -> gr.Blocks:
             except IndexProblem as e:
                 return f'<div class="qa-empty">{esc(e)}</div>'
 
-        def rebuild_clicked(progress=gr.Progress()):
+        def rebuild_clicked(request: gr.Request, progress=gr.Progress()):
+            server.check_write(request)
             msg = server.rebuild(progress)
             return index_html(server.index_info()), md_text(msg)
 
@@ -278,8 +288,9 @@ def build_app(server: Server) -> gr.Blocks:
             names no document is an error."""
             return server.ask(question, top_k, history, documents)
 
-        def rebuild_index() -> str:
+        def rebuild_index(request: gr.Request) -> str:
             """Refresh the index from the seeds folder and answer from it at once; returns the build summary."""
+            server.check_write(request)
             return server.rebuild()
 
         gr.api(ask, api_name="ask")
@@ -287,10 +298,28 @@ def build_app(server: Server) -> gr.Blocks:
     return demo
 
 
-def launch(pipeline: QAPipeline, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True, watch: bool = False):
-    """Load the models once, then serve; `block=False` returns (demo, url) for tests and scripts."""
+def launch(
+    pipeline: QAPipeline,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    block: bool = True,
+    watch: bool = False,
+    users: Path | None = None,
+    no_auth: bool = False,
+    mcp: bool = False,
+):
+    """Check who may reach it (logins beyond loopback), load the models once, then serve the page,
+    /api and (with `mcp`) /mcp on one server (`qa.ui.server`); `block=False` returns (running, url)."""
+    from qa.ui.server import Running, build_server_app, check_exposure, open_users
+
     t0 = time.perf_counter()
+    user_file = open_users(users)
+    check_exposure(host, share, user_file, no_auth)  # before the models load: a refusal is immediate
     server = Server(pipeline)
+    if user_file is not None:
+        server.logins = True
+        server.writers = lambda name: bool((u := user_file.get(name)) and u.can_write)
     server.prepare()
     if watch and server.seeds.is_dir():
         from qa.watch import Watcher
@@ -299,28 +328,32 @@ def launch(pipeline: QAPipeline, host: str = "127.0.0.1", port: int = 7860, shar
     demo = build_app(server)
     concurrency = pipeline.settings.concurrency
     demo.queue(default_concurrency_limit=concurrency, max_size=QUEUE_MAX)
-    _, url, _ = demo.launch(
-        server_name=host,
-        server_port=port,
-        share=share,
-        prevent_thread_lock=True,
-        quiet=True,
+    app = build_server_app(
+        server,
+        demo,
+        user_file,
+        mcp=mcp,
+        host=host,
         ssr_mode=False,
         show_error=False,
         css=CSS,
         footer_links=["api"],
         blocked_paths=[str(server.seeds.resolve()), str(Path(server.index_location).resolve())],
     )
-    print(f"qa serve: ready at {url} in {time.perf_counter() - t0:.1f}s (models loaded, concurrency {concurrency})", flush=True)
+    running = Running(app, host, port).start()
+    url = running.url
+    if share:
+        running.share()
+    logins = f"logins from {user_file.path}" if user_file is not None else "no logins"
+    print(
+        f"qa serve: ready at {url} in {time.perf_counter() - t0:.1f}s (models loaded, concurrency {concurrency}, {logins}"
+        f"{', MCP at ' + url + 'mcp' if mcp else ''}; API docs at {url}api/docs)",
+        flush=True,
+    )
     if not block:
-        return demo, url
-    try:
-        demo.block_thread()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        demo.close()
-    return demo, url
+        return running, url
+    running.wait()
+    return running, url
 
 
 __all__ = ["launch", "build_app", "Server", "esc"]

@@ -542,3 +542,15 @@ def test_scoped_smoke(tmp_path):
         assert 0 <= legal[f"{name}@1"] <= legal[f"{name}@5"] <= 100
     assert legal["within_minus_alone@5"] == pytest.approx(legal["within@5"] - legal["alone@5"])
     assert res["target_met"] == (legal["within@5"] >= legal["alone@5"])
+
+
+def test_serve_api_smoke(tmp_path, seeds_dir):
+    """Two API clients with tokens for a few seconds, a rebuild halfway: no errors, the added document answered."""
+    out = tmp_path / "serve_api.json"
+    run_bench(
+        "serve_api.py", "--clients", "2", "--seconds", "4", "--seeds", str(seeds_dir), "--work", str(tmp_path / "work"), "--out", str(out)
+    )
+    r = load(out, "serve_api")
+    assert r["errors"] == 0 and r["requests"] > 0 and set(r["statuses"]) == {"200"}
+    assert r["rebuild"]["status"] == 200 and r["rebuild"]["new_document_answered"] is True
+    assert 0 < r["latency_s"]["p50"] <= r["latency_s"]["p95"] <= r["latency_s"]["max"]

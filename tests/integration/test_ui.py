@@ -47,7 +47,7 @@ def free_port() -> int:
 class ServerProcess:
     """`qa serve` in a subprocess; `launch_s` is the time from start to the page answering HTTP."""
 
-    def __init__(self, seeds: Path, index: Path, log: Path, env: dict | None = None, watch: bool = False):
+    def __init__(self, seeds: Path, index: Path, log: Path, env: dict | None = None, watch: bool = False, args: tuple[str, ...] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = log
@@ -66,6 +66,7 @@ class ServerProcess:
                 "--port",
                 str(self.port),
                 "--watch" if watch else "--no-watch",
+                *args,
             ],
             stdout=open(log, "w"),
             stderr=subprocess.STDOUT,
