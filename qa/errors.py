@@ -62,3 +62,10 @@ class BadInput(QAError, ValueError):
     """A file given on the command line is not what the command reads (a malformed question set)."""
 
     exit_code = USAGE
+
+
+class DocumentRefused(QAError, ValueError):
+    """A document cannot be added, removed or restored (a bad name, too large, unreadable, taken); the
+    message says why, and nothing was changed."""
+
+    exit_code = USAGE
