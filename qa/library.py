@@ -142,6 +142,8 @@ class Library:
         for a bad file: the result says why it was refused, and then nothing was written."""
         try:
             clean = check_name(name)
+            if not rename and os.path.lexists(self.seeds / clean):  # checked again when it is written
+                raise DocumentRefused(_taken(clean))
             raw = self._read(source)
             _, _, _, note = convert(raw, Path(clean).suffix)
         except (ValueError, OSError) as e:
@@ -188,7 +190,7 @@ class Library:
                     return candidate
                 except FileExistsError:
                     continue
-            raise DocumentRefused(f"{name} is already in the seeds folder; remove it first, or rename the file")
+            raise DocumentRefused(_taken(name))
         finally:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
@@ -340,6 +342,10 @@ def _link_or_replace(src: Path, dst: Path) -> None:
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
+
+
+def _taken(name: str) -> str:
+    return f"{name} is already in the seeds folder; remove it first, or rename the file"
 
 
 def _write_json(path: Path, data: dict) -> None:

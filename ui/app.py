@@ -415,7 +415,8 @@ def launch(pipeline: QAPipeline, host: str = "127.0.0.1", port: int = 7860, shar
         show_error=False,
         css=CSS,
         footer_links=["api"],
-        blocked_paths=[str(server.seeds.resolve()), str(Path(server.index_location).resolve())],
+        blocked_paths=[str(server.seeds.resolve()), str(Path(server.index_location).resolve()), str(server.library.trash)],
+        max_file_size=2 * pipeline.settings.max_file_bytes,  # larger uploads stop here; up to it, the Documents panel says why
     )
     print(f"qa serve: ready at {url} in {time.perf_counter() - t0:.1f}s (models loaded, concurrency {concurrency})", flush=True)
     if not block:
