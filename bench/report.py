@@ -499,6 +499,29 @@ def chat_tables(d: dict) -> str:
     )
 
 
+def upload_tables(d: dict) -> str:
+    r = d["results"]
+    rows = [
+        [
+            f["file"] + (" (first upload after start)" if f["first_upload_after_start"] else ""),
+            f["kb"],
+            f["qa_index_s"],
+            f["upload_to_cited_answer_s"],
+            f["target_s"],
+            "yes" if f["within_target"] else "**no**",
+        ]
+        for f in r["files"]
+    ]
+    verdict = "every file within it" if r["all_within_target"] else "**not every file within it**"
+    return (
+        f"Target: {r['target']}; {verdict}. The server was ready {r['server_launch_s']} s after it started; "
+        f"{r['note']}.\n\n"
+        + table(["file", "KB", "`qa index` s", "drop to cited answer s", "target s", "within"], rows)
+        + "\n\n"
+        + provenance(d)
+    )
+
+
 def plot(results: Path, dest: Path) -> Path | None:
     import matplotlib
 
@@ -588,6 +611,7 @@ MAKERS = {
     "nonwiki": nonwiki_tables,
     "kinds": kinds_tables,
     "chat": chat_tables,
+    "upload": upload_tables,
 }
 
 

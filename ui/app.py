@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ import gradio as gr  # noqa: E402
 from qa.documents import scan  # noqa: E402
 from qa.errors import DocumentRefused  # noqa: E402
 from qa.followup import Turn  # noqa: E402
-from qa.indexer import Progress  # noqa: E402
+from qa.indexer import Progress, document_embedder  # noqa: E402
 from qa.library import Library  # noqa: E402
 from qa.pipeline import BadQuestion, QAPipeline, Result  # noqa: E402
 from qa.store import IndexBusy, IndexProblem, StoreVersion  # noqa: E402
@@ -96,6 +97,7 @@ class Server:
         self.index_location = pipeline.store.location
         self.watcher: Watcher | None = None  # set when the seeds folder is watched
         self.library = Library(self.seeds, pipeline.settings)  # the seeds folder's files: add, remove to a trash, restore
+        self._indexing_warm: threading.Thread | None = None
 
     def prepare(self) -> None:
         """Load the models; build the index first when there is none but the seeds have documents."""
@@ -173,6 +175,21 @@ class Server:
             "documents": [row.to_json() for row in self.library.documents(version)],
             "trash_entries": [entry.to_json() for entry in self.library.list_trash()],
         }
+
+    def warm_up_indexing(self) -> None:
+        """Load the document embedder in the background, once, so a first upload does not wait for it (the
+        Documents panel calls this when it is opened; a build that starts meanwhile waits for the load)."""
+        if self._indexing_warm is None:
+            settings = self.pipeline.settings
+
+            def load() -> None:
+                try:
+                    document_embedder(settings)
+                except Exception as e:  # the next build reports it
+                    print(f"could not load the document embedder ahead of an upload: {e}", file=sys.stderr)
+
+            self._indexing_warm = threading.Thread(target=load, name="qa-warm-indexing", daemon=True)
+            self._indexing_warm.start()
 
     def add_documents(self, files: Sequence[tuple[str, Path | bytes]], rename: bool = False, progress: Progress | None = None) -> dict:
         """Add each (file name, its path or bytes) to the seeds folder, checked as the indexer reads it
@@ -255,7 +272,7 @@ def build_app(server: Server) -> gr.Blocks:
                     index_panel = gr.HTML(elem_id="index-panel", js_on_load=None)
                     rebuild_btn = gr.Button("Rebuild index", size="sm", elem_id="rebuild")
                     rebuild_msg = gr.Markdown(elem_id="rebuild-msg")
-                with gr.Accordion("Documents", open=False, elem_id="documents"):
+                with gr.Accordion("Documents", open=False, elem_id="documents") as documents_accordion:
                     documents_panel = gr.HTML(elem_id="documents-panel", js_on_load=REMOVE_JS)
                     upload = gr.File(
                         label="Add documents: drop .txt, .md, .html, .pdf or .docx files here, or click to choose",
@@ -374,6 +391,7 @@ def build_app(server: Server) -> gr.Blocks:
         upload.upload(upload_files, [upload], [*documents_out, documents_msg, upload], **one_build)
         documents_panel.click(change_clicked, None, [*documents_out, documents_msg], **one_build)
         trash_panel.click(change_clicked, None, [*documents_out, documents_msg], **one_build)
+        documents_accordion.expand(server.warm_up_indexing, None, None, queue=False, **private)  # an upload may follow
         demo.load(documents_view, None, documents_out, **private)
         if server.watcher is not None:  # the panel follows rebuilds made by the watcher
             gr.Timer(2.0).tick(documents_view, None, documents_out, queue=False, **private)
