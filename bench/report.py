@@ -503,6 +503,7 @@ def upload_tables(d: dict) -> str:
     r = d["results"]
     rows = [
         [
+            f.get("round", 1),
             f["file"] + (" (first upload after start)" if f["first_upload_after_start"] else ""),
             f["kb"],
             f["qa_index_s"],
@@ -513,10 +514,11 @@ def upload_tables(d: dict) -> str:
         for f in r["files"]
     ]
     verdict = "every file within it" if r["all_within_target"] else "**not every file within it**"
+    launches = r["server_launch_s"] if isinstance(r["server_launch_s"], list) else [r["server_launch_s"]]
     return (
-        f"Target: {r['target']}; {verdict}. The server was ready {r['server_launch_s']} s after it started; "
-        f"{r['note']}.\n\n"
-        + table(["file", "KB", "`qa index` s", "drop to cited answer s", "target s", "within"], rows)
+        f"Target: {r['target']}; {verdict}. Each round is a fresh server (ready {', '.join(map(str, launches))} s after it "
+        f"started); {r['note']}.\n\n"
+        + table(["round", "file", "KB", "`qa index` s", "drop to cited answer s", "target s", "within"], rows)
         + "\n\n"
         + provenance(d)
     )

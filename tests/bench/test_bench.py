@@ -520,9 +520,9 @@ def test_kinds_smoke(tmp_path):
 def test_upload_smoke(tmp_path):
     """One small PDF dropped on the Documents panel of a real server, beside `qa index` of it."""
     out = tmp_path / "upload.json"
-    run_bench("upload.py", "--pages", "2", "--limit", "1", "--work", str(tmp_path / "work"), "--out", str(out))
+    run_bench("upload.py", "--pages", "2", "--limit", "1", "--rounds", "1", "--work", str(tmp_path / "work"), "--out", str(out))
     res = load(out, "upload")
-    (row,) = res["files"]
+    (row,) = res["files"]  # one round, one file
     assert row["file"] == "annual-report.pdf" and row["first_upload_after_start"]
     assert row["within_target"] == (row["upload_to_cited_answer_s"] <= row["target_s"]) and "annual-report.pdf" in row["reply"]
 
