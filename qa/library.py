@@ -199,7 +199,13 @@ class Library:
 
     def remove(self, name: str) -> TrashEntry:
         """Move the file `name` (its id in the index) into a new trash entry; DocumentRefused when
-        there is no such file."""
+        there is no such file, or it cannot be moved (the reason says why)."""
+        try:
+            return self._remove(name)
+        except OSError as e:
+            raise DocumentRefused(f"{name} could not be moved to the trash {self.trash}: {_reason(e)}") from None
+
+    def _remove(self, name: str) -> TrashEntry:
         path = self._inside(name)
         with self._lock:
             if not os.path.lexists(path) or stat.S_ISDIR(os.lstat(path).st_mode):
@@ -225,6 +231,12 @@ class Library:
     def restore(self, entry_id: str, rename: bool = True) -> str:
         """Put a trash entry's file back where it was; when that name was taken since, as the first free
         "name (2).ext" (or refused without `rename`). Returns the name it has now."""
+        try:
+            return self._restore(entry_id, rename)
+        except OSError as e:
+            raise DocumentRefused(f"{entry_id} could not be restored: {_reason(e)}") from None
+
+    def _restore(self, entry_id: str, rename: bool) -> str:
         entry = self._entry(entry_id)
         if entry is None:
             raise DocumentRefused(f"nothing in the trash is called {entry_id}")

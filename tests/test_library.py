@@ -165,3 +165,16 @@ def test_the_list_joins_the_folder_with_the_live_index(fresh):
     assert rows["harbour.html"].status == "changed"
     assert rows["notes/aurora station.md"].status == "gone"
     assert [r.name for r in library.documents(None)] == sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*") if p.is_file())
+
+
+def test_uploads_of_one_name_at_once_keep_exactly_one_file(library):
+    """Eight writers racing for one name: one wins, the others are refused, and the file is whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"Version {i} of the ferry notes: the Brackwater ferry sails at {i} o'clock.\n".encode() for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda raw: library.add("race.md", raw), texts))
+    winners = [i for i, r in enumerate(results) if r.ok]
+    assert len(winners) == 1 and all("already in the seeds folder" in r.reason for r in results if not r.ok), results
+    assert (library.seeds / "race.md").read_bytes() == texts[winners[0]]
+    assert not [p for p in library.seeds.iterdir() if p.name.startswith(".")]

@@ -220,7 +220,7 @@ class Server:
         change in the folder for the next one, and the live index answering as before."""
         try:
             report = self.pipeline.rebuild(progress=progress)
-        except (IndexBusy, IndexProblem, FileNotFoundError) as e:
+        except (IndexBusy, IndexProblem, OSError) as e:
             return {"rebuilt": None, "rebuild_error": str(e)}
         return {"rebuilt": report.summary(), "version": report.version, "skipped": {s.path: s.reason for s in report.skipped}}
 
