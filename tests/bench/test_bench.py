@@ -516,6 +516,7 @@ def test_kinds_smoke(tmp_path):
     assert (tmp_path / "reliability.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # three `qa` processes, a server and a browser: about a minute
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium for Playwright")
 def test_upload_smoke(tmp_path):
     """One small PDF dropped on the Documents panel of a real server, beside `qa index` of it."""
