@@ -512,6 +512,31 @@ def serve_api_tables(d: dict) -> str:
     )
 
 
+def upload_tables(d: dict) -> str:
+    r = d["results"]
+    rows = [
+        [
+            f.get("round", 1),
+            f["file"] + (" (first upload after start)" if f["first_upload_after_start"] else ""),
+            f["kb"],
+            f["qa_index_s"],
+            f["upload_to_cited_answer_s"],
+            f["target_s"],
+            "yes" if f["within_target"] else "**no**",
+        ]
+        for f in r["files"]
+    ]
+    verdict = "every file within it" if r["all_within_target"] else "**not every file within it**"
+    launches = r["server_launch_s"] if isinstance(r["server_launch_s"], list) else [r["server_launch_s"]]
+    return (
+        f"Target: {r['target']}; {verdict}. Each round is a fresh server (ready {', '.join(map(str, launches))} s after it "
+        f"started); {r['note']}.\n\n"
+        + table(["round", "file", "KB", "`qa index` s", "drop to cited answer s", "target s", "within"], rows)
+        + "\n\n"
+        + provenance(d)
+    )
+
+
 def plot(results: Path, dest: Path) -> Path | None:
     import matplotlib
 
@@ -620,6 +645,7 @@ MAKERS = {
     "chat": chat_tables,
     "scoped": scoped_tables,
     "serve_api": serve_api_tables,
+    "upload": upload_tables,
 }
 
 

@@ -188,27 +188,44 @@ def _visible_strings(soup) -> str:
 def read_document(state: FileState, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Document, str | None]:
     """Read one file; raises ValueError/OSError with a human reason when it cannot be used."""
     if state.size > max_bytes:
-        raise ValueError(_too_large(state.size, max_bytes))
+        raise ValueError(too_large(state.size, max_bytes))
     raw, size, mtime_ns = _read_stable(state.path, max_bytes)
-    suffix = state.path.suffix.lower()
-    pages = None
-    if suffix in PAGED_SUFFIXES:
-        from qa import converters
-
-        kind, note = PAGED_SUFFIXES[suffix], None
-        text, pages = converters.run_limited(converters.pdf_text if kind == "pdf" else converters.docx_text, raw)
-    else:
-        text, note = decode(raw)
-        kind = "html" if suffix in HTML_SUFFIXES else "text"
-        if kind == "html":
-            text = html_to_text(text)
-    if not text.strip():
-        raise ValueError("empty (no text)")
+    text, pages, kind, note = convert(raw, state.path.suffix)
     digest = hashlib.sha256(raw).hexdigest()
     return Document(state.id, text, digest, kind, size, mtime_ns, pages), note
 
 
-def _too_large(size: int, max_bytes: int) -> str:
+def kind_of(suffix: str) -> str | None:
+    """The kind a file of this suffix is read as ("text", "html", "pdf", "docx"); None: not read at all."""
+    suffix = suffix.lower()
+    if suffix in PAGED_SUFFIXES:
+        return PAGED_SUFFIXES[suffix]
+    return "html" if suffix in HTML_SUFFIXES else "text" if suffix in TEXT_SUFFIXES else None
+
+
+def convert(raw: bytes, suffix: str) -> tuple[str, list[int] | None, str, str | None]:
+    """A file's bytes as the index reads them: (text, page starts, kind, note). PDF and Word are parsed in
+    the limited child process (qa.converters). Raises ValueError with the reason the file is skipped;
+    `qa.library` checks an upload with it before the upload enters the seeds folder."""
+    kind = kind_of(suffix)
+    if kind is None:
+        raise ValueError(f"unsupported type '{suffix or 'no extension'}'")
+    pages, note = None, None
+    if kind in ("pdf", "docx"):
+        from qa import converters
+
+        text, pages = converters.run_limited(converters.pdf_text if kind == "pdf" else converters.docx_text, raw)
+    else:
+        text, note = decode(raw)
+        if kind == "html":
+            text = html_to_text(text)
+    if not text.strip():
+        raise ValueError("empty (no text)")
+    return text, pages, kind, note
+
+
+def too_large(size: int, max_bytes: int) -> str:
+    """The reason a file over the size limit is skipped (or an upload refused)."""
     return f"too large ({size / 2**20:.0f} MB > {max_bytes / 2**20:.0f} MB; raise QA_MAX_FILE_MB)"
 
 
@@ -230,7 +247,7 @@ def _read_stable(path: Path, max_bytes: int, tries: int = 3) -> tuple[bytes, int
                 raise ValueError("not a regular file")
             raw = f.read(max_bytes + 1)
             if len(raw) > max_bytes:
-                raise ValueError(_too_large(max(len(raw), before.st_size), max_bytes))
+                raise ValueError(too_large(max(len(raw), before.st_size), max_bytes))
             after = os.fstat(fd)
         if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and len(raw) == after.st_size:
             return raw, len(raw), after.st_mtime_ns

@@ -67,3 +67,14 @@ class BadInput(QAError, ValueError):
 class NoMatchingDocuments(BadQuestion):
     """A question asked within some documents (`documents=`, `qa ask --doc`) whose patterns name
     none of the indexed documents: an error, never an answer from nothing (or from everything)."""
+
+
+class DocumentRefused(QAError, ValueError):
+    """A document cannot be added, removed or restored (a bad name, too large, unreadable, taken); the
+    message says why, and nothing was changed."""
+
+    exit_code = USAGE
+
+
+class DocumentNotFound(DocumentRefused):
+    """No such document in the seeds folder, or no such entry in the trash (the HTTP API's 404)."""

@@ -9,6 +9,7 @@ rebuild everything.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -176,7 +177,7 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
 
     texts = [d.text[s:e] for d, spans in to_embed for s, e in spans]
     progress(f"embedding {len(texts)} chunks", 0.15)
-    vectors = embed(texts, progress) if embed and texts else _embed(texts, spec, settings, progress, bar)
+    vectors = embed(texts, progress) if embed and texts else _embed(texts, settings, progress, bar)
     offset = 0
     for doc, spans in to_embed:
         writer.add(doc.id, doc.text, _info(doc), spans, vectors[offset : offset + len(spans)])
@@ -230,18 +231,28 @@ def _reason(e: Exception) -> str:
 
 
 _DOC_EMBEDDER: embedder.DocumentEmbedder | None = None
+_DOC_EMBEDDER_LOCK = threading.Lock()
 
 
-def _embed(texts: list[str], spec: embedder.EmbedderSpec, settings: Settings, progress: Progress, bar: bool) -> np.ndarray:
+def document_embedder(settings: Settings) -> embedder.DocumentEmbedder:
+    """The process's document embedder for `settings`, loaded once: `qa serve` and tests rebuild many
+    times, and the browser's Documents panel loads it ahead of a first upload (a build that starts
+    meanwhile waits for that load instead of making a second)."""
+    global _DOC_EMBEDDER
+    spec = embedder.EmbedderSpec.choose(settings.embedder)
+    with _DOC_EMBEDDER_LOCK:
+        if _DOC_EMBEDDER is None or (_DOC_EMBEDDER.requested, _DOC_EMBEDDER.spec) != (settings.embed_precision, spec):
+            _DOC_EMBEDDER = embedder.DocumentEmbedder(precision=settings.embed_precision, spec=spec)
+        _DOC_EMBEDDER.warm_up()
+        return _DOC_EMBEDDER
+
+
+def _embed(texts: list[str], settings: Settings, progress: Progress, bar: bool) -> np.ndarray:
     """Vectors for `texts` by sentence-transformers, in bf16 where the CPU has it (see
     embedder.DocumentEmbedder), longest last so batches pad little."""
-    global _DOC_EMBEDDER
     if not texts:
         return np.zeros((0, embedder.DIM), np.float32)
-    # one model load per process: `qa serve` and tests rebuild many times
-    if _DOC_EMBEDDER is None or (_DOC_EMBEDDER.requested, _DOC_EMBEDDER.spec) != (settings.embed_precision, spec):
-        _DOC_EMBEDDER = embedder.DocumentEmbedder(precision=settings.embed_precision, spec=spec)
-    model = _DOC_EMBEDDER
+    model = document_embedder(settings)
     order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), embedder.DIM), np.float32)
     from tqdm import tqdm
@@ -257,4 +268,4 @@ def _embed(texts: list[str], spec: embedder.EmbedderSpec, settings: Settings, pr
     return out
 
 
-__all__ = ["build_index", "detect_changes", "index_settings", "BuildReport", "Changes"]
+__all__ = ["build_index", "detect_changes", "document_embedder", "index_settings", "BuildReport", "Changes"]

@@ -1,14 +1,13 @@
 """The HTTP JSON API under `/api`, on the same server (and the same users) as the browser chat.
 
-`POST /api/ask` answers with exactly the `qa ask --json` object; `GET /api/documents` lists what the
-index holds; `POST /api/rebuild` (write role) refreshes it. Who is asking is decided before a
+`POST /api/ask` answers with exactly the `qa ask --json` object; `GET /api/documents` lists the seeds
+folder's documents beside what the index holds of them, and the trash; `POST /api/rebuild`, `POST
+/api/documents` (an upload), `DELETE /api/documents/{name}` (to the trash) and `POST
+/api/trash/{id}/restore` change them (write role), each returning once the index answers from the change. Who is asking is decided before a
 request gets here, by the server's gate (`qa.ui.server`), from a bearer token (`qa users token`);
 these routes only check the role. Every error is JSON, `{"error": message}`, with its status:
 400 a bad question or body, 401 no or a wrong login, 403 the role does not allow it, 409 a build is
 running, 413 a body too large, 429 too many failed logins, 503 no index yet.
-
-New document routes (`POST /api/documents`, `DELETE /api/documents/{name}`) go on `router` beside
-these, with `Depends(writer)` as `/rebuild` has it.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
@@ -24,7 +23,7 @@ from gradio import Error as GradioError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from qa.errors import BadQuestion, IndexBusy, IndexProblem
+from qa.errors import BadQuestion, DocumentNotFound, DocumentRefused, IndexBusy, IndexProblem
 from qa.pipeline import MAX_QUESTION_CHARS
 from qa.ui.app import HISTORY_TURNS, Server
 from qa.users import User
@@ -99,6 +98,7 @@ def _status(e: GradioError) -> tuple[int, str]:
 def api_router(server: Server) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["qa"], dependencies=[Depends(current_user)], responses=ERRORS)
     limiter: dict[str, anyio.CapacityLimiter] = {}
+    builds = anyio.CapacityLimiter(1)  # document changes wait for each other (the build lock would refuse them)
 
     def questions() -> anyio.CapacityLimiter:
         """As many questions at once as the browser chat answers (QA_UI_CONCURRENCY); the rest wait."""
@@ -117,14 +117,43 @@ def api_router(server: Server) -> APIRouter:
             code, message = _status(e)
             raise HTTPException(code, message) from None
 
-    @router.get("/documents", summary="The documents the index holds")
+    @router.get("/documents", summary="The documents: the seeds folder's files beside what the index holds, and the trash")
     def documents() -> dict[str, Any]:
         try:
-            version = server.pipeline.version
+            version = server.pipeline.version.name
         except IndexProblem as e:
             raise HTTPException(503, str(e)) from None
-        docs = [{"name": name, "chunks": int((info.get("chunks") or (0, 0))[1])} for name, info in sorted(version.documents.items())]
-        return {"version": version.name, "documents": docs}
+        return {"version": version, **server.list_documents()}
+
+    async def changed(change: Any) -> dict[str, Any]:
+        """A change to the documents, then the rebuild it needs (one build at a time, as /rebuild)."""
+        try:
+            return await anyio.to_thread.run_sync(change, limiter=builds)
+        except DocumentNotFound as e:
+            raise HTTPException(404, str(e)) from None
+        except DocumentRefused as e:
+            raise HTTPException(400, str(e)) from None
+        except GradioError as e:
+            code, message = _status(e)
+            raise HTTPException(code, message) from None
+
+    @router.post("/documents", summary="Add documents (write role): answerable when this returns", dependencies=[Depends(writer)])
+    async def add_documents(
+        files: Annotated[list[UploadFile], File(description="The files, as a multipart form's `files` fields.")],
+        rename: Annotated[bool, Form(description="Give a taken name a free one (name (2).ext) instead of refusing it.")] = False,
+    ) -> dict[str, Any]:
+        """Each file is checked as the indexer reads it (kind, size, conversion in a bounded child process)
+        before it enters the seeds folder; a refused one is listed with its reason and nothing else changes."""
+        given = [(f.filename or "", await f.read()) for f in files]
+        return await changed(lambda: server.add_documents(given, rename=rename))
+
+    @router.delete("/documents/{name:path}", summary="Move a document to the trash (write role)", dependencies=[Depends(writer)])
+    async def remove_document(name: str) -> dict[str, Any]:
+        return await changed(lambda: server.remove_document(name))
+
+    @router.post("/trash/{entry}/restore", summary="Put a removed document back (write role)", dependencies=[Depends(writer)])
+    async def restore_document(entry: str) -> dict[str, Any]:
+        return await changed(lambda: server.restore_document(entry))
 
     @router.post("/rebuild", summary="Refresh the index from the seeds folder (write role)", dependencies=[Depends(writer)])
     async def rebuild() -> dict[str, str]:

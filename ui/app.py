@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +24,25 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no teleme
 import gradio as gr  # noqa: E402
 
 from qa.documents import scan  # noqa: E402
+from qa.errors import DocumentRefused  # noqa: E402
 from qa.followup import Turn  # noqa: E402
+from qa.indexer import Progress, document_embedder  # noqa: E402
+from qa.library import Library  # noqa: E402
 from qa.pipeline import BadQuestion, QAPipeline, Result  # noqa: E402
 from qa.scope import document_choices  # noqa: E402
-from qa.store import IndexBusy, IndexProblem  # noqa: E402
-from qa.ui.render import Cite, answer_message, document_html, esc, index_html, md_text, sources_html  # noqa: E402
+from qa.store import IndexBusy, IndexProblem, StoreVersion  # noqa: E402
+from qa.ui.render import (  # noqa: E402
+    Cite,
+    answer_message,
+    document_html,
+    documents_html,
+    documents_message,
+    esc,
+    index_html,
+    md_text,
+    sources_html,
+    trash_html,
+)
 
 if TYPE_CHECKING:
     from gradio.components.chatbot import ExampleMessage
@@ -52,12 +67,25 @@ mark { background: #ffd54f; color: #000; padding: 0 2px; border-radius: 3px; cur
 mark.alt { background: #fff3c4; }
 .qa-warn { color: #8a5300; background: #fff4e0; border-radius: 6px; padding: 4px 8px; margin-top: 4px; }
 .qa-empty { color: var(--body-text-color-subdued); }
+.qa-documents { width: 100%; font-size: 0.9em; border-collapse: collapse; }
+.qa-documents td, .qa-documents th { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--border-color-primary); }
+.qa-skipped { color: #8a5300; }
 """
 CITE_JS = (
     "element.addEventListener('click', (e) => { const c = e.target.closest('[data-cite]');"
     " if (c) trigger('click', {cite: Number(c.dataset.cite)}); });"
 )
 DOC_EMPTY = '<div class="qa-empty">Click a citation to read the whole document.</div>'
+# the Documents panel's buttons: a removal asks first (nothing is lost either way: it goes to the trash)
+REMOVE_JS = (
+    "element.addEventListener('click', (e) => { const b = e.target.closest('[data-remove]');"
+    " if (b && window.confirm('Move ' + b.dataset.remove + ' to the trash? The index stops citing it; the trash can restore it.'))"
+    " trigger('click', {remove: b.dataset.remove}); });"
+)
+RESTORE_JS = (
+    "element.addEventListener('click', (e) => { const b = e.target.closest('[data-restore]');"
+    " if (b) trigger('click', {restore: b.dataset.restore}); });"
+)
 SCROLL_JS = "watch('value', () => { const m = element.querySelector('#qa-doc-mark'); if (m) m.scrollIntoView({block: 'center'}); });"
 
 
@@ -69,6 +97,8 @@ class Server:
         self.seeds = pipeline.seeds or Path("seeds")
         self.index_location = pipeline.store.location
         self.watcher: Watcher | None = None  # set when the seeds folder is watched
+        self.library = Library(self.seeds, pipeline.settings)  # the seeds folder's files: add, remove to a trash, restore
+        self._indexing_warm: threading.Thread | None = None
         self.logins = False  # set by launch() when a users file is in force: changes then need the write role
         self.writers: Callable[[str], bool] = lambda name: True
 
@@ -146,6 +176,71 @@ class Server:
         skipped = "".join(f"; skipped {s.path}: {s.reason}" for s in report.skipped)
         return f"Rebuilt: {report.summary()}{skipped}"
 
+    # --- the documents of the seeds folder (the Documents panel; an HTTP API can call these too) ---
+
+    def list_documents(self) -> dict:
+        """Every file of the seeds folder joined with what the live index holds of it (kind, size, pages,
+        chunks, modified, status, why skipped), and the trash: its folder and its entries, newest first."""
+        version: StoreVersion | None
+        try:
+            version = self.pipeline.version
+        except IndexProblem:
+            version = None
+        return {
+            "seeds": str(self.seeds.resolve()),
+            "trash": str(self.library.trash),
+            "documents": [row.to_json() for row in self.library.documents(version)],
+            "trash_entries": [entry.to_json() for entry in self.library.list_trash()],
+        }
+
+    def warm_up_indexing(self) -> None:
+        """Load the document embedder in the background, once, so a first upload does not wait for it (the
+        Documents panel calls this when it is opened; a build that starts meanwhile waits for the load)."""
+        if self._indexing_warm is None:
+            settings = self.pipeline.settings
+
+            def load() -> None:
+                try:
+                    document_embedder(settings)
+                except Exception as e:  # the next build reports it
+                    print(f"could not load the document embedder ahead of an upload: {e}", file=sys.stderr)
+
+            self._indexing_warm = threading.Thread(target=load, name="qa-warm-indexing", daemon=True)
+            self._indexing_warm.start()
+
+    def add_documents(self, files: Sequence[tuple[str, Path | bytes]], rename: bool = False, progress: Progress | None = None) -> dict:
+        """Add each (file name, its path or bytes) to the seeds folder, checked as the indexer reads it
+        (a file the limits refuse is listed with the reason and nothing else is touched), then rebuild,
+        so the added ones answer when this returns. A taken name is refused, or with `rename` given a
+        free "name (2).ext"."""
+        added = [self.library.add(name, source, rename) for name, source in files]
+        out: dict[str, Any] = {"added": [a.to_json() for a in added]}
+        if any(a.ok for a in added):
+            out.update(self._rebuild_after_change(progress))
+        return out
+
+    def remove_document(self, name: str, progress: Progress | None = None) -> dict:
+        """Move document `name` (its id: the path in the seeds folder) to the trash, then rebuild, so it is
+        cited no more when this returns. DocumentRefused when there is no such file."""
+        entry = self.library.remove(name)
+        return {"removed": entry.to_json(), **self._rebuild_after_change(progress)}
+
+    def restore_document(self, entry_id: str, progress: Progress | None = None) -> dict:
+        """Put a trash entry back in the seeds folder (as a free "name (2).ext" when its name was taken
+        since), then rebuild. DocumentRefused when there is no such entry."""
+        name = self.library.restore(entry_id)
+        return {"restored": name, **self._rebuild_after_change(progress)}
+
+    def _rebuild_after_change(self, progress: Progress | None) -> dict:
+        """Rebuild so a change answers at once. The watcher's build may run too: `pipeline.rebuild` runs
+        one at a time, so the second finds nothing left to do. A build that cannot run now leaves the
+        change in the folder for the next one, and the live index answering as before."""
+        try:
+            report = self.pipeline.rebuild(progress=progress)
+        except (IndexBusy, IndexProblem, OSError) as e:
+            return {"rebuilt": None, "rebuild_error": str(e)}
+        return {"rebuilt": report.summary(), "version": report.version, "skipped": {s.path: s.reason for s in report.skipped}}
+
 
 def turns_from_json(history: object) -> list[Turn]:
     """A client's history (a list of the objects /ask returned) as turns; BadQuestion says what is wrong with it."""
@@ -203,6 +298,15 @@ def build_app(server: Server) -> gr.Blocks:
                     index_panel = gr.HTML(elem_id="index-panel", js_on_load=None)
                     rebuild_btn = gr.Button("Rebuild index", size="sm", elem_id="rebuild")
                     rebuild_msg = gr.Markdown(elem_id="rebuild-msg")
+                with gr.Accordion("Documents", open=False, elem_id="documents") as documents_accordion:
+                    documents_panel = gr.HTML(elem_id="documents-panel", js_on_load=REMOVE_JS)
+                    upload = gr.File(
+                        label="Add documents: drop .txt, .md, .html, .pdf or .docx files here, or click to choose",
+                        file_count="multiple",
+                        elem_id="upload",
+                    )
+                    documents_msg = gr.Markdown(elem_id="documents-msg")
+                    trash_panel = gr.HTML(elem_id="trash-panel", js_on_load=RESTORE_JS)
                 gr.Markdown("### Sources")
                 sources = gr.HTML(sources_html(None, None)[0], elem_id="sources", js_on_load=CITE_JS)
                 document = gr.HTML(DOC_EMPTY, elem_id="document", js_on_load=SCROLL_JS)
@@ -251,6 +355,43 @@ def build_app(server: Server) -> gr.Blocks:
             msg = server.rebuild(progress)
             return index_html(server.index_info()), md_text(msg)
 
+        def documents_view() -> tuple[str, str, str]:
+            listing = server.list_documents()
+            return documents_html(listing), trash_html(listing), index_html(server.index_info())
+
+        def build_progress(progress: gr.Progress) -> Progress:
+            return lambda message, fraction: progress(min(fraction, 1.0), desc=message)
+
+        def upload_files(paths: list[str] | None, request: gr.Request, progress=gr.Progress()):
+            """Add the dropped files (Gradio has them in its upload folder), rebuild, and say what became of each."""
+            files = [(Path(p).name, Path(p)) for p in paths or []]
+            if not files:
+                return *documents_view(), gr.skip(), None
+            try:
+                server.check_write(request)  # a read user's drop: refused, and its copy deleted below
+                progress(0.0, desc="checking the files")
+                result = server.add_documents(files, progress=build_progress(progress))
+            finally:
+                for _, path in files:  # the upload's copy: the seeds folder now has the file, or it was refused
+                    path.unlink(missing_ok=True)
+            return *documents_view(), documents_message(result), None
+
+        def change_clicked(evt: gr.EventData, request: gr.Request, progress=gr.Progress()):
+            """A Remove (after the browser's confirmation) or Restore button of the Documents panel."""
+            server.check_write(request)
+            data = evt._data if isinstance(evt._data, dict) else {}
+            name, entry = data.get("remove"), data.get("restore")
+            try:
+                if isinstance(name, str):
+                    result = server.remove_document(name, build_progress(progress))
+                elif isinstance(entry, str):
+                    result = server.restore_document(entry, build_progress(progress))
+                else:
+                    return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            except DocumentRefused as e:
+                return *documents_view(), md_text(f"Nothing changed: {e}")
+            return *documents_view(), documents_message(result)
+
         private: dict[str, Any] = {"api_visibility": "private"}
         for trigger in (question.submit, ask_btn.click):
             trigger(show_question, [question, chatbot], [question, chatbot, pending], queue=False, **private).then(
@@ -274,11 +415,17 @@ def build_app(server: Server) -> gr.Blocks:
         clear_btn.click(clear, None, cleared, queue=False, **private)
         chatbot.clear(clear, None, cleared, queue=False, **private)
         rebuild_btn.click(rebuild_clicked, None, [index_panel, rebuild_msg], concurrency_limit=1, concurrency_id="rebuild", **private)
-        demo.load(lambda: index_html(server.index_info()), None, index_panel, **private)
         # "Ask within" offers what the index holds now: it follows the index panel (load, rebuilds, the watcher)
         index_panel.change(lambda: gr.Dropdown(choices=server.document_choices()), None, within, queue=False, **private)
+        documents_out = [documents_panel, trash_panel, index_panel]
+        one_build: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "rebuild", **private}  # with Rebuild index
+        upload.upload(upload_files, [upload], [*documents_out, documents_msg, upload], **one_build)
+        documents_panel.click(change_clicked, None, [*documents_out, documents_msg], **one_build)
+        trash_panel.click(change_clicked, None, [*documents_out, documents_msg], **one_build)
+        documents_accordion.expand(server.warm_up_indexing, None, None, queue=False, **private)  # an upload may follow
+        demo.load(documents_view, None, documents_out, **private)
         if server.watcher is not None:  # the panel follows rebuilds made by the watcher
-            gr.Timer(2.0).tick(lambda: index_html(server.index_info()), None, index_panel, queue=False, **private)
+            gr.Timer(2.0).tick(documents_view, None, documents_out, queue=False, **private)
 
         def ask(question: str, top_k: int = 5, history: list[dict] | None = None, documents: list[str] | None = None) -> dict:
             """Answer a question from the indexed documents: the same JSON object as `qa ask --json`. With
@@ -338,7 +485,8 @@ def launch(
         show_error=False,
         css=CSS,
         footer_links=["api"],
-        blocked_paths=[str(server.seeds.resolve()), str(Path(server.index_location).resolve())],
+        blocked_paths=[str(server.seeds.resolve()), str(Path(server.index_location).resolve()), str(server.library.trash)],
+        max_file_size=2 * pipeline.settings.max_file_bytes,  # larger uploads stop here; up to it, the Documents panel says why
     )
     running = Running(app, host, port).start()
     url = running.url

@@ -165,3 +165,95 @@ def index_html(info: dict) -> str:
             "answers come from the indexed text. Click <i>Rebuild index</i>.</div>"
         )
     return '<div class="qa-index">' + "".join(f"<div>{r}</div>" for r in rows) + watch + "</div>"
+
+
+DOCUMENTS_SHOWN = 500  # rows of the Documents table (a folder of 20,000 files would stall the browser)
+_STATUS = {
+    "indexed": "indexed",
+    "changed": "changed: re-read at the next build",
+    "waiting": "not indexed yet",
+    "skipped": "skipped",
+    "gone": "left the folder: dropped at the next build",
+}
+
+
+def _size(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.0f} KB" if n < 2**20 else f"{n / 2**20:.1f} MB"
+
+
+def _when(seconds: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds)) if seconds else ""
+
+
+def documents_html(listing: dict) -> str:
+    """The Documents table (`Server.list_documents`): name, kind, size, pages, chunks, when it was added or
+    changed, and its status (why it was skipped); each file has a Remove button (it asks first)."""
+    rows = listing["documents"]
+    if not rows:
+        return f'<div class="qa-empty">No documents in {esc(listing["seeds"])} yet: drop files below.</div>'
+    body = []
+    for r in rows[:DOCUMENTS_SHOWN]:
+        status = _STATUS.get(r["status"], r["status"])
+        if r["reason"]:
+            status = f"{status}: {r['reason']}"
+        warn = ' class="qa-skipped"' if r["status"] == "skipped" else ""
+        button = (
+            f'<button class="qa-remove" data-remove="{esc(r["name"])}" title="Move it to the trash">Remove</button>'
+            if r["status"] != "gone"
+            else ""
+        )
+        chunks = r["chunks"] if r["chunks"] is not None else ""
+        cells = [r["name"], r["kind"], _size(r["size"]), r["pages"] or "", chunks, _when(r["modified"])]
+        body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + f"<td{warn}>{esc(status)}</td><td>{button}</td></tr>")
+    more = (
+        f'<div class="qa-meta">{len(rows) - DOCUMENTS_SHOWN} more not shown (see the folder itself).</div>'
+        if len(rows) > DOCUMENTS_SHOWN
+        else ""
+    )
+    head = "".join(f"<th>{h}</th>" for h in ["document", "kind", "size", "pages", "chunks", "added or changed", "status", ""])
+    return (
+        f'<div class="qa-meta">{len(rows)} file{"s" if len(rows) != 1 else ""} in {esc(listing["seeds"])}</div>'
+        f'<table class="qa-documents"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{more}'
+    )
+
+
+def trash_html(listing: dict) -> str:
+    """Where removed files went, each with a Restore button."""
+    where_ = f"Removed files are kept in {esc(listing['trash'])} (never indexed; delete them there to free the space)."
+    entries = listing["trash_entries"]
+    if not entries:
+        return f'<div class="qa-trash qa-meta">Trash: empty. {where_}</div>'
+    items = "".join(
+        f'<li>{esc(e["name"])} <span class="qa-meta">({_size(e["size"])}, removed {esc(e["removed_at"])})</span> '
+        f'<button class="qa-restore" data-restore="{esc(e["id"])}">Restore</button></li>'
+        for e in entries[:DOCUMENTS_SHOWN]
+    )
+    return (
+        f'<details class="qa-trash" open><summary>Trash: {len(entries)}</summary>'
+        f'<div class="qa-meta">{where_}</div><ul>{items}</ul></details>'
+    )
+
+
+def documents_message(result: dict) -> str:
+    """What an add, remove or restore did (`Server.add_documents` and the others), as Markdown-safe text."""
+    lines = []
+    for a in result.get("added", []):
+        if a["stored_as"]:
+            renamed = f" as {a['stored_as']}" if a["stored_as"] != a["name"] else ""
+            lines.append(f"Added {a['name']}{renamed}.")
+        else:
+            lines.append(f"Refused {a['name']}: {a['reason']}")
+    if "removed" in result:
+        lines.append(f"Moved {result['removed']['name']} to the trash; it is no longer cited.")
+    if "restored" in result:
+        lines.append(f"Restored {result['restored']}.")
+    if result.get("rebuilt"):
+        lines.append(f"The index answers from the change now: {result['rebuilt']}.")
+    elif result.get("rebuild_error"):
+        lines.append(f"The index was not rebuilt yet ({result['rebuild_error']}); it still answers from the previous version.")
+    for path, reason in (result.get("skipped") or {}).items():
+        if any(path == a.get("stored_as") for a in result.get("added", [])):
+            lines.append(f"The index skipped {path}: {reason}")
+    return "\n\n".join(md_text(line) for line in lines)

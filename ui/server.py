@@ -141,8 +141,9 @@ class Gate:
 class GateMiddleware:
     """Deny-by-default authentication, failed-login limits and body-size limits, in front of every route."""
 
-    def __init__(self, app: ASGIApp, gate: Gate | None, api_prefixes: tuple[str, ...] = ("/api", "/mcp")):
+    def __init__(self, app: ASGIApp, gate: Gate | None, upload_limit: int = MAX_API_BODY, api_prefixes: tuple[str, ...] = ("/api", "/mcp")):
         self.app, self.gate, self.api_prefixes = app, gate, api_prefixes
+        self.upload_limit = upload_limit  # POST /api/documents: files up to the size the indexer reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -150,9 +151,11 @@ class GateMiddleware:
         path: str = scope.get("path", "")
         is_api = path.startswith(self.api_prefixes)
         if scope["type"] == "http" and (is_api or path in LOGIN_PATHS):
-            body = await _read_body(receive, MAX_API_BODY if is_api else MAX_LOGIN_BODY)
+            upload = path == "/api/documents" and scope.get("method") == "POST"
+            limit = self.upload_limit if upload else MAX_API_BODY if is_api else MAX_LOGIN_BODY
+            body = await _read_body(receive, limit)
             if body is None:
-                return await _json(send, 413, f"the request body is over {MAX_API_BODY if is_api else MAX_LOGIN_BODY} bytes")
+                return await _json(send, 413, f"the request body is over {limit} bytes" + (": send fewer files at once" if upload else ""))
             receive = _replay(body, receive)
         else:
             body = b""
@@ -343,7 +346,10 @@ def build_server_app(
     if gate is not None:
         gradio_app = next(r.app for r in app.routes if getattr(r, "path", None) == "" and hasattr(r, "app"))
         gate.browser_sessions = _gradio_sessions(gradio_app)
-    app.add_middleware(GateMiddleware, gate=gate)  # outermost: runs before every route and Gradio's own middleware
+    # an upload may carry files up to twice the indexer's size limit in all (larger ones are refused by name, with the reason)
+    upload_limit = 2 * server.pipeline.settings.max_file_bytes + MAX_LOGIN_BODY
+    # outermost: runs before every route and Gradio's own middleware
+    app.add_middleware(GateMiddleware, gate=gate, upload_limit=upload_limit)
     return app
 
 

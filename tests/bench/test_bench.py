@@ -516,6 +516,18 @@ def test_kinds_smoke(tmp_path):
     assert (tmp_path / "reliability.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # three `qa` processes, a server and a browser: about a minute
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium for Playwright")
+def test_upload_smoke(tmp_path):
+    """One small PDF dropped on the Documents panel of a real server, beside `qa index` of it."""
+    out = tmp_path / "upload.json"
+    run_bench("upload.py", "--pages", "2", "--limit", "1", "--rounds", "1", "--work", str(tmp_path / "work"), "--out", str(out))
+    res = load(out, "upload")
+    (row,) = res["files"]  # one round, one file
+    assert row["file"] == "annual-report.pdf" and row["first_upload_after_start"]
+    assert row["within_target"] == (row["upload_to_cited_answer_s"] <= row["target_s"]) and "annual-report.pdf" in row["reply"]
+
+
 def test_chat_smoke(tmp_path):
     """Follow-ups over the committed legal documents: with history, alone and standalone, side by side; a first
     turn gives the same answer with an empty history as without one."""

@@ -300,3 +300,46 @@ def test_mcp_takes_the_same_tokens(team):
     assert "Stoltenberg" in best["text"] and text[best["start"] : best["end"]] == best["text"]
     r = httpx.post(team.url + "mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401 and "error" in r.json()
+
+
+def test_documents_api_adds_removes_and_restores_for_writers_only(team, tmp_path):
+    """A writer uploads a real PDF (answered, cited with its page, when the call returns), removes it to the
+    trash (no longer cited) and restores it; a reader gets 403; a name with a path is refused with its reason
+    and nothing else changes; an unknown document or trash entry is 404."""
+    from tests.pdf_docx_fixture import PAGE_FACTS, make_report
+
+    pdf = tmp_path / "api-report.pdf"
+    make_report(pdf)
+    with httpx.Client(base_url=team.url, timeout=300) as client:
+        files = {"files": ("api-report.pdf", pdf.read_bytes(), "application/pdf")}
+        assert client.post("/api/documents", files=files, headers=_auth(team, "bob")).status_code == 403
+        before = {d["name"] for d in client.get("/api/documents", headers=_auth(team, "bob")).json()["documents"]}
+        hostile = client.post("/api/documents", files={"files": ("../escape.txt", b"words", "text/plain")}, headers=_auth(team, "alice"))
+        assert hostile.status_code == 200 and hostile.json()["added"][0]["stored_as"] is None and hostile.json()["added"][0]["reason"]
+        assert not (team.seeds.parent / "escape.txt").exists()
+
+        added = client.post("/api/documents", files=files, headers=_auth(team, "alice"))
+        assert added.status_code == 200, added.text
+        assert added.json()["added"][0]["stored_as"] == "api-report.pdf"
+        listed = client.get("/api/documents", headers=_auth(team, "bob")).json()
+        assert {d["name"] for d in listed["documents"]} == before | {"api-report.pdf"}
+        row = next(d for d in listed["documents"] if d["name"] == "api-report.pdf")
+        assert row["kind"] == "pdf" and row["status"] == "indexed" and row["pages"] == len(PAGE_FACTS)
+
+        ask = {"question": "Who was the harbour master in 2023?", "documents": ["api-report.pdf"]}
+        best = client.post("/api/ask", json=ask, headers=_auth(team, "bob")).json()["answers"][0]
+        assert best["document"] == "api-report.pdf" and best["page"] == 1 and best["text"] in PAGE_FACTS[1]
+
+        assert client.delete("/api/documents/api-report.pdf", headers=_auth(team, "bob")).status_code == 403
+        removed = client.delete("/api/documents/api-report.pdf", headers=_auth(team, "alice"))
+        assert removed.status_code == 200, removed.text
+        entry = removed.json()["removed"]["id"]
+        gone = client.post("/api/ask", json=ask, headers=_auth(team, "bob"))
+        assert gone.status_code == 400 and "api-report.pdf" in gone.json()["error"]  # no such document any more
+        assert client.delete("/api/documents/api-report.pdf", headers=_auth(team, "alice")).status_code == 404
+        assert client.post("/api/trash/no-such-entry/restore", headers=_auth(team, "alice")).status_code == 404
+
+        restored = client.post(f"/api/trash/{entry}/restore", headers=_auth(team, "alice"))
+        assert restored.status_code == 200 and restored.json()["restored"] == "api-report.pdf"
+        again = client.post("/api/ask", json=ask, headers=_auth(team, "bob")).json()
+        assert again["answers"][0]["document"] == "api-report.pdf"
