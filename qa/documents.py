@@ -185,8 +185,11 @@ def _visible_strings(soup) -> str:
     return "".join(out)
 
 
-def read_document(state: FileState, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Document, str | None]:
-    """Read one file; raises ValueError/OSError with a human reason when it cannot be used."""
+def read_document(
+    state: FileState, max_bytes: int = DEFAULT_MAX_BYTES, ocr_page_seconds: float | None = None
+) -> tuple[Document, str | None]:
+    """Read one file; raises ValueError/OSError with a human reason when it cannot be used.
+    `ocr_page_seconds`: the time a scanned PDF page may take to read (Settings.ocr_page_seconds)."""
     if state.size > max_bytes:
         raise ValueError(_too_large(state.size, max_bytes))
     raw, size, mtime_ns = _read_stable(state.path, max_bytes)
@@ -196,7 +199,10 @@ def read_document(state: FileState, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
         from qa import converters
 
         kind, note = PAGED_SUFFIXES[suffix], None
-        text, pages = converters.run_limited(converters.pdf_text if kind == "pdf" else converters.docx_text, raw)
+        if kind == "pdf":
+            text, pages, note = converters.read_pdf(raw, ocr_page_seconds or converters.OCR_PAGE_SECONDS)
+        else:
+            text, pages = converters.run_limited(converters.docx_text, raw)
     else:
         text, note = decode(raw)
         kind = "html" if suffix in HTML_SUFFIXES else "text"

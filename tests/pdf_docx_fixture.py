@@ -53,6 +53,31 @@ def make_report(path, facts: dict[int, str] = PAGE_FACTS) -> None:
     pdf.output(str(path))
 
 
+def scan_pages(source, pages: list[int], dpi: int = 120) -> list:
+    """Grayscale images of a PDF's 1-based pages, as a scanner would give them (pixels, no text)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(source))
+    try:
+        return [pdf[p - 1].render(scale=dpi / 72, grayscale=True).to_pil() for p in pages]
+    finally:
+        pdf.close()
+
+
+def make_mixed_report(path, tmp) -> None:
+    """make_report's three pages: page 1 with its text layer, pages 2 and 3 (a table; two columns) scanned."""
+    make_report(tmp / "source.pdf")
+    pdf = _Report()
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, "Harbour operations\n" + PAGE_FACTS[1])
+    for image in scan_pages(tmp / "source.pdf", [2, 3]):
+        pdf.add_page()
+        pdf.image(image, x=0, y=0, w=pdf.w, h=pdf.h)
+    pdf.output(str(path))
+
+
 def make_docx(path) -> None:
     d = docx.Document()
     d.add_heading("Keeper's handbook", level=1)
