@@ -29,7 +29,8 @@ ZIP_MAX_UNPACKED = 256 * 1024 * 1024  # a .docx whose parts unpack to more is re
 ZIP_MAX_RATIO = 200  # ... or whose parts are compressed more than this
 CHILD_MEMORY = 2 * 1024 * 1024 * 1024
 CHILD_SECONDS = 120.0
-SCANNED_MAX_CHARS = 20  # a page with a picture and less text than this is a scan (qa.converters.scanned_pages)
+SCANNED_MAX_CHARS = 20  # a page with a picture and less text than this is a scan (scanned_pages) ...
+SCANNED_STAMP_CHARS = 200  # ... and so is one mostly covered by a picture with less text than this
 OCR_PAGE_SECONDS = 30.0  # Settings.ocr_page_seconds (QA_OCR_PAGE_SECONDS): added to CHILD_SECONDS per scanned page
 T = TypeVar("T")
 
@@ -102,7 +103,9 @@ def read_pdf(raw: bytes, ocr_page_seconds: float = OCR_PAGE_SECONDS) -> tuple[st
         note = f"{len(scanned)} of {len(pages)} pages read by OCR (no text layer)"
         if not any(p.strip() for p in pages):
             raise ConversionError("no text: no text layer, and OCR found none in its pictures")
-    elif scanned and any(p.strip() for i, p in enumerate(pages) if i not in scanned):
+    elif scanned and len(scanned) == len(pages):
+        raise ConversionError(f"no text layer (a scanned PDF?); reading it needs OCR: {ocr.EXTRA}")
+    elif scanned:
         note = f"{len(scanned)} of {len(pages)} pages are scanned (no text layer) and were left out; to read them: {ocr.EXTRA}"
     text, starts = join_pages(pages)
     return text, starts, note
@@ -113,8 +116,9 @@ def pdf_text(raw: bytes) -> tuple[str, list[int]]:
     return join_pages(pdf_layer(raw)[0])
 
 
-def pdf_layer(raw: bytes) -> tuple[list[str], list[bool]]:
-    """Each page's text layer as PDFium gives it ("" for a page without one), and whether it holds a picture."""
+def pdf_layer(raw: bytes) -> tuple[list[str], list[float]]:
+    """Each page's text layer as PDFium gives it ("" for a page without one), and the share of the
+    page its largest picture covers (0: none)."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
@@ -135,18 +139,38 @@ def pdf_layer(raw: bytes) -> tuple[list[str], list[bool]]:
             textpage = page.get_textpage()
             pages.append(textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n"))
             textpage.close()
-            pictured.append(next(page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2), None) is not None)
+            pictured.append(_picture_share(page, pdfium_c.FPDF_PAGEOBJ_IMAGE))
             page.close()
     finally:
         pdf.close()
     return pages, pictured
 
 
-def scanned_pages(pages: list[str], pictured: list[bool], min_chars: int = SCANNED_MAX_CHARS) -> list[int]:
-    """The pages to read by OCR: those with a picture and, running headers and footers aside, less
-    than `min_chars` characters of text (a scan, perhaps stamped with a page number or a header)."""
+def _picture_share(page, image_type: int) -> float:
+    """The share of the page that its largest picture covers (a tiny share when there is a picture
+    at all; the first 32 pictures are looked at)."""
+    width, height = page.get_size()
+    share = 0.0
+    for n, obj in enumerate(page.get_objects(filter=(image_type,), max_depth=2)):
+        if n == 32:
+            break
+        left, bottom, right, top = obj.get_bounds()
+        area = max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
+        share = max(share, 1e-6, area / max(width * height, 1.0))
+    return share
+
+
+def scanned_pages(pages: list[str], pictured: list[float]) -> list[int]:
+    """The pages to read by OCR: a page with a picture and, running headers and footers aside, almost
+    no text (`SCANNED_MAX_CHARS`), or one mostly covered by a picture and little text (a scan stamped
+    with a page number or a header: `SCANNED_STAMP_CHARS`)."""
     trimmed = drop_running_lines(pages)
-    return [i for i, (t, pic) in enumerate(zip(trimmed, pictured)) if pic and len("".join(t.split())) < min_chars]
+    out = []
+    for i, (text, share) in enumerate(zip(trimmed, pictured)):
+        chars = len("".join(text.split()))
+        if (share > 0 and chars < SCANNED_MAX_CHARS) or (share >= 0.5 and chars < SCANNED_STAMP_CHARS):
+            out.append(i)
+    return out
 
 
 def join_pages(pages: list[str]) -> tuple[str, list[int]]:

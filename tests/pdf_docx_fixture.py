@@ -64,17 +64,21 @@ def scan_pages(source, pages: list[int], dpi: int = 120) -> list:
         pdf.close()
 
 
-def make_mixed_report(path, tmp) -> None:
-    """make_report's three pages: page 1 with its text layer, pages 2 and 3 (a table; two columns) scanned."""
+def make_scanned_report(path, tmp, pages=(1, 2, 3), keep_text: bool = True) -> None:
+    """make_report's given pages in order, scanned (a picture of the page, no text layer; the running
+    header and footer stay as text, as a stamp would), but page 1 with its text layer when `keep_text`.
+    Page 2 has a table, page 3 two columns."""
     make_report(tmp / "source.pdf")
+    scans = dict(zip(pages, scan_pages(tmp / "source.pdf", list(pages))))
     pdf = _Report()
     pdf.set_auto_page_break(False)
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=11)
-    pdf.multi_cell(0, 6, "Harbour operations\n" + PAGE_FACTS[1])
-    for image in scan_pages(tmp / "source.pdf", [2, 3]):
+    for p in pages:
         pdf.add_page()
-        pdf.image(image, x=0, y=0, w=pdf.w, h=pdf.h)
+        if p == 1 and keep_text:
+            pdf.set_font("Helvetica", size=11)
+            pdf.multi_cell(0, 6, "Harbour operations\n" + PAGE_FACTS[1])
+        else:
+            pdf.image(scans[p], x=0, y=0, w=pdf.w, h=pdf.h)
     pdf.output(str(path))
 
 
