@@ -151,7 +151,7 @@ def sweep(pdf: Path, layer: list[str], dpis: list[int], legacy: Path | None) -> 
         wall, cpu = time.perf_counter(), time.process_time()
         texts = fn(raw)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        f1 = sum(word_f1(o, g) for o, g in zip(texts, layer)) / len(pages)
+        f1 = sum(word_f1(o or "", g) for o, g in zip(texts, layer)) / len(pages)
         out.append({"engine": name, "pages": len(pages), "wall_s": round(wall, 1), "pages_per_s": round(len(pages) / wall, 2),
                     "cpu_s_per_page": round(cpu / len(pages), 2), "word_f1": round(100 * f1, 1)})  # fmt: skip
         print(out[-1], file=sys.stderr)

@@ -29,6 +29,7 @@ ZIP_MAX_UNPACKED = 256 * 1024 * 1024  # a .docx whose parts unpack to more is re
 ZIP_MAX_RATIO = 200  # ... or whose parts are compressed more than this
 CHILD_MEMORY = 2 * 1024 * 1024 * 1024
 CHILD_SECONDS = 120.0
+OCR_MEMORY = 4 * 1024 * 1024 * 1024  # the OCR child's: ONNX Runtime peaks near 1.5 GiB of address space on a busy page
 SCANNED_MAX_CHARS = 20  # a page with a picture and less text than this is a scan (scanned_pages) ...
 SCANNED_STAMP_CHARS = 200  # ... and so is one mostly covered by a picture with less text than this
 OCR_PAGE_SECONDS = 30.0  # Settings.ocr_page_seconds (QA_OCR_PAGE_SECONDS): added to CHILD_SECONDS per scanned page
@@ -98,9 +99,15 @@ def read_pdf(raw: bytes, ocr_page_seconds: float = OCR_PAGE_SECONDS) -> tuple[st
     note = None
     if scanned and ocr.available():
         seconds = CHILD_SECONDS + ocr_page_seconds * len(scanned)
-        for i, text in zip(scanned, run_limited(functools.partial(ocr.ocr_pages, pages=scanned), raw, seconds=seconds)):
-            pages[i] = text
-        note = f"{len(scanned)} of {len(pages)} pages read by OCR (no text layer)"
+        failed = []
+        for i, text in zip(scanned, run_limited(functools.partial(ocr.ocr_pages, pages=scanned), raw, seconds, OCR_MEMORY)):
+            if text is None:
+                failed.append(str(i + 1))
+            else:
+                pages[i] = text
+        note = f"{len(scanned) - len(failed)} of {len(pages)} pages read by OCR (no text layer)"
+        if failed:
+            note += f"; OCR failed on page {', '.join(failed)}"
         if not any(p.strip() for p in pages):
             raise ConversionError("no text: no text layer, and OCR found none in its pictures")
     elif scanned and len(scanned) == len(pages):

@@ -51,13 +51,14 @@ def engine(threads: int = 0):
     )
 
 
-def ocr_pages(raw: bytes, pages: list[int], dpi: int = DPI, threads: int = 0) -> list[str]:
-    """The recognised text of the given 0-based pages of a PDF, in reading order, one string each."""
+def ocr_pages(raw: bytes, pages: list[int], dpi: int = DPI, threads: int = 0) -> list[str | None]:
+    """The recognised text of the given 0-based pages of a PDF, in reading order, one string each;
+    None for a page the engine failed on (the others are still read)."""
     import pypdfium2 as pdfium
 
     ocr = engine(threads)
     pdf = pdfium.PdfDocument(raw)
-    out = []
+    out: list[str | None] = []
     try:
         for i in pages:
             page = pdf[i]
@@ -65,7 +66,11 @@ def ocr_pages(raw: bytes, pages: list[int], dpi: int = DPI, threads: int = 0) ->
             scale = min(dpi / 72, MAX_SIDE / max(width, height, 1))
             image = page.render(scale=scale).to_numpy()
             page.close()
-            result = ocr(image)
+            try:
+                result = ocr(image)
+            except Exception:  # ONNX Runtime on one odd picture: lose that page, not the document
+                out.append(None)
+                continue
             boxes = [] if result.boxes is None else result.boxes
             texts = result.txts or ()
             out.append(reading_order([_box(b, t) for b, t in zip(boxes, texts)]))
