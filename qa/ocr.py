@@ -13,6 +13,7 @@ the models are both bounded there in time and memory.
 from __future__ import annotations
 
 import importlib.util
+import re
 from statistics import median
 
 EXTRA = "pip install 'qa-docs[ocr]'"
@@ -81,7 +82,18 @@ def ocr_pages(raw: bytes, pages: list[int], dpi: int = DPI, threads: int = 0) ->
 
 def _box(points, text: str) -> Box:
     xs, ys = [float(p[0]) for p in points], [float(p[1]) for p in points]
-    return min(xs), min(ys), max(xs), max(ys), text
+    return min(xs), min(ys), max(xs), max(ys), unconfuse(text)
+
+
+# Glyphs the recogniser confuses in monospaced code ("g1p_read", "/usr/1ocal", "GLP_N0FEAS"): a digit
+# inside a run of letters of one case is the letter it looks like (bench/ocr.py: code-heavy manuals).
+_ONE_AS_L = re.compile(r"(?<=[a-z_/])1(?=[a-z_])")
+_ZERO_AS_O = re.compile(r"(?<=[A-Z_])0(?=[A-Z_])")
+
+
+def unconfuse(text: str) -> str:
+    """`1` between lowercase letters (or after `/`, `_`) is `l`; `0` between capitals is `O`."""
+    return _ZERO_AS_O.sub("O", _ONE_AS_L.sub("l", text))
 
 
 def reading_order(boxes: list[Box]) -> str:

@@ -4,7 +4,7 @@ which pages of a PDF count as scanned. Pure functions on boxes: no model, no PDF
 from __future__ import annotations
 
 from qa.converters import scanned_pages
-from qa.ocr import reading_order
+from qa.ocr import reading_order, unconfuse
 
 H = 20  # a line's height in pixels
 
@@ -58,3 +58,8 @@ def test_scanned_pages_are_pictures_with_at_most_a_stamp_of_text():
     assert scanned_pages(["", "x"], [0.0, 0.0]) == []  # no picture: nothing to read
     stamped = "Port Elwyn Harbour Board - Annual Report, scanned 3 March 2024"  # one page: not seen as running
     assert scanned_pages([stamped], [0.9]) == [0] and scanned_pages([stamped], [0.1]) == []
+
+
+def test_digits_read_inside_code_words_become_the_letters_they_look_like():
+    assert unconfuse("g1p_read_cnfsat writes /usr/1ocal/bin; GLP_N0FEAS") == "glp_read_cnfsat writes /usr/local/bin; GLP_NOFEAS"
+    assert unconfuse("MPICH 4.0.2 took 1 s, x1 = 10, 1st of 2024, H2O, B0") == "MPICH 4.0.2 took 1 s, x1 = 10, 1st of 2024, H2O, B0"
