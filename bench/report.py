@@ -449,6 +449,27 @@ def pdf_pages_tables(d: dict) -> str:
     )
 
 
+def ocr_tables(d: dict) -> str:
+    r = d["results"]
+    t, s = r["text_pdf"], r["scanned_pdf"]
+    rows = [
+        ["text PDF (its text layer)", t["f1"], t["right_page"], t["right_document"], t["build_s"], "—"],
+        [f"scanned copy (OCR at {r['ocr_dpi']} dpi)", s["f1"], s["right_page"], s["right_document"], s["build_s"], s["build_pages_per_s"]],
+        ["scanned / text", f"{r['f1_ratio']}%", f"{r['right_page_ratio']}%", "", "", ""],
+    ]
+    sweep = [[x["engine"], x["pages_per_s"], x["cpu_s_per_page"], x["word_f1"]] for x in r["by_dpi"]]
+    skipped = f" Skipped: {'; '.join(s['skipped'])}." if s.get("skipped") else ""
+    return (
+        f"{r['pages']} pages, scanned at {r['scan_dpi']} dpi (grayscale JPEG pictures, no text layer); "
+        f"{t['questions']} answerable questions; F1 and shares in percent, always-answer.{skipped}\n\n"
+        + table(["documents", "F1", "right page", "right document", "build s", "pages/s"], rows)
+        + f"\n\nOCR alone on {r['sweep']} (word F1 of each page's OCR text against its text layer):\n\n"
+        + table(["engine, render dpi", "pages/s (wall)", "CPU s/page", "word F1"], sweep)
+        + "\n\n"
+        + provenance(d)
+    )
+
+
 def nonwiki_tables(d: dict) -> str:
     r = d["results"]
     rows = [[name, x["recall@1"], x["recall@5"], x["answer_right"]] for name, x in r["by_retrieval"].items()]
@@ -640,6 +661,7 @@ MAKERS = {
     "scaling": scaling_tables,
     "fusion": fusion_tables,
     "pdf_pages": pdf_pages_tables,
+    "ocr": ocr_tables,
     "nonwiki": nonwiki_tables,
     "kinds": kinds_tables,
     "chat": chat_tables,

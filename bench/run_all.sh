@@ -19,7 +19,7 @@ fp32_arg=()
 [ -n "${ONNX_FP32:-}" ] && fp32_arg=(--onnx-fp32-dir "$ONNX_FP32")  # the fp32 ONNX export, when the training run kept it
 need_checkpoint() { [ -f "$CHECKPOINT/config.json" ] || python -m qa.train.recover --out "$CHECKPOINT"; }
 step() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$LOGS/run_all.log"; "$@" 2> "$LOGS/$(basename "$2" .py).log"; }
-for s in ${STEPS:-reader open_qa latency indexing scale scaling pdf_pages upload baseline ranking nonwiki}; do
+for s in ${STEPS:-reader open_qa latency indexing scale scaling pdf_pages upload ocr baseline ranking nonwiki}; do
   case $s in
     reader)    need_checkpoint
                step python bench/reader.py --checkpoint "$CHECKPOINT" "${fp32_arg[@]}" --limit "${LIMIT_READER:-400}"
@@ -33,6 +33,7 @@ for s in ${STEPS:-reader open_qa latency indexing scale scaling pdf_pages upload
     scaling)   step python bench/scaling.py --sizes 10000,100000 --real 30720 --questions 200 --ray-chunks 512 ;;
     pdf_pages) step python bench/pdf_pages.py --pages 300 ;;
     upload)    step python bench/upload.py ;;
+    ocr)       step python bench/ocr.py ;;  # needs the ocr extra
     baseline)  need_checkpoint
                step python bench/baseline.py --checkpoint "$CHECKPOINT" --limit "${LIMIT_BASELINE:-200}" ;;
     ranking)   step python bench/ranking.py --limit "${LIMIT_RANKING:-2000}" ;;

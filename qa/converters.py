@@ -8,32 +8,39 @@ under RLIMIT_AS and a wall-clock limit, and only the text comes back.
 - PDF (pypdfium2, PDFium's text layer): page by page; words hyphenated across line ends are
   joined, running headers and footers repeated on most pages are dropped, and the start offset
   of each page in the final text is kept, so an answer's character offset gives its page.
+- Scanned pages (no text layer) are read by OCR (qa.ocr, the `ocr` extra) in a second limited
+  child whose time bound grows with the number of pages to read; only those pages are read so.
 - DOCX (python-docx): paragraphs and tables in reading order; headings stay in the text.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import multiprocessing
 import re
 import resource
 from collections import Counter
 from collections.abc import Callable
+from typing import TypeVar
 
 PDF_MAX_PAGES = 5000
 ZIP_MAX_UNPACKED = 256 * 1024 * 1024  # a .docx whose parts unpack to more is refused (zip bomb)
 ZIP_MAX_RATIO = 200  # ... or whose parts are compressed more than this
 CHILD_MEMORY = 2 * 1024 * 1024 * 1024
 CHILD_SECONDS = 120.0
+OCR_MEMORY = 4 * 1024 * 1024 * 1024  # the OCR child's: ONNX Runtime peaks near 1.5 GiB of address space on a busy page
+SCANNED_MAX_CHARS = 20  # a page with a picture and less text than this is a scan (scanned_pages) ...
+SCANNED_STAMP_CHARS = 200  # ... and so is one mostly covered by a picture with less text than this
+OCR_PAGE_SECONDS = 30.0  # Settings.ocr_page_seconds (QA_OCR_PAGE_SECONDS): added to CHILD_SECONDS per scanned page
+T = TypeVar("T")
 
 
 class ConversionError(ValueError):
     """The file cannot be turned into text; the message is the one-line reason."""
 
 
-def run_limited(
-    fn: Callable[[bytes], tuple[str, list[int] | None]], raw: bytes, seconds: float = CHILD_SECONDS, memory: int = CHILD_MEMORY
-) -> tuple[str, list[int] | None]:
+def run_limited(fn: Callable[[bytes], T], raw: bytes, seconds: float = CHILD_SECONDS, memory: int = CHILD_MEMORY) -> T:
     """`fn(raw)` in a child process limited to `memory` bytes of address space and `seconds`."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["qa.converters"])
@@ -82,9 +89,45 @@ def _address_space() -> int:
 # --- PDF ---
 
 
+def read_pdf(raw: bytes, ocr_page_seconds: float = OCR_PAGE_SECONDS) -> tuple[str, list[int], str | None]:
+    """A PDF's text, the start offset of each page in it, and a note: its text layer, and the scanned
+    pages (`scanned_pages`) read by OCR when the `ocr` extra is installed. Each step in a limited child."""
+    from qa import ocr
+
+    pages, pictured = run_limited(pdf_layer, raw)
+    scanned = scanned_pages(pages, pictured)
+    note = None
+    if scanned and ocr.available():
+        seconds = CHILD_SECONDS + ocr_page_seconds * len(scanned)
+        failed = []
+        for i, text in zip(scanned, run_limited(functools.partial(ocr.ocr_pages, pages=scanned), raw, seconds, OCR_MEMORY)):
+            if text is None:
+                failed.append(str(i + 1))
+            else:
+                pages[i] = text
+        note = f"{len(scanned) - len(failed)} of {len(pages)} pages read by OCR (no text layer)"
+        if failed:
+            note += f"; OCR failed on page {', '.join(failed)}"
+        if not any(p.strip() for p in pages):
+            raise ConversionError("no text: no text layer, and OCR found none in its pictures")
+    elif scanned and len(scanned) == len(pages):
+        raise ConversionError(f"no text layer (a scanned PDF?); reading it needs OCR: {ocr.EXTRA}")
+    elif scanned:
+        note = f"{len(scanned)} of {len(pages)} pages are scanned (no text layer) and were left out; to read them: {ocr.EXTRA}"
+    text, starts = join_pages(pages)
+    return text, starts, note
+
+
 def pdf_text(raw: bytes) -> tuple[str, list[int]]:
-    """The text of a PDF and the start offset of each page in it."""
+    """The text layer of a PDF and the start offset of each page in it (no OCR)."""
+    return join_pages(pdf_layer(raw)[0])
+
+
+def pdf_layer(raw: bytes) -> tuple[list[str], list[float]]:
+    """Each page's text layer as PDFium gives it ("" for a page without one), and the share of the
+    page its largest picture covers (0: none)."""
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
 
     try:
         pdf = pdfium.PdfDocument(raw)
@@ -97,19 +140,55 @@ def pdf_text(raw: bytes) -> tuple[str, list[int]]:
         n = len(pdf)
         if n > PDF_MAX_PAGES:
             raise ConversionError(f"{n} pages, more than the {PDF_MAX_PAGES} read per PDF")
-        pages = []
+        pages, pictured = [], []
         for i in range(n):
             page = pdf[i]
             textpage = page.get_textpage()
             pages.append(textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n"))
             textpage.close()
+            pictured.append(_picture_share(page, pdfium_c.FPDF_PAGEOBJ_IMAGE))
             page.close()
     finally:
         pdf.close()
+    return pages, pictured
+
+
+def _picture_share(page, image_type: int) -> float:
+    """The share of the page that its largest picture covers (a tiny share when there is a picture
+    at all; the first 32 pictures are looked at)."""
+    width, height = page.get_size()
+    share = 0.0
+    for n, obj in enumerate(page.get_objects(filter=(image_type,), max_depth=2)):
+        if n == 32:
+            break
+        left, bottom, right, top = obj.get_bounds()
+        area = max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
+        share = max(share, 1e-6, area / max(width * height, 1.0))
+    return share
+
+
+def scanned_pages(pages: list[str], pictured: list[float]) -> list[int]:
+    """The pages to read by OCR: a page with a picture and, running headers and footers aside, almost
+    no text (`SCANNED_MAX_CHARS`), or one mostly covered by a picture and little text (a scan stamped
+    with a page number or a header: `SCANNED_STAMP_CHARS`)."""
+    trimmed = drop_running_lines(pages)
+    out = []
+    for i, (text, share) in enumerate(zip(trimmed, pictured)):
+        chars = len("".join(text.split()))
+        if (share > 0 and chars < SCANNED_MAX_CHARS) or (share >= 0.5 and chars < SCANNED_STAMP_CHARS):
+            out.append(i)
+    return out
+
+
+def join_pages(pages: list[str]) -> tuple[str, list[int]]:
+    """Pages' texts, running headers and footers dropped and hyphenated words joined, as one text
+    with the start offset of each page."""
     pages = drop_running_lines(pages)
     pages = [dehyphenate(p).strip() for p in pages]
     if not any(p.strip() for p in pages):
-        raise ConversionError("no text layer (a scanned PDF? OCR is not supported)")
+        from qa import ocr
+
+        raise ConversionError(f"no text layer (a scanned PDF?); reading it needs OCR: {ocr.EXTRA}")
     text, starts = "", []
     for p in pages:
         if text:

@@ -185,12 +185,15 @@ def _visible_strings(soup) -> str:
     return "".join(out)
 
 
-def read_document(state: FileState, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Document, str | None]:
-    """Read one file; raises ValueError/OSError with a human reason when it cannot be used."""
+def read_document(
+    state: FileState, max_bytes: int = DEFAULT_MAX_BYTES, ocr_page_seconds: float | None = None
+) -> tuple[Document, str | None]:
+    """Read one file; raises ValueError/OSError with a human reason when it cannot be used.
+    `ocr_page_seconds`: the time a scanned PDF page may take to read (Settings.ocr_page_seconds)."""
     if state.size > max_bytes:
         raise ValueError(too_large(state.size, max_bytes))
     raw, size, mtime_ns = _read_stable(state.path, max_bytes)
-    text, pages, kind, note = convert(raw, state.path.suffix)
+    text, pages, kind, note = convert(raw, state.path.suffix, ocr_page_seconds)
     digest = hashlib.sha256(raw).hexdigest()
     return Document(state.id, text, digest, kind, size, mtime_ns, pages), note
 
@@ -203,10 +206,11 @@ def kind_of(suffix: str) -> str | None:
     return "html" if suffix in HTML_SUFFIXES else "text" if suffix in TEXT_SUFFIXES else None
 
 
-def convert(raw: bytes, suffix: str) -> tuple[str, list[int] | None, str, str | None]:
+def convert(raw: bytes, suffix: str, ocr_page_seconds: float | None = None) -> tuple[str, list[int] | None, str, str | None]:
     """A file's bytes as the index reads them: (text, page starts, kind, note). PDF and Word are parsed in
-    the limited child process (qa.converters). Raises ValueError with the reason the file is skipped;
-    `qa.library` checks an upload with it before the upload enters the seeds folder."""
+    the limited child process (qa.converters), a PDF's scanned pages read by OCR in another when the ocr
+    extra is installed. Raises ValueError with the reason the file is skipped; `qa.library` checks an
+    upload with it before the upload enters the seeds folder."""
     kind = kind_of(suffix)
     if kind is None:
         raise ValueError(f"unsupported type '{suffix or 'no extension'}'")
@@ -214,7 +218,10 @@ def convert(raw: bytes, suffix: str) -> tuple[str, list[int] | None, str, str | 
     if kind in ("pdf", "docx"):
         from qa import converters
 
-        text, pages = converters.run_limited(converters.pdf_text if kind == "pdf" else converters.docx_text, raw)
+        if kind == "pdf":
+            text, pages, note = converters.read_pdf(raw, ocr_page_seconds or converters.OCR_PAGE_SECONDS)
+        else:
+            text, pages = converters.run_limited(converters.docx_text, raw)
     else:
         text, note = decode(raw)
         if kind == "html":

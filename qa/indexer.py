@@ -158,7 +158,7 @@ def _build(store: Store, seeds: Path, settings: Settings, full: bool, progress: 
             n_kept += 1
             continue  # the writer carries it over from the previous version
         try:
-            doc, note = read_document(st, settings.max_file_bytes)
+            doc, note = read_document(st, settings.max_file_bytes, settings.ocr_page_seconds)
         except Exception as e:  # one bad file never stops the folder
             skipped.append(Skipped(st.id, _reason(e)))
             if prev:

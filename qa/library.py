@@ -145,7 +145,7 @@ class Library:
             if not rename and os.path.lexists(self.seeds / clean):  # checked again when it is written
                 raise DocumentRefused(_taken(clean))
             raw = self._read(source)
-            _, _, _, note = convert(raw, Path(clean).suffix)
+            _, _, _, note = convert(raw, Path(clean).suffix, self.settings.ocr_page_seconds)
         except (ValueError, OSError) as e:
             return Added(str(name), reason=_reason(e))
         with self._lock:

@@ -51,6 +51,12 @@ class Settings:
     )
     # documents
     max_file_mb: float = _setting(20.0, "Larger files are skipped, with the reason, without being read.", "QA_MAX_FILE_MB")
+    ocr_page_seconds: float = _setting(
+        30.0,
+        "Seconds each scanned PDF page (no text layer) may take to read by OCR, added to the 120 s a file may take; "
+        "a PDF over its total is skipped with the reason (the `ocr` extra).",
+        "QA_OCR_PAGE_SECONDS",
+    )
     # chunking: ~800 characters is ~180 word pieces, under MiniLM's 256-token embedding limit too
     chunk_size: int = _setting(800, "Characters per chunk: with a question, it fits the reader's 256-token window in one pass.")
     chunk_overlap: int = _setting(120, "Characters that neighbouring chunks share, so an answer on a boundary is whole in one.")

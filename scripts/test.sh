@@ -15,7 +15,7 @@ fi
 # Declared dependencies vs imports (config in pyproject.toml): the whole package, then the runtime
 # modules alone with every extra treated as absent, so a runtime import of an extra's package fails.
 .venv/bin/deptry qa ui
-.venv/bin/deptry qa ui --extend-exclude 'qa/train/|qa/(milvus_store|distributed)\.py|ui/agent_tools\.py' --optional-dependencies-dev-groups train,test,bench,scale,mcp
+.venv/bin/deptry qa ui --extend-exclude 'qa/train/|qa/(milvus_store|distributed|ocr)\.py|ui/agent_tools\.py' --optional-dependencies-dev-groups train,test,bench,scale,mcp,ocr
 # The module graph: data flows one way, no cycles (contracts in pyproject.toml).
 PYTHONPATH=. .venv/bin/lint-imports
 # The type check: the runtime, qa/ without qa/train/, and ui/ (config in pyproject.toml).

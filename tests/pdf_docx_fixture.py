@@ -53,6 +53,35 @@ def make_report(path, facts: dict[int, str] = PAGE_FACTS) -> None:
     pdf.output(str(path))
 
 
+def scan_pages(source, pages: list[int], dpi: int = 120) -> list:
+    """Grayscale images of a PDF's 1-based pages, as a scanner would give them (pixels, no text)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(source))
+    try:
+        return [pdf[p - 1].render(scale=dpi / 72, grayscale=True).to_pil() for p in pages]
+    finally:
+        pdf.close()
+
+
+def make_scanned_report(path, tmp, pages=(1, 2, 3), keep_text: bool = True) -> None:
+    """make_report's given pages in order, scanned (a picture of the page, no text layer; the running
+    header and footer stay as text, as a stamp would), but page 1 with its text layer when `keep_text`.
+    Page 2 has a table, page 3 two columns."""
+    make_report(tmp / "source.pdf")
+    scans = dict(zip(pages, scan_pages(tmp / "source.pdf", list(pages))))
+    pdf = _Report()
+    pdf.set_auto_page_break(False)
+    for p in pages:
+        pdf.add_page()
+        if p == 1 and keep_text:
+            pdf.set_font("Helvetica", size=11)
+            pdf.multi_cell(0, 6, "Harbour operations\n" + PAGE_FACTS[1])
+        else:
+            pdf.image(scans[p], x=0, y=0, w=pdf.w, h=pdf.h)
+    pdf.output(str(path))
+
+
 def make_docx(path) -> None:
     d = docx.Document()
     d.add_heading("Keeper's handbook", level=1)

@@ -4,12 +4,13 @@ that parses them: stopped when it hangs or allocates too much."""
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 
-from qa.converters import ConversionError, run_limited
+from qa.converters import ConversionError, read_pdf, run_limited
 from tests.conftest import open_version
-from tests.pdf_docx_fixture import HEADER, PAGE_FACTS, build_paged
+from tests.pdf_docx_fixture import HEADER, PAGE_FACTS, build_paged, make_scanned_report
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,19 @@ def test_docx_keeps_headings_paragraphs_and_tables_in_order(paged):
     text = open_version(index).document_text("handbook.docx")
     order = ["Keeper's handbook", "thirty minutes", "Supplies", "Lamp oil | Tregarth & Sons", "Colm Farrell"]
     assert [text.index(s) for s in order] == sorted(text.index(s) for s in order)
+
+
+def test_without_the_ocr_extra_a_scan_is_skipped_naming_it_and_a_mixed_pdf_keeps_its_text_pages(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "rapidocr", None)  # the extra not installed: importing it fails
+    make_scanned_report(tmp_path / "scan.pdf", tmp_path, pages=(2,), keep_text=False)
+    with pytest.raises(
+        ConversionError, match=re.escape("no text layer (a scanned PDF?); reading it needs OCR: pip install 'qa-docs[ocr]'")
+    ):
+        read_pdf((tmp_path / "scan.pdf").read_bytes())
+    make_scanned_report(tmp_path / "mixed.pdf", tmp_path)
+    text, pages, note = read_pdf((tmp_path / "mixed.pdf").read_bytes())
+    assert text.rstrip() == "Harbour operations\n" + PAGE_FACTS[1] and len(pages) == 3  # the scanned pages are empty
+    assert note == "2 of 3 pages are scanned (no text layer) and were left out; to read them: pip install 'qa-docs[ocr]'"
 
 
 def test_a_child_that_hangs_or_allocates_too_much_is_stopped():

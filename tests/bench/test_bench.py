@@ -359,6 +359,17 @@ def test_pdf_pages_smoke(tmp_path):
     assert res["pages"] == 6 and res["extract_pages_per_s"] > 0 and res["build_pages_per_s"] > 0 and res["chunks"] >= 6
 
 
+def test_ocr_smoke(tmp_path):
+    pytest.importorskip("rapidocr")
+    out = tmp_path / "ocr.json"
+    doc = "glpk-cnfsat.pdf"  # one page of it scanned and read by OCR, twice: the DPI sweep and the build
+    args = ("--docs", doc, "--sweep-doc", doc, "--sweep-pages", "1", "--max-pages", "1", "--dpis", "100")
+    run_bench("ocr.py", *args, "--work", str(tmp_path / "work"), "--out", str(out))
+    res = load(out, "ocr")
+    assert res["pages"] == 1 and res["scanned_pdf"]["chunks"] >= 1 and not res["scanned_pdf"]["skipped"]
+    assert res["by_dpi"][0]["word_f1"] > 50 and res["text_pdf"]["questions"] == res["scanned_pdf"]["questions"] > 0
+
+
 @needs_squad
 def test_fusion_smoke(tmp_path, tiny_squad):
     out = tmp_path / "fusion.json"

@@ -113,3 +113,36 @@ def _tiny_png() -> bytes:
     buf = io.BytesIO()
     Image.effect_noise((64, 64), 40).convert("L").save(buf, format="PNG")  # a "scan": pixels, no text
     return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    """report.pdf with pages 2 (a table) and 3 (two columns) scanned, indexed by `qa index`: OCR reads those two."""
+    from tests.pdf_docx_fixture import make_scanned_report
+
+    pytest.importorskip("rapidocr")
+    root = tmp_path_factory.mktemp("scanned")
+    (root / "seeds").mkdir()
+    make_scanned_report(root / "seeds" / "scanned-report.pdf", root)
+    proc = run_qa("index", "--seeds", str(root / "seeds"), "--index", str(root / "index"), "-q", timeout=600)
+    return root / "index", proc
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "page"),
+    [
+        ("How much did the new breakwater cost?", "4.2 million pounds", 2),  # read by OCR
+        ("How many passengers did the ferry to Holm Island carry?", "18,400", 3),  # read by OCR, from the left of two columns
+        ("Who was the harbour master in 2023?", "Agnes Pellow", 1),  # the text layer
+    ],
+)
+def test_scanned_pages_are_read_by_ocr_and_answers_cite_their_page(scanned, question, expected, page):
+    index, proc = scanned
+    assert proc.returncode == 0 and "skipped" not in proc.stderr, proc.stderr
+    assert "scanned-report.pdf: 2 of 3 pages read by OCR (no text layer)" in proc.stderr + proc.stdout
+    out = json.loads(run_qa("ask", question, "--json", "--index", str(index)).stdout)
+    best = out["answers"][0]
+    assert expected in best["text"] and best["document"] == "scanned-report.pdf" and best["page"] == page, out
+    text = open_version(index).document_text("scanned-report.pdf")
+    assert text[best["start"] : best["end"]] == best["text"]
+    assert "The ferry to Holm Island carried 18,400\npassengers" in text  # the column read down, not across

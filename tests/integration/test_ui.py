@@ -442,4 +442,24 @@ def test_ask_within_one_document_past_a_better_scoring_distractor(ui, page):
         page.wait_for_selector("#ask-within [data-testid='dropdown-option'][aria-label='faq/keepers.txt']")
     finally:
         keepers.unlink()
+
+
+def test_a_scanned_pdf_is_answered_with_its_page_and_the_page_view_marks_the_ocr_text(ui, page, tmp_path):
+    """Pages with no text layer, read by OCR (the ocr extra), cited and shown like any PDF page's text."""
+    pytest.importorskip("rapidocr")
+    from tests.pdf_docx_fixture import make_scanned_report
+
+    scan = ui.seeds / "scan.pdf"
+    make_scanned_report(scan, tmp_path, pages=(2, 3), keep_text=False)  # two scanned pages: the table, the two columns
+    try:
+        assert "+1 added" in ui.client.predict(api_name="/rebuild")
+        reply, _ = ask(page, "How many passengers did the ferry to Holm Island carry?")
+        assert "18,400" in reply and "scan.pdf · page 2 · line" in reply, reply
+        page.locator("#sources .qa-cite").first.click()
+        page.wait_for_selector("#document #qa-doc-mark")
+        assert "18,400" in page.locator("#document #qa-doc-mark").inner_text()
+        shown = page.locator("#document .qa-doc-text").inner_text()
+        assert "Passenger services" in shown and "4.2 million pounds" not in shown  # the cited page's recognised text, not page 1's
+    finally:
+        scan.unlink()
         ui.client.predict(api_name="/rebuild")
