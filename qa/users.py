@@ -57,7 +57,7 @@ class User:
         return self.role == "write"
 
 
-def _hasher() -> Any:
+def password_hasher() -> Any:
     """argon2-cffi's PasswordHasher (the serve extra), imported only where passwords are used."""
     try:
         from argon2 import PasswordHasher
@@ -143,7 +143,7 @@ class Users:
             raise UsersProblem(f"role {role!r} is not one of {', '.join(ROLES)}")
         if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
             raise UsersProblem(f"the password must have {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters")
-        hashed = _hasher().hash(password)
+        hashed = password_hasher().hash(password)
         self.load()
         entry = dict(self._users.get(name) or {})
         entry.update(role=role, password=hashed)
@@ -171,7 +171,7 @@ class Users:
         """The user when the password is theirs; None otherwise (also for unknown names, after the same work)."""
         from argon2.exceptions import InvalidHashError, VerificationError
 
-        hasher = _hasher()
+        hasher = password_hasher()
         entry = self.load()._users.get(name) if isinstance(name, str) else None
         if not isinstance(password, str) or len(password) > MAX_PASSWORD_CHARS:
             return None
@@ -197,7 +197,7 @@ _DUMMY: list[str] = []
 def _dummy_hash() -> str:
     """A hash to verify against for unknown names, so they take as long as known ones."""
     if not _DUMMY:
-        _DUMMY.append(_hasher().hash(secrets.token_urlsafe(16)))
+        _DUMMY.append(password_hasher().hash(secrets.token_urlsafe(16)))
     return _DUMMY[0]
 
 

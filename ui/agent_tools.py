@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
@@ -192,10 +192,8 @@ def build_mcp(server: "Server") -> "MCPServer":
 def mcp_http_app(server: "Server", host: str = "127.0.0.1") -> "tuple[ASGIApp, Callable[[], AbstractAsyncContextManager[None]]]":
     """The streamable-HTTP endpoint as an ASGI app, and the lifespan its parent must enter.
 
-    The app answers MCP at whatever path it is given. For `/mcp` exactly, add it as a route
-    (`app.add_route("/mcp", mcp_app)`): a mount alone (`app.mount("/mcp", mcp_app)`) serves `/mcp/`,
-    and a plain `/mcp` then goes to a catch-all mount at `/` (the browser chat's) if there is one,
-    or is redirected to `/mcp/` if not; add both for both. Stateless, JSON responses: each request
+    The app answers MCP at whatever path it is given: mounted at `/mcp` it serves `/mcp/`, so the
+    parent sends a bare `/mcp` there too (`qa.ui.server` rewrites it; a route for `/mcp` would do). Stateless, JSON responses: each request
     stands alone (no session to keep, no event stream), as the two tools need. Starlette does not
     run a mounted app's lifespan, so the parent enters the returned one in its own (`async with
     lifespan(): yield`). `host` is the address the parent listens on: on a loopback one, requests
@@ -229,24 +227,20 @@ def run_stdio(pipeline: "QAPipeline", watch: bool = False) -> None:
     """`qa mcp`: load the models once (building the index when there is none yet), then serve MCP
     on stdin/stdout until the client closes it; messages go to stderr."""
     require_mcp()
-    watcher: Any = None
     with _stdout_to_stderr():
         from qa.ui.app import Server
 
         server = Server(pipeline)
         server.prepare()
-        if watch and server.seeds.is_dir():
-            from qa.watch import Watcher
-
-            watcher = Watcher(pipeline, on_build=lambda st: print(f"watch: {st.line()}", file=sys.stderr, flush=True)).start()
-            server.watcher = watcher
+        if watch:
+            server.watch_seeds()
         mcp = build_mcp(server)
     print(f"qa mcp: ready on stdin/stdout ({server.index_location}, seeds {server.seeds})", file=sys.stderr, flush=True)
     try:
         mcp.run("stdio")
     finally:
-        if watcher is not None:
-            watcher.stop()
+        if server.watcher is not None:
+            server.watcher.stop()
 
 
 __all__ = ["build_mcp", "mcp_http_app", "run_stdio", "require_mcp", "MissingExtra", "Answers", "DocumentList"]

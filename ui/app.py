@@ -193,6 +193,22 @@ class Server:
             "trash_entries": [entry.to_json() for entry in self.library.list_trash()],
         }
 
+    def watch_seeds(self) -> None:
+        """Rebuild when files in the seeds folder change (`qa serve`, `qa mcp`); messages go to stderr."""
+        if self.seeds.is_dir():
+            from qa.watch import Watcher
+
+            def on_build(status) -> None:
+                print(f"watch: {status.line()}", file=sys.stderr, flush=True)
+
+            self.watcher = Watcher(self.pipeline, on_build=on_build).start()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The most one upload may carry (Gradio's limit, the API's body limit): twice the indexer's file
+        limit, so a file just over it is refused by the Documents panel with the reason, not cut off."""
+        return 2 * self.pipeline.settings.max_file_bytes
+
     def warm_up_indexing(self) -> None:
         """Load the document embedder in the background, once, so a first upload does not wait for it (the
         Documents panel calls this when it is opened; a build that starts meanwhile waits for the load)."""
@@ -468,10 +484,8 @@ def launch(
         server.logins = True
         server.writers = lambda name: bool((u := user_file.get(name)) and u.can_write)
     server.prepare()
-    if watch and server.seeds.is_dir():
-        from qa.watch import Watcher
-
-        server.watcher = Watcher(pipeline, on_build=lambda st: print(f"watch: {st.line()}", file=sys.stderr, flush=True)).start()
+    if watch:
+        server.watch_seeds()
     demo = build_app(server)
     concurrency = pipeline.settings.concurrency
     demo.queue(default_concurrency_limit=concurrency, max_size=QUEUE_MAX)
@@ -486,7 +500,7 @@ def launch(
         css=CSS,
         footer_links=["api"],
         blocked_paths=[str(server.seeds.resolve()), str(Path(server.index_location).resolve()), str(server.library.trash)],
-        max_file_size=2 * pipeline.settings.max_file_bytes,  # larger uploads stop here; up to it, the Documents panel says why
+        max_file_size=server.max_upload_bytes,  # larger uploads stop here; up to it, the Documents panel says why
     )
     running = Running(app, host, port).start()
     url = running.url

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
-from qa.users import INSTALL, LoginLimiter, User, Users, UsersProblem
+from qa.users import LoginLimiter, User, Users, password_hasher
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -126,11 +126,10 @@ class Gate:
             user = self.users.check_token(value.strip())
             return (user, None) if user else (None, "the bearer token is not valid (make one with `qa users token NAME`)")
         if scheme.lower() == "basic" and value.strip():
-            try:
-                name, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
-            except ValueError:
+            credentials = _basic_credentials(scope)
+            if credentials is None:
                 return None, "the Basic credentials do not decode"
-            user = self.users.check_password(name, password)
+            user = self.users.check_password(*credentials)
             return (user, None) if user else (None, "wrong user name or password")
         cookie = _header(scope, b"cookie")
         session = self.browser_sessions(cookie) if cookie else None
@@ -219,15 +218,21 @@ def _header(scope: Scope, name: bytes) -> str:
     return dict(scope.get("headers") or []).get(name, b"").decode("latin-1")
 
 
-def _basic_name(scope: Scope) -> str | None:
-    auth = _header(scope, b"authorization")
-    scheme, _, value = auth.partition(" ")
+def _basic_credentials(scope: Scope) -> tuple[str, str] | None:
+    """(name, password) of an `Authorization: Basic` header; None without one, or when it does not decode."""
+    scheme, _, value = _header(scope, b"authorization").partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
-        return base64.b64decode(value.strip()).decode("utf-8").partition(":")[0] or None
+        name, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
     except ValueError:
         return None
+    return name, password
+
+
+def _basic_name(scope: Scope) -> str | None:
+    credentials = _basic_credentials(scope)
+    return credentials[0] or None if credentials else None
 
 
 async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
@@ -346,10 +351,9 @@ def build_server_app(
     if gate is not None:
         gradio_app = next(r.app for r in app.routes if getattr(r, "path", None) == "" and hasattr(r, "app"))
         gate.browser_sessions = _gradio_sessions(gradio_app)
-    # an upload may carry files up to twice the indexer's size limit in all (larger ones are refused by name, with the reason)
-    upload_limit = 2 * server.pipeline.settings.max_file_bytes + MAX_LOGIN_BODY
-    # outermost: runs before every route and Gradio's own middleware
-    app.add_middleware(GateMiddleware, gate=gate, upload_limit=upload_limit)
+    # outermost: runs before every route and Gradio's own middleware; an upload's body is its files (up to
+    # Server.max_upload_bytes in all) and their form fields
+    app.add_middleware(GateMiddleware, gate=gate, upload_limit=server.max_upload_bytes + MAX_LOGIN_BODY)
     return app
 
 
@@ -418,8 +422,5 @@ class Running:
 def open_users(path: Path | str | None) -> Users | None:
     if path is None:
         return None
-    try:
-        import argon2  # noqa: F401
-    except ImportError:
-        raise UsersProblem(f"logins need the argon2-cffi package: {INSTALL}") from None
+    password_hasher()  # the serve extra, named when missing, before the models load
     return Users(path).load(must_exist=True)

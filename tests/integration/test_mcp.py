@@ -1,21 +1,18 @@
 """MCP as agents use it: the official `mcp` client starts `qa mcp` over stdio, and talks streamable
-HTTP to `mcp_http_app` mounted at /mcp behind a bearer token in a real uvicorn server (as `qa serve
---mcp` mounts it); both list the tools, ask, and get verbatim spans at the offsets they cite."""
+HTTP to a real `qa serve --mcp` at /mcp; both list the tools, ask, and get verbatim spans at the
+offsets they cite (with logins and tokens: tests/integration/test_serve_auth.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import threading
-import time
 from pathlib import Path
 
 import anyio
 import pytest
 
 from tests.conftest import ROOT, run_qa
-from tests.integration.test_ui import free_port
+from tests.integration.test_ui import ServerProcess
 
 pytest.importorskip("mcp", reason="the mcp extra is not installed: pip install -e '.[mcp]'")
 
@@ -25,7 +22,6 @@ from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 SHERMAN = "What did Sherman say?"
 NATO = "Who is the NATO Secretary General?"
 UNANSWERED = "What is the boiling point of mercury?"  # the seeds don't say (as test_cli's no-answer case)
-TOKEN = "test-token-0123456789"
 
 
 def document_text(seeds: Path, doc: str, pipeline) -> str:
@@ -104,85 +100,31 @@ def test_qa_mcp_over_stdio(index_dir, seeds_dir, pipeline):
     anyio.run(run)
 
 
-@contextlib.contextmanager
-def uvicorn_serving(app, port: int):
-    """`app` in a real uvicorn server on 127.0.0.1:`port`, in a thread, until the block ends."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(30)
-
-
-def parent_app(pipeline):
-    """What `qa serve --mcp` does with `mcp_http_app`: the endpoint at /mcp exactly (a route) and
-    /mcp/ (a mount), beside a catch-all mount at / (as the browser chat's), its lifespan entered in
-    the parent's, and nothing let through without the bearer token."""
-    from fastapi import FastAPI
-    from starlette.responses import JSONResponse, PlainTextResponse
-
-    from qa.ui.agent_tools import mcp_http_app
-    from qa.ui.app import Server
-
-    mcp_app, mcp_lifespan = mcp_http_app(Server(pipeline))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        async with mcp_lifespan():
-            yield
-
-    class BearerOnly:
-        def __init__(self, app):
-            self.app = app
-
-        async def __call__(self, scope, receive, send):
-            headers = dict(scope.get("headers", []))
-            if scope["type"] == "http" and headers.get(b"authorization") != f"Bearer {TOKEN}".encode():
-                await JSONResponse({"detail": "a login is needed"}, status_code=401)(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
-
-    app = FastAPI(lifespan=lifespan)
-    app.add_middleware(BearerOnly)
-    app.add_route("/mcp", mcp_app)
-    app.mount("/mcp", mcp_app)
-    app.mount("/", PlainTextResponse("the browser chat", status_code=404))
-    return app
-
-
-def test_http_endpoint_at_mcp(pipeline, seeds_dir):
-    """A remote agent's way: streamable HTTP at /mcp with an Authorization header."""
+def test_http_endpoint_at_mcp(pipeline, seeds_dir, index_dir, tmp_path):
+    """A remote agent's way: streamable HTTP at a real `qa serve --mcp`'s /mcp (and /mcp/). On loopback,
+    without logins (the serve tests give it a token beyond loopback), a request naming another host
+    (a DNS-rebinding page's) is refused."""
     import httpx2
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/mcp"
+    server = ServerProcess(seeds_dir, index_dir, tmp_path / "serve.log", args=("--mcp",))
+    url = server.url + "mcp"
 
     async def run() -> None:
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120) as http:
+        async with httpx2.AsyncClient(timeout=120) as http:
             async with streamable_http_client(url, http_client=http) as (read, write), ClientSession(read, write) as session:
                 await exercise(session, seeds_dir, pipeline)
             async with streamable_http_client(url + "/", http_client=http) as (read, write), ClientSession(read, write) as session:
                 await session.initialize()  # /mcp/ too (the mount)
                 assert {t.name for t in (await session.list_tools()).tools} == {"ask", "list_documents"}
-        async with httpx2.AsyncClient(timeout=30) as anonymous:
-            assert (await anonymous.post(url, json={})).status_code == 401
-        # served on loopback: a request naming another host (a DNS-rebinding page's) is refused
         init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}}}
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}", "Host": "rebound.example"}, timeout=30) as rebound:
+        async with httpx2.AsyncClient(headers={"Host": "rebound.example"}, timeout=30) as rebound:
             r = await rebound.post(url, json=init, headers={"Accept": "application/json, text/event-stream"})
             assert r.status_code == 421 and "host" in r.text.lower(), r.text
 
-    with uvicorn_serving(parent_app(pipeline), port):
+    try:
         anyio.run(run)
+    finally:
+        server.stop()
 
 
 def test_qa_mcp_without_the_extra_names_it(tmp_path):
